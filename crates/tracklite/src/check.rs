@@ -1,0 +1,222 @@
+//! `check`: verifies a store's index and metric log, and repairs what can be
+//! repaired when asked. Without `repair` it never writes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::index::{self, BlockRow};
+use crate::log::format::{self, BlockHeader, PAGE};
+use crate::log::{scan_block, scan_buffer, ReadAt, Stop};
+use crate::store::Store;
+use crate::summary::SeriesSummary;
+
+/// One thing found wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Where: `index`, `log page N`, `series N (run R, key K)`.
+    pub place: String,
+    pub message: String,
+}
+
+/// What `check` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CheckReport {
+    pub series: u64,
+    pub blocks: u64,
+    pub points: u64,
+    /// Damage: the store still opens and serves every intact point.
+    pub problems: Vec<Problem>,
+    /// Expected after a crash and harmless, such as a torn last record.
+    pub notes: Vec<String>,
+    /// What `repair` changed.
+    pub repaired: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    fn problem(&mut self, place: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            place: place.into(),
+            message: message.into(),
+        });
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} series, {} blocks, {} points",
+            self.series, self.blocks, self.points
+        )?;
+        for p in &self.problems {
+            writeln!(f, "problem: {}: {}", p.place, p.message)?;
+        }
+        for n in &self.notes {
+            writeln!(f, "note: {n}")?;
+        }
+        for r in &self.repaired {
+            writeln!(f, "repaired: {r}")?;
+        }
+        if self.is_clean() {
+            writeln!(f, "ok")?;
+        }
+        Ok(())
+    }
+}
+
+fn describe(s: &SeriesSummary) -> String {
+    let latest = s
+        .latest
+        .map(|(st, t, v)| format!("step {st}, time {t}, value {v}"))
+        .unwrap_or_else(|| "none".into());
+    format!("{} points, latest {latest}, min {:?}, max {:?}", s.count, s.min, s.max)
+}
+
+fn same_summary(a: &SeriesSummary, b: &SeriesSummary) -> bool {
+    let bits = |s: &SeriesSummary| s.latest.map(|(st, t, v)| (st, t, v.to_bits()));
+    a.count == b.count && bits(a) == bits(b) && a.min == b.min && a.max == b.max
+}
+
+impl Store {
+    /// Verifies the index (SQLite's integrity check), every indexed block
+    /// of the metric log (headers, record checksums, file length), the
+    /// summaries against the log, and looks for blocks the index lost.
+    ///
+    /// With `repair`, summaries are recomputed from the log and lost blocks
+    /// re-indexed; damaged records cannot be restored and stay skipped.
+    pub fn check(&self, repair: bool) -> Result<CheckReport> {
+        let mut report = CheckReport::default();
+        let log = self.inner.log()?;
+        let mut index = self.inner.index()?;
+        for p in index.integrity_problems()? {
+            report.problem("index", p);
+        }
+        let series = index.all_series()?;
+        let blocks = index.all_blocks()?;
+        let file_len = log.len()?;
+        report.series = series.len() as u64;
+        report.blocks = blocks.len() as u64;
+
+        // Per-block scan, accumulating each series' summary from the log.
+        let mut from_log: HashMap<u64, SeriesSummary> = HashMap::new();
+        let mut all_sealed: HashMap<u64, bool> = HashMap::new();
+        let mut buf = scan_buffer();
+        let mut previous_end = 1u64;
+        for b in &blocks {
+            let place = format!("log page {} (series {})", b.first_page, b.series_id);
+            if b.first_page < previous_end {
+                report.problem(&place, format!("overlaps the block before it, which ends at page {previous_end}"));
+            }
+            previous_end = previous_end.max(b.first_page + b.pages as u64);
+            if (b.first_page + b.pages as u64) * PAGE > file_len {
+                report.problem(&place, format!("the block ends past the end of the file ({file_len} bytes)"));
+            }
+            let summary = from_log.entry(b.series_id).or_default();
+            let scan = scan_block(&*log, &mut buf, b.series_id, b.first_page, b.pages, 0, Stop::AtEnd, |s, t, v| summary.add(s, t, v))
+                .map_err(|e| crate::error::Error::io(log.path(), e))?;
+            *all_sealed.entry(b.series_id).or_insert(true) &= b.sealed;
+            report.points += scan.points;
+            if !scan.header_ok {
+                report.problem(&place, "the block header is damaged or names another block; its points cannot be read");
+            }
+            if scan.invalid > 0 {
+                report.problem(&place, format!("{} damaged records are skipped", scan.invalid));
+            }
+            if scan.torn_tail {
+                report.notes.push(format!("{place}: the last record was torn by an interrupted write and is ignored"));
+            }
+            if b.sealed && scan.end != b.summarized {
+                report.problem(&place, format!("the index has summarised {} slots, the log holds {}", b.summarized, scan.end));
+            }
+        }
+
+        for s in &series {
+            let logged = from_log.remove(&s.series_id).unwrap_or_default();
+            if !all_sealed.get(&s.series_id).copied().unwrap_or(true) {
+                continue; // A writer may still be adding to it.
+            }
+            let stored = index::metrics_summary(index.conn(), s.series_id)?;
+            if !same_summary(&stored, &logged) {
+                report.problem(
+                    format!("series {} (run {}, key {:?})", s.series_id, s.run_id, s.key),
+                    format!("the index says {}, the log holds {}", describe(&stored), describe(&logged)),
+                );
+            }
+        }
+
+        let lost = lost_blocks(&*log, &blocks, log.allocated_pages(), file_len);
+        let known: BTreeMap<u64, ()> = series.iter().map(|s| (s.series_id, ())).collect();
+        for h in &lost {
+            if known.contains_key(&h.series_id) {
+                report.problem(format!("log page {}", h.first_page), format!("a block of series {} is missing from the index", h.series_id));
+            } else {
+                report.notes.push(format!("log page {}: {} unused pages of a removed series, reclaimed by compaction", h.first_page, h.pages));
+            }
+        }
+
+        if repair && !report.is_clean() {
+            let tx = index.write()?;
+            for h in lost.iter().filter(|h| known.contains_key(&h.series_id)) {
+                index::register_block(&tx, h)?;
+                report.repaired.push(format!("re-indexed the block at log page {}", h.first_page));
+            }
+            tx.execute("UPDATE metric_blocks SET summarized = 0", [])?;
+            tx.execute("UPDATE metric_series SET count = 0, last_step = NULL, last_timestamp = NULL, last_bits = NULL, last_value = NULL, min_value = NULL, max_value = NULL", [])?;
+            let rows: Vec<BlockRow> = {
+                let mut stmt = tx.prepare("SELECT first_page FROM metric_blocks ORDER BY first_page")?;
+                let pages = stmt.query_map([], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut rows = Vec::new();
+                for p in pages {
+                    rows.extend(index::block_at(&tx, p as u64)?);
+                }
+                rows
+            };
+            for b in rows {
+                crate::store::fold_block(&tx, &*log, b.first_page, Stop::AtEnd, b.sealed)?;
+            }
+            tx.commit()?;
+            report.repaired.push("recomputed every metric summary from the log".into());
+        }
+        Ok(report)
+    }
+}
+
+/// Blocks with a valid header in the log's allocated pages that no index
+/// row covers: left behind by a crash between allocation and indexing, or
+/// by a damaged index.
+fn lost_blocks(log: &dyn ReadAt, indexed: &[BlockRow], allocated: u64, file_len: u64) -> Vec<BlockHeader> {
+    let mut covered: Vec<(u64, u64)> = indexed.iter().map(|b| (b.first_page, b.first_page + b.pages as u64)).collect();
+    covered.sort_unstable();
+    let end = allocated.min(file_len / PAGE);
+    let mut found = Vec::new();
+    let mut page = 1;
+    let mut next = covered.iter().peekable();
+    let mut head = [0u8; format::BLOCK_HEADER_SIZE];
+    while page < end {
+        while next.peek().is_some_and(|&&(_, e)| e <= page) {
+            next.next();
+        }
+        if let Some(&&(s, e)) = next.peek() {
+            if s <= page {
+                page = e;
+                continue;
+            }
+        }
+        let read = log.read_at(&mut head, page * PAGE).unwrap_or(0);
+        match BlockHeader::decode(&head[..read]) {
+            Some(h) if h.first_page == page => {
+                page += h.pages as u64;
+                found.push(h);
+            }
+            _ => page += 1,
+        }
+    }
+    found
+}

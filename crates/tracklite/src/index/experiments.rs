@@ -1,0 +1,240 @@
+//! Experiments in the index.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::Index;
+use crate::error::{Error, Result};
+use crate::model::{now_ms, Experiment, LifecycleStage, ViewType};
+
+/// An experiment row before its tags and default location are filled in.
+struct ExperimentRow {
+    id: i64,
+    name: String,
+    artifact_location: Option<String>,
+    stage: String,
+    creation_time: i64,
+    last_update_time: i64,
+}
+
+const COLUMNS: &str =
+    "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time";
+
+fn row(r: &Row<'_>) -> rusqlite::Result<ExperimentRow> {
+    Ok(ExperimentRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        artifact_location: r.get(2)?,
+        stage: r.get(3)?,
+        creation_time: r.get(4)?,
+        last_update_time: r.get(5)?,
+    })
+}
+
+pub(crate) fn tags_of(conn: &Connection, id: i64) -> Result<BTreeMap<String, String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT key, value FROM experiment_tags WHERE experiment_id = ?1")?;
+    let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+impl Index {
+    fn complete(&self, row: ExperimentRow, default_root: &str) -> Result<Experiment> {
+        Ok(Experiment {
+            experiment_id: row.id.to_string(),
+            artifact_location: row
+                .artifact_location
+                .unwrap_or_else(|| format!("{default_root}/{}", row.id)),
+            name: row.name,
+            lifecycle_stage: LifecycleStage::parse_stored(&row.stage),
+            creation_time: row.creation_time,
+            last_update_time: row.last_update_time,
+            tags: tags_of(&self.conn, row.id)?,
+        })
+    }
+
+    /// Creates an experiment; its name must be new, even among deleted ones.
+    pub fn create_experiment(
+        &mut self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[(String, String)],
+    ) -> Result<i64> {
+        let tx = self.write()?;
+        let taken: Option<i64> = tx
+            .query_row(
+                "SELECT experiment_id FROM experiments WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if taken.is_some() {
+            return Err(Error::AlreadyExists {
+                kind: "experiment",
+                name: name.to_string(),
+            });
+        }
+        let now = now_ms();
+        tx.execute(
+            "INSERT INTO experiments (experiment_id, name, artifact_location, creation_time, last_update_time)
+             VALUES ((SELECT coalesce(max(experiment_id), 0) + 1 FROM experiments), ?1, ?2, ?3, ?3)",
+            params![name, artifact_location, now],
+        )?;
+        let id = tx.last_insert_rowid();
+        for (k, v) in tags {
+            tx.execute(
+                "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?1, ?2, ?3)",
+                params![id, k, v],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub fn get_experiment(&self, id: i64, default_root: &str) -> Result<Experiment> {
+        let found = self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM experiments WHERE experiment_id = ?1"),
+                [id],
+                row,
+            )
+            .optional()?;
+        match found {
+            Some(r) => self.complete(r, default_root),
+            None => Err(Error::not_found("experiment", id.to_string())),
+        }
+    }
+
+    pub fn get_experiment_by_name(
+        &self,
+        name: &str,
+        default_root: &str,
+    ) -> Result<Option<Experiment>> {
+        let found = self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM experiments WHERE name = ?1"),
+                [name],
+                row,
+            )
+            .optional()?;
+        found.map(|r| self.complete(r, default_root)).transpose()
+    }
+
+    pub fn list_experiments(&self, view: ViewType, default_root: &str) -> Result<Vec<Experiment>> {
+        let stages = view.stages();
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM experiments WHERE lifecycle_stage IN (?1, ?2) ORDER BY experiment_id"
+        ))?;
+        let rows = stmt
+            .query_map([stages[0], stages[stages.len() - 1]], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        drop(stmt);
+        rows.into_iter()
+            .map(|r| self.complete(r, default_root))
+            .collect()
+    }
+
+    /// The experiment's lifecycle stage, or NotFound.
+    pub fn experiment_stage(conn: &Connection, id: i64) -> Result<LifecycleStage> {
+        let stage: Option<String> = conn
+            .query_row(
+                "SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        stage
+            .map(|s| LifecycleStage::parse_stored(&s))
+            .ok_or_else(|| Error::not_found("experiment", id.to_string()))
+    }
+
+    pub fn rename_experiment(&mut self, id: i64, new_name: &str) -> Result<()> {
+        let tx = self.write()?;
+        if Self::experiment_stage(&tx, id)? != LifecycleStage::Active {
+            return Err(Error::InvalidState(format!(
+                "experiment {id} is deleted; restore it before renaming it"
+            )));
+        }
+        let taken: Option<i64> = tx
+            .query_row(
+                "SELECT experiment_id FROM experiments WHERE name = ?1",
+                [new_name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match taken {
+            Some(other) if other != id => {
+                return Err(Error::AlreadyExists {
+                    kind: "experiment",
+                    name: new_name.to_string(),
+                })
+            }
+            _ => {}
+        }
+        tx.execute(
+            "UPDATE experiments SET name = ?2, last_update_time = ?3 WHERE experiment_id = ?1",
+            params![id, new_name, now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Soft-deletes or restores an experiment and, as MLflow does, its runs.
+    pub fn set_experiment_stage(&mut self, id: i64, stage: LifecycleStage) -> Result<()> {
+        let tx = self.write()?;
+        let current = Self::experiment_stage(&tx, id)?;
+        if current == stage {
+            return Err(Error::InvalidState(format!(
+                "experiment {id} is already {}",
+                stage.as_str()
+            )));
+        }
+        let now = now_ms();
+        tx.execute(
+            "UPDATE experiments SET lifecycle_stage = ?2, last_update_time = ?3 WHERE experiment_id = ?1",
+            params![id, stage.as_str(), now],
+        )?;
+        let deleted_time = (stage == LifecycleStage::Deleted).then_some(now);
+        tx.execute(
+            "UPDATE runs SET lifecycle_stage = ?2, deleted_time = ?3 WHERE experiment_id = ?1",
+            params![id, stage.as_str(), deleted_time],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn set_experiment_tag(&mut self, id: i64, key: &str, value: &str) -> Result<()> {
+        let tx = self.write()?;
+        if Self::experiment_stage(&tx, id)? != LifecycleStage::Active {
+            return Err(Error::InvalidState(format!(
+                "experiment {id} is deleted; restore it before setting tags"
+            )));
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?1, ?2, ?3)",
+            params![id, key, value],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn delete_experiment_tag(&mut self, id: i64, key: &str) -> Result<()> {
+        let tx = self.write()?;
+        Self::experiment_stage(&tx, id)?;
+        let n = tx.execute(
+            "DELETE FROM experiment_tags WHERE experiment_id = ?1 AND key = ?2",
+            params![id, key],
+        )?;
+        if n == 0 {
+            return Err(Error::not_found(
+                "experiment tag",
+                format!("{key} (experiment {id})"),
+            ));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,180 @@
+//! The SQLite metadata index: experiments, runs, params, tags and the
+//! metric summaries and block map. WAL mode, so that several processes read
+//! and write at once; every write transaction starts IMMEDIATE, so that a
+//! busy database is waited for rather than failed.
+
+mod experiments;
+mod metrics;
+pub mod runs;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::error::{Error, FormatError, Result};
+
+pub use metrics::{
+    block_at, load_summary as metrics_summary, record_progress, register_block, BlockRow,
+};
+
+/// How long a writer waits for another process's transaction to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The index of one store, as one process's connection.
+pub struct Index {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Index {
+    /// Opens the index, creating or migrating its schema as needed.
+    pub fn open(path: &Path) -> Result<Index> {
+        Self::open_at_version(path, schema::SCHEMA_VERSION)
+    }
+
+    /// Opens the index and migrates it to `target` at most: tests use this to
+    /// make stores as an older version wrote them.
+    pub fn open_at_version(path: &Path, target: u32) -> Result<Index> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::InvalidState(format!(
+                "the index at {} could not be put in WAL mode (it is in {mode} mode)",
+                path.display()
+            )));
+        }
+        // NORMAL in WAL mode: a commit survives a killed process; `flush`
+        // checkpoints for power-loss durability.
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;")?;
+        let mut index = Index {
+            conn,
+            path: path.to_path_buf(),
+        };
+        index.migrate(target)?;
+        Ok(index)
+    }
+
+    /// The schema version the store is at.
+    pub fn version(&self) -> Result<u32> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    fn migrate(&mut self, target: u32) -> Result<()> {
+        let found = self.version()?;
+        if found > schema::SCHEMA_VERSION {
+            return Err(self.too_new(found));
+        }
+        if found >= target {
+            return self.check_is_tracklite();
+        }
+        let path = self.path.clone();
+        let tx = self.write()?;
+        // Another process may have migrated while this one waited for the lock.
+        let found: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > schema::SCHEMA_VERSION {
+            return Err(Self::too_new_at(&path, found));
+        }
+        if found == 0 {
+            let tables: i64 =
+                tx.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+            if tables > 0 {
+                return Err(FormatError::NotAStore {
+                    what: "index",
+                    path,
+                    reason: "it is an SQLite database with tables but no tracklite schema".into(),
+                }
+                .into());
+            }
+        }
+        for version in found..target {
+            tx.execute_batch(schema::MIGRATIONS[version as usize])?;
+            if version == 0 {
+                initial_rows(&tx)?;
+            }
+        }
+        tx.pragma_update(None, "user_version", target)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn check_is_tracklite(&self) -> Result<()> {
+        let format: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| r.get(0))
+            .optional()?;
+        if format.as_deref() == Some("tracklite") {
+            Ok(())
+        } else {
+            Err(FormatError::NotAStore {
+                what: "index",
+                path: self.path.clone(),
+                reason: "its meta table does not name the tracklite format".into(),
+            }
+            .into())
+        }
+    }
+
+    fn too_new(&self, found: u32) -> Error {
+        Self::too_new_at(&self.path, found)
+    }
+
+    fn too_new_at(path: &Path, found: u32) -> Error {
+        FormatError::TooNew {
+            what: "index",
+            path: path.to_path_buf(),
+            found,
+            supported: schema::SCHEMA_VERSION,
+        }
+        .into()
+    }
+
+    /// Starts a write transaction, waiting for other writers.
+    pub fn write(&mut self) -> Result<Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Writes the WAL back into the database file and syncs it.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// SQLite's own consistency check; an empty list when all is well.
+    pub fn integrity_problems(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut problems = Vec::new();
+        for row in rows {
+            let row = row?;
+            if row != "ok" {
+                problems.push(row);
+            }
+        }
+        Ok(problems)
+    }
+}
+
+/// Rows every new store starts with: the format marker and the Default experiment.
+fn initial_rows(tx: &Transaction<'_>) -> Result<()> {
+    let now = crate::model::now_ms();
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('format', 'tracklite'), ('created', ?1)",
+        [now.to_string()],
+    )?;
+    tx.execute(
+        "INSERT INTO experiments (experiment_id, name, creation_time, last_update_time)
+         VALUES (0, 'Default', ?1, ?1)",
+        [now],
+    )?;
+    Ok(())
+}

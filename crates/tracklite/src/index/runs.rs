@@ -1,0 +1,322 @@
+//! Runs, params and tags in the index.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::Index;
+use crate::error::{Error, Result};
+use crate::model::{LifecycleStage, RunInfo, RunStatus, RunUpdate, ViewType};
+
+/// MLflow keeps a run's name in this tag too.
+pub const RUN_NAME_TAG: &str = "mlflow.runName";
+/// MLflow marks nested runs with this tag.
+pub const PARENT_RUN_TAG: &str = "mlflow.parentRunId";
+
+/// A run as `create_run` writes it: every default already filled in.
+pub struct RunRow<'a> {
+    pub run_id: &'a str,
+    pub experiment_id: i64,
+    pub name: &'a str,
+    pub user_id: &'a str,
+    pub start_time: i64,
+    pub parent_run_id: Option<&'a str>,
+    pub tags: &'a [(String, String)],
+}
+
+const INFO_SELECT: &str = "SELECT r.run_uuid, r.experiment_id, r.name, r.user_id, r.status,
+        r.start_time, r.end_time, r.lifecycle_stage, r.artifact_uri, e.artifact_location
+    FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id";
+
+fn info_row(r: &Row<'_>, default_root: &str) -> rusqlite::Result<RunInfo> {
+    let run_id: String = r.get(0)?;
+    let experiment_id: i64 = r.get(1)?;
+    let status: String = r.get(4)?;
+    let artifact_uri: Option<String> = r.get(8)?;
+    let experiment_location: Option<String> = r.get(9)?;
+    let artifact_uri = artifact_uri.unwrap_or_else(|| {
+        let base = experiment_location.unwrap_or_else(|| format!("{default_root}/{experiment_id}"));
+        format!("{}/{run_id}/artifacts", base.trim_end_matches('/'))
+    });
+    Ok(RunInfo {
+        experiment_id: experiment_id.to_string(),
+        run_name: r.get(2)?,
+        user_id: r.get(3)?,
+        // Only valid statuses are ever written.
+        status: status.parse().unwrap_or(RunStatus::Failed),
+        start_time: r.get(5)?,
+        end_time: r.get(6)?,
+        lifecycle_stage: LifecycleStage::parse_stored(&r.get::<_, String>(7)?),
+        artifact_uri,
+        run_id,
+    })
+}
+
+fn key_values(conn: &Connection, sql: &str, run_id: &str) -> Result<BTreeMap<String, String>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The run's lifecycle stage, or NotFound.
+pub fn run_stage(conn: &Connection, run_id: &str) -> Result<LifecycleStage> {
+    let stage: Option<String> = conn
+        .query_row(
+            "SELECT lifecycle_stage FROM runs WHERE run_uuid = ?1",
+            [run_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    stage
+        .map(|s| LifecycleStage::parse_stored(&s))
+        .ok_or_else(|| Error::not_found("run", run_id))
+}
+
+/// NotFound for a missing run, InvalidState for a deleted one.
+pub fn ensure_active(conn: &Connection, run_id: &str) -> Result<()> {
+    match run_stage(conn, run_id)? {
+        LifecycleStage::Active => Ok(()),
+        LifecycleStage::Deleted => Err(Error::InvalidState(format!(
+            "run {run_id} is deleted; restore it before changing or logging to it"
+        ))),
+    }
+}
+
+fn put_tag(conn: &Connection, run_id: &str, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?1, ?2, ?3)")?
+        .execute(params![run_id, key, value])?;
+    if key == RUN_NAME_TAG {
+        conn.execute(
+            "UPDATE runs SET name = ?2 WHERE run_uuid = ?1",
+            params![run_id, value],
+        )?;
+    }
+    Ok(())
+}
+
+impl Index {
+    pub fn create_run(&mut self, run: &RunRow<'_>) -> Result<()> {
+        let tx = self.write()?;
+        if Self::experiment_stage(&tx, run.experiment_id)? != LifecycleStage::Active {
+            return Err(Error::InvalidState(format!(
+                "experiment {} is deleted; runs cannot be created in it",
+                run.experiment_id
+            )));
+        }
+        if let Some(parent) = run.parent_run_id {
+            run_stage(&tx, parent)?;
+        }
+        tx.prepare_cached(
+            "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, parent_run_id)
+             VALUES (?1, ?2, ?3, ?4, 'RUNNING', ?5, ?6)",
+        )?
+        .execute(params![
+            run.run_id,
+            run.experiment_id,
+            run.name,
+            run.user_id,
+            run.start_time,
+            run.parent_run_id
+        ])?;
+        for (k, v) in run.tags {
+            put_tag(&tx, run.run_id, k, v)?;
+        }
+        put_tag(&tx, run.run_id, RUN_NAME_TAG, run.name)?;
+        if let Some(parent) = run.parent_run_id {
+            put_tag(&tx, run.run_id, PARENT_RUN_TAG, parent)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn run_info(&self, run_id: &str, default_root: &str) -> Result<RunInfo> {
+        self.conn
+            .query_row(
+                &format!("{INFO_SELECT} WHERE r.run_uuid = ?1"),
+                [run_id],
+                |r| info_row(r, default_root),
+            )
+            .optional()?
+            .ok_or_else(|| Error::not_found("run", run_id))
+    }
+
+    pub fn params(&self, run_id: &str) -> Result<BTreeMap<String, String>> {
+        key_values(
+            &self.conn,
+            "SELECT key, value FROM params WHERE run_uuid = ?1",
+            run_id,
+        )
+    }
+
+    pub fn tags(&self, run_id: &str) -> Result<BTreeMap<String, String>> {
+        key_values(
+            &self.conn,
+            "SELECT key, value FROM tags WHERE run_uuid = ?1",
+            run_id,
+        )
+    }
+
+    /// Runs of the given experiments, newest first (start time, then id).
+    pub fn list_runs(
+        &self,
+        experiment_ids: &[i64],
+        view: ViewType,
+        default_root: &str,
+    ) -> Result<Vec<RunInfo>> {
+        let stages = view.stages();
+        let ids = experiment_ids
+            .iter()
+            .map(|id| id.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        // The ids are integers formatted here, never user text.
+        let sql = format!(
+            "{INFO_SELECT} WHERE r.experiment_id IN ({ids}) AND r.lifecycle_stage IN (?1, ?2)
+             ORDER BY r.start_time DESC, r.run_uuid"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([stages[0], stages[stages.len() - 1]], |r| {
+            info_row(r, default_root)
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn update_run(&mut self, run_id: &str, update: &RunUpdate) -> Result<()> {
+        let tx = self.write()?;
+        ensure_active(&tx, run_id)?;
+        if let Some(status) = update.status {
+            tx.execute(
+                "UPDATE runs SET status = ?2 WHERE run_uuid = ?1",
+                params![run_id, status.as_str()],
+            )?;
+        }
+        if let Some(end) = update.end_time {
+            tx.execute(
+                "UPDATE runs SET end_time = ?2 WHERE run_uuid = ?1",
+                params![run_id, end],
+            )?;
+        }
+        if let Some(name) = &update.run_name {
+            put_tag(&tx, run_id, RUN_NAME_TAG, name)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn set_run_stage(&mut self, run_id: &str, stage: LifecycleStage) -> Result<()> {
+        let tx = self.write()?;
+        if run_stage(&tx, run_id)? == stage {
+            return Err(Error::InvalidState(format!(
+                "run {run_id} is already {}",
+                stage.as_str()
+            )));
+        }
+        let deleted_time = (stage == LifecycleStage::Deleted).then(crate::model::now_ms);
+        tx.execute(
+            "UPDATE runs SET lifecycle_stage = ?2, deleted_time = ?3 WHERE run_uuid = ?1",
+            params![run_id, stage.as_str(), deleted_time],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Logs params and sets tags in one transaction. A param already logged
+    /// with the same value is accepted; with another value, nothing of the
+    /// call is written.
+    pub fn log_params_and_tags(
+        &mut self,
+        run_id: &str,
+        params: &[(String, String)],
+        tags: &[(String, String)],
+    ) -> Result<()> {
+        let tx = self.write()?;
+        ensure_active(&tx, run_id)?;
+        {
+            let mut get = tx.prepare_cached("SELECT value FROM params WHERE run_uuid = ?1 AND key = ?2")?;
+            let mut put =
+                tx.prepare_cached("INSERT INTO params (run_uuid, key, value) VALUES (?1, ?2, ?3)")?;
+            for (key, value) in params {
+                let old: Option<String> = get
+                    .query_row(params![run_id, key], |r| r.get(0))
+                    .optional()?;
+                match old {
+                    Some(old) if &old == value => {}
+                    Some(old) => {
+                        return Err(Error::ParamChanged {
+                            run_id: run_id.to_string(),
+                            key: key.clone(),
+                            old,
+                            new: value.clone(),
+                        })
+                    }
+                    None => {
+                        put.execute(params![run_id, key, value])?;
+                    }
+                }
+            }
+        }
+        for (key, value) in tags {
+            put_tag(&tx, run_id, key, value)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn delete_tag(&mut self, run_id: &str, key: &str) -> Result<()> {
+        let tx = self.write()?;
+        ensure_active(&tx, run_id)?;
+        let n = tx.execute(
+            "DELETE FROM tags WHERE run_uuid = ?1 AND key = ?2",
+            params![run_id, key],
+        )?;
+        if n == 0 {
+            return Err(Error::not_found("tag", format!("{key} (run {run_id})")));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Permanently removes soft-deleted runs (all of them, or those listed)
+    /// with their params, tags and metric index rows. Returns the removed
+    /// runs with their experiment ids, for the caller to remove artifacts.
+    pub fn purge_deleted_runs(&mut self, only: Option<&[String]>) -> Result<Vec<(String, i64)>> {
+        let tx = self.write()?;
+        let mut doomed = Vec::new();
+        {
+            let mut stmt = tx.prepare(
+                "SELECT run_uuid, experiment_id FROM runs WHERE lifecycle_stage = 'deleted' ORDER BY run_uuid",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (id, exp) = row?;
+                if only.is_none_or(|ids| ids.contains(&id)) {
+                    doomed.push((id, exp));
+                }
+            }
+        }
+        if let Some(ids) = only {
+            for id in ids {
+                if !doomed.iter().any(|(d, _)| d == id) {
+                    return Err(match run_stage(&tx, id) {
+                        Err(e) => e,
+                        Ok(_) => Error::InvalidState(format!(
+                            "run {id} is not deleted; only deleted runs can be removed permanently"
+                        )),
+                    });
+                }
+            }
+        }
+        for (id, _) in &doomed {
+            tx.execute(
+                "DELETE FROM metric_blocks WHERE series_id IN
+                   (SELECT series_id FROM metric_series WHERE run_uuid = ?1)",
+                [id],
+            )?;
+            for table in ["metric_series", "params", "tags", "runs"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE run_uuid = ?1"), [id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(doomed)
+    }
+}

@@ -1,0 +1,101 @@
+//! The index schema and its migrations. Each entry of [`MIGRATIONS`] moves
+//! the schema one version up; `PRAGMA user_version` records where a store is.
+
+/// Version 1: experiments, runs, params, tags and the metric index.
+const V1: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE experiments (
+    experiment_id     INTEGER PRIMARY KEY,
+    name              TEXT NOT NULL UNIQUE,
+    -- NULL: the store's own artifacts/<experiment_id> folder.
+    artifact_location TEXT,
+    lifecycle_stage   TEXT NOT NULL DEFAULT 'active',
+    creation_time     INTEGER NOT NULL,
+    last_update_time  INTEGER NOT NULL
+);
+
+CREATE TABLE experiment_tags (
+    experiment_id INTEGER NOT NULL,
+    key           TEXT NOT NULL,
+    value         TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, key)
+) WITHOUT ROWID;
+
+CREATE TABLE runs (
+    run_uuid        TEXT PRIMARY KEY,
+    experiment_id   INTEGER NOT NULL,
+    name            TEXT NOT NULL,
+    user_id         TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    start_time      INTEGER NOT NULL,
+    end_time        INTEGER,
+    lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+    -- NULL: <experiment artifact location>/<run_uuid>/artifacts.
+    artifact_uri    TEXT,
+    parent_run_id   TEXT,
+    deleted_time    INTEGER
+);
+CREATE INDEX runs_by_experiment ON runs (experiment_id, start_time);
+
+CREATE TABLE params (
+    run_uuid TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (run_uuid, key)
+) WITHOUT ROWID;
+
+CREATE TABLE tags (
+    run_uuid TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (run_uuid, key)
+) WITHOUT ROWID;
+
+-- One row per (run, metric key): the summary that search and ordering read.
+-- last_bits keeps the exact f64 (SQLite stores NaN as NULL in REAL columns).
+CREATE TABLE metric_series (
+    series_id      INTEGER PRIMARY KEY,
+    run_uuid       TEXT NOT NULL,
+    key            TEXT NOT NULL,
+    count          INTEGER NOT NULL DEFAULT 0,
+    last_step      INTEGER,
+    last_timestamp INTEGER,
+    last_bits      INTEGER,
+    last_value     REAL,
+    min_value      REAL,
+    max_value      REAL,
+    UNIQUE (run_uuid, key)
+);
+
+-- Where each series' points are in the metric log. `summarized` counts the
+-- slots already folded into metric_series; `sealed` means no writer will add
+-- to the block again.
+CREATE TABLE metric_blocks (
+    first_page INTEGER PRIMARY KEY,
+    series_id  INTEGER NOT NULL,
+    pages      INTEGER NOT NULL,
+    writer_pid INTEGER NOT NULL,
+    summarized INTEGER NOT NULL DEFAULT 0,
+    sealed     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX metric_blocks_by_series ON metric_blocks (series_id, first_page);
+CREATE INDEX metric_blocks_open ON metric_blocks (series_id) WHERE sealed = 0;
+";
+
+/// Version 2: indexes that search and ordering by params, tags and metrics use.
+const V2: &str = "
+CREATE INDEX params_by_key ON params (key, value);
+CREATE INDEX tags_by_key ON tags (key, value);
+CREATE INDEX metric_series_by_key ON metric_series (key, last_value);
+CREATE INDEX runs_by_stage ON runs (lifecycle_stage, experiment_id);
+";
+
+/// The migrations, in order: entry `i` takes a store from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[V1, V2];
+
+/// The schema version this code writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -1,0 +1,32 @@
+//! tracklite: an embedded, serverless experiment-tracking store.
+//!
+//! A store is one directory: an SQLite index of experiments, runs, params,
+//! tags and metric summaries; a memory-mapped, append-only, checksummed
+//! metric log; and a folder of artifacts. Several processes may log to one
+//! store at once, and a killed process loses nothing it had logged.
+
+mod check;
+mod error;
+mod index;
+mod log;
+mod model;
+mod names;
+mod store;
+mod summary;
+pub mod validate;
+
+pub use check::{CheckReport, Problem};
+pub use error::{Error, FormatError, Result, ValidationError};
+pub use model::{
+    now_ms, Experiment, LifecycleStage, Metric, MetricColumns, MetricPoint, MetricSummary, NewRun,
+    Run, RunInfo, RunStatus, RunUpdate, ViewType,
+};
+pub use store::{GcReport, MetricWriter, SeriesHandle, Store, ARTIFACTS_DIR, INDEX_FILE, LOG_FILE};
+
+/// Format constants, for tools and tests that inspect a store's files.
+pub mod format {
+    pub use crate::index::schema::SCHEMA_VERSION;
+    pub use crate::log::format::{
+        BLOCK_HEADER_SIZE, LOG_VERSION, MAX_BLOCK_PAGES, PAGE, RECORD_SIZE,
+    };
+}

@@ -1,0 +1,235 @@
+//! The metric log file: creation, the shared page allocator, growth, block
+//! mappings for writers and positioned reads for readers.
+//!
+//! Readers go through [`ReadAt`], the narrow interface that fault tests
+//! replace to inject short reads and I/O errors.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use memmap2::{MmapMut, MmapOptions};
+
+use super::format::{self, FileHeader, LOG_VERSION, NEXT_PAGE_OFFSET, PAGE};
+use crate::error::{Error, FormatError, Result};
+
+/// Positioned reads of the log: all that readers and checks need.
+pub trait ReadAt {
+    /// Reads up to `buf.len()` bytes at `offset`; fewer only at the end of the file.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+}
+
+/// The metric log of one store, opened by one process.
+pub struct LogFile {
+    path: PathBuf,
+    file: File,
+    /// Page 0, mapped shared: every process allocates from the same counter.
+    header: MmapMut,
+    /// The file length this process last saw; lengths only grow.
+    known_len: AtomicU64,
+}
+
+/// Growth step: the file doubles up to this, then grows by this much.
+const MAX_GROWTH: u64 = 64 << 20;
+
+impl LogFile {
+    /// Opens the log at `path`, creating and initialising it when missing.
+    pub fn open(path: &Path) -> Result<LogFile> {
+        let io_err = |e| Error::io(path, e);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(io_err)?;
+        // Creation is serialised by an exclusive lock, so two processes
+        // opening a new store at once write one header.
+        file.lock().map_err(io_err)?;
+        let init = Self::initialise(path, &file);
+        file.unlock().map_err(io_err)?;
+        init?;
+        // SAFETY: page 0 is only ever written through atomics (the allocator)
+        // or before any other process can see the file (initialise, locked).
+        let header = unsafe { MmapOptions::new().len(PAGE as usize).map_mut(&file) }
+            .map_err(io_err)?;
+        let len = file.metadata().map_err(io_err)?.len();
+        Ok(LogFile {
+            path: path.to_path_buf(),
+            file,
+            header,
+            known_len: AtomicU64::new(len),
+        })
+    }
+
+    fn initialise(path: &Path, file: &File) -> Result<()> {
+        let io_err = |e| Error::io(path, e);
+        let len = file.metadata().map_err(io_err)?.len();
+        let mut head = [0u8; 24];
+        let read = file.read_at(&mut head, 0).map_err(io_err)?;
+        if len == 0 || (read < head.len() && head.iter().all(|&b| b == 0)) {
+            file.set_len(PAGE).map_err(io_err)?;
+            file.write_all_at(&format::encode_file_header(), 0)
+                .map_err(io_err)?;
+            file.write_all_at(&1u64.to_le_bytes(), NEXT_PAGE_OFFSET as u64)
+                .map_err(io_err)?;
+            file.sync_all().map_err(io_err)?;
+            return Ok(());
+        }
+        match format::decode_file_header(&head[..read]) {
+            FileHeader::Valid { version } if version > LOG_VERSION => Err(FormatError::TooNew {
+                what: "metric log",
+                path: path.to_path_buf(),
+                found: version,
+                supported: LOG_VERSION,
+            }
+            .into()),
+            FileHeader::Valid { .. } if len < PAGE => Err(FormatError::NotAStore {
+                what: "metric log",
+                path: path.to_path_buf(),
+                reason: format!("it is {len} bytes long, shorter than its header page"),
+            }
+            .into()),
+            FileHeader::Valid { .. } => Ok(()),
+            FileHeader::NotALog(reason) => Err(FormatError::NotAStore {
+                what: "metric log",
+                path: path.to_path_buf(),
+                reason: reason.to_string(),
+            }
+            .into()),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn next_page(&self) -> &AtomicU64 {
+        // SAFETY: the mapping is page-aligned and at least a page long, so the
+        // offset is 8-byte aligned and in bounds; the value is only accessed
+        // atomically, by every process that maps the file.
+        unsafe { &*(self.header.as_ptr().add(NEXT_PAGE_OFFSET) as *const AtomicU64) }
+    }
+
+    /// The first page no block has been allocated at yet.
+    pub fn allocated_pages(&self) -> u64 {
+        self.next_page().load(Ordering::Acquire)
+    }
+
+    /// Makes sure the allocator is past `page`: after a power loss the
+    /// counter may lag behind blocks the index knows of.
+    pub fn reserve_through(&self, page: u64) {
+        self.next_page().fetch_max(page, Ordering::AcqRel);
+    }
+
+    /// Allocates `pages` contiguous pages for a new block and returns the
+    /// first. Safe to call from any number of processes at once.
+    pub fn allocate(&self, pages: u32) -> Result<u64> {
+        let first = self
+            .next_page()
+            .fetch_add(pages as u64, Ordering::AcqRel)
+            .max(1);
+        let end = (first + pages as u64) * PAGE;
+        if end > self.known_len.load(Ordering::Acquire) {
+            self.grow_to(end)?;
+        }
+        Ok(first)
+    }
+
+    fn grow_to(&self, end: u64) -> Result<()> {
+        let io_err = |e| Error::io(&self.path, e);
+        self.file.lock().map_err(io_err)?;
+        let grown = (|| {
+            let len = self.file.metadata()?.len();
+            if len < end {
+                let step = len.clamp(PAGE, MAX_GROWTH);
+                let target = end.max(len + step).div_ceil(PAGE) * PAGE;
+                self.file.set_len(target)?;
+                return Ok(target);
+            }
+            Ok(len)
+        })();
+        self.file.unlock().map_err(io_err)?;
+        let len = grown.map_err(io_err)?;
+        self.known_len.fetch_max(len, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Maps a block for writing.
+    pub fn map_block(&self, first_page: u64, pages: u32) -> Result<BlockMap> {
+        let offset = first_page * PAGE;
+        let len = pages as usize * PAGE as usize;
+        // The format's page is 4 KiB; the OS page may be larger, so map from
+        // the OS page boundary below the block.
+        let os_page = os_page_size();
+        let start = offset / os_page * os_page;
+        let skip = (offset - start) as usize;
+        // SAFETY: the region was allocated to this writer alone by the
+        // shared allocator, and the file is at least this long.
+        let map = unsafe {
+            MmapOptions::new()
+                .offset(start)
+                .len(skip + len)
+                .map_mut(&self.file)
+        }
+        .map_err(|e| Error::io(&self.path, e))?;
+        Ok(BlockMap { map, skip, len })
+    }
+
+    /// Current length of the file.
+    pub fn len(&self) -> Result<u64> {
+        Ok(self
+            .file
+            .metadata()
+            .map_err(|e| Error::io(&self.path, e))?
+            .len())
+    }
+
+    /// Writes everything logged so far, by any process, to stable storage.
+    pub fn sync(&self) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+impl ReadAt for LogFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            match self.file.read_at(&mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+}
+
+fn os_page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 {
+        size as u64
+    } else {
+        PAGE
+    }
+}
+
+/// A block mapped for writing by the one writer that owns it.
+pub struct BlockMap {
+    map: MmapMut,
+    skip: usize,
+    len: usize,
+}
+
+impl BlockMap {
+    #[inline]
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.map[self.skip..self.skip + self.len]
+    }
+}

@@ -1,0 +1,11 @@
+//! The metric log: a memory-mapped, append-only file of checksummed
+//! fixed-size records in blocks. See `docs/format.md`.
+
+pub mod file;
+pub mod format;
+pub mod reader;
+pub mod writer;
+
+pub use file::{LogFile, ReadAt};
+pub use reader::{scan_block, scan_buffer, Stop};
+pub use writer::OpenBlock;

@@ -1,0 +1,52 @@
+//! A writer's open block: the only place points are written.
+
+use super::file::{BlockMap, LogFile};
+use super::format::{self, BlockHeader, BLOCK_HEADER_SIZE, RECORD_SIZE};
+use crate::error::Result;
+
+/// A block owned by one writer, mapped shared: a point is in the page
+/// cache, and so survives the writer being killed, once `append` returns.
+pub struct OpenBlock {
+    map: BlockMap,
+    pub header: BlockHeader,
+    seed: u32,
+    capacity: u32,
+    next_slot: u32,
+}
+
+impl OpenBlock {
+    /// Allocates, maps and stamps a new block for `series_id`.
+    pub fn create(log: &LogFile, series_id: u64, pages: u32) -> Result<OpenBlock> {
+        let first_page = log.allocate(pages)?;
+        let mut map = log.map_block(first_page, pages)?;
+        let header = BlockHeader {
+            series_id,
+            first_page,
+            pages,
+            writer_pid: std::process::id(),
+            created_ms: crate::model::now_ms(),
+        };
+        map.bytes_mut()[..BLOCK_HEADER_SIZE].copy_from_slice(&header.encode());
+        Ok(OpenBlock {
+            map,
+            seed: header.record_seed(),
+            capacity: format::capacity(pages) as u32,
+            header,
+            next_slot: 0,
+        })
+    }
+
+    /// Appends one point; `false` when the block is full.
+    #[inline]
+    pub fn append(&mut self, step: i64, timestamp: i64, value: f64) -> bool {
+        if self.next_slot == self.capacity {
+            return false;
+        }
+        let slot = self.next_slot;
+        let record = format::encode_record(self.seed, slot, step, timestamp, value);
+        let at = BLOCK_HEADER_SIZE + slot as usize * RECORD_SIZE;
+        self.map.bytes_mut()[at..at + RECORD_SIZE].copy_from_slice(&record);
+        self.next_slot = slot + 1;
+        true
+    }
+}

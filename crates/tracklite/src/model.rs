@@ -1,0 +1,238 @@
+//! The entities a store holds, shaped after MLflow's.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::error::ValidationError;
+
+/// Whether an experiment or run is live or soft-deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LifecycleStage {
+    Active,
+    Deleted,
+}
+
+impl LifecycleStage {
+    /// MLflow's spelling: `active` or `deleted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LifecycleStage::Active => "active",
+            LifecycleStage::Deleted => "deleted",
+        }
+    }
+
+    pub(crate) fn parse_stored(s: &str) -> Self {
+        if s == "deleted" {
+            LifecycleStage::Deleted
+        } else {
+            LifecycleStage::Active
+        }
+    }
+}
+
+/// Which lifecycle stages a listing returns. Default: active only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ViewType {
+    #[default]
+    ActiveOnly,
+    DeletedOnly,
+    All,
+}
+
+impl ViewType {
+    pub(crate) fn stages(self) -> &'static [&'static str] {
+        match self {
+            ViewType::ActiveOnly => &["active"],
+            ViewType::DeletedOnly => &["deleted"],
+            ViewType::All => &["active", "deleted"],
+        }
+    }
+}
+
+/// A run's status, as in MLflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunStatus {
+    Running,
+    Scheduled,
+    Finished,
+    Failed,
+    Killed,
+}
+
+impl RunStatus {
+    /// MLflow's spelling, such as `FINISHED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "RUNNING",
+            RunStatus::Scheduled => "SCHEDULED",
+            RunStatus::Finished => "FINISHED",
+            RunStatus::Failed => "FAILED",
+            RunStatus::Killed => "KILLED",
+        }
+    }
+
+    /// A run in a terminal status has ended: its metric log is flushed.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Finished | RunStatus::Failed | RunStatus::Killed
+        )
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RunStatus {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "RUNNING" => Ok(RunStatus::Running),
+            "SCHEDULED" => Ok(RunStatus::Scheduled),
+            "FINISHED" => Ok(RunStatus::Finished),
+            "FAILED" => Ok(RunStatus::Failed),
+            "KILLED" => Ok(RunStatus::Killed),
+            _ => Err(ValidationError::InvalidValue {
+                field: "run status",
+                value: s.to_string(),
+                rule: "must be one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED".into(),
+            }),
+        }
+    }
+}
+
+/// An experiment: a named group of runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Experiment {
+    pub experiment_id: String,
+    pub name: String,
+    pub artifact_location: String,
+    pub lifecycle_stage: LifecycleStage,
+    pub creation_time: i64,
+    pub last_update_time: i64,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A run's metadata, without its params, tags and metrics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub experiment_id: String,
+    pub run_name: String,
+    pub user_id: String,
+    pub status: RunStatus,
+    pub start_time: i64,
+    pub end_time: Option<i64>,
+    pub lifecycle_stage: LifecycleStage,
+    pub artifact_uri: String,
+}
+
+/// The latest value of one metric of a run, with its minimum and maximum.
+///
+/// "Latest" is the point with the greatest (step, timestamp, value), as in
+/// MLflow. `min` and `max` ignore NaN; they are NaN only when every value is.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MetricSummary {
+    pub value: f64,
+    pub timestamp: i64,
+    pub step: i64,
+    pub min: f64,
+    pub max: f64,
+    pub count: u64,
+}
+
+/// A run with everything logged to it, as `get_run` returns it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Run {
+    pub info: RunInfo,
+    pub params: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub metrics: BTreeMap<String, MetricSummary>,
+}
+
+/// One point of a metric: a value at a step and a time (ms since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MetricPoint {
+    pub value: f64,
+    pub timestamp: i64,
+    pub step: i64,
+}
+
+/// A metric point with its key, for batches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    pub key: String,
+    pub value: f64,
+    pub timestamp: i64,
+    pub step: i64,
+}
+
+impl Metric {
+    pub fn new(key: impl Into<String>, value: f64, timestamp: i64, step: i64) -> Self {
+        Metric {
+            key: key.into(),
+            value,
+            timestamp,
+            step,
+        }
+    }
+}
+
+/// A metric history in columns, ready for numpy.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricColumns {
+    pub steps: Vec<i64>,
+    pub timestamps: Vec<i64>,
+    pub values: Vec<f64>,
+}
+
+impl MetricColumns {
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// What a new run starts with. Every field has a default: see [`NewRun::default`].
+#[derive(Debug, Clone, Default)]
+pub struct NewRun {
+    /// Default: "0", the Default experiment.
+    pub experiment_id: Option<String>,
+    /// Default: a generated readable name such as `brave-otter-417`.
+    pub run_name: Option<String>,
+    /// Default: the `USER` environment variable, or "unknown".
+    pub user_id: Option<String>,
+    /// Default: now, in ms since the epoch.
+    pub start_time: Option<i64>,
+    pub tags: Vec<(String, String)>,
+    /// The parent of a nested run; recorded as the `mlflow.parentRunId` tag too.
+    pub parent_run_id: Option<String>,
+}
+
+/// The fields of a run that `update_run` may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct RunUpdate {
+    pub status: Option<RunStatus>,
+    pub end_time: Option<i64>,
+    pub run_name: Option<String>,
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,71 @@
+//! Fork safety: a child process never reuses its parent's SQLite connection,
+//! log handle or open blocks. A fork hook bumps a generation counter in the
+//! child; handles made in an older generation are replaced before use.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Once;
+
+use crate::error::Result;
+
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+static HOOK: Once = Once::new();
+
+extern "C" fn in_child() {
+    GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Registers the fork hook, once per process.
+pub fn install_hook() {
+    HOOK.call_once(|| {
+        // SAFETY: the handler only touches an atomic, which is fork-safe.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(in_child));
+        }
+    });
+}
+
+/// The current fork generation of this process.
+#[inline]
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Relaxed)
+}
+
+/// A handle that belongs to the process that made it.
+pub struct PerProcess<T> {
+    value: T,
+    generation: u64,
+}
+
+impl<T> PerProcess<T> {
+    pub fn new(value: T) -> Self {
+        PerProcess {
+            value,
+            generation: generation(),
+        }
+    }
+
+    /// Replaces the handle when it was inherited across a fork. The old one
+    /// is leaked on purpose: closing it could release the parent's locks.
+    pub fn reopen_if_forked(&mut self, open: impl FnOnce() -> Result<T>) -> Result<()> {
+        if self.generation != generation() {
+            let fresh = open()?;
+            std::mem::forget(std::mem::replace(&mut self.value, fresh));
+            self.generation = generation();
+        }
+        Ok(())
+    }
+}
+
+impl<T> Deref for PerProcess<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> DerefMut for PerProcess<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.value
+    }
+}

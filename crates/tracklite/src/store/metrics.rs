@@ -1,0 +1,276 @@
+//! Logging and reading metrics, and keeping the index's summaries in step
+//! with the log.
+
+use rusqlite::Connection;
+
+use super::writer::WriterState;
+use super::{lock, Store};
+use crate::error::Result;
+use crate::index::{self, BlockRow};
+use crate::log::format::{self, Slot, RECORD_SIZE};
+use crate::log::{scan_block, scan_buffer, ReadAt, Stop};
+use crate::model::{Metric, MetricColumns, MetricPoint};
+use crate::summary::SeriesSummary;
+use crate::validate;
+
+/// Folds the points of block `first_page` that the index has not summarised
+/// yet into its series' summary, inside the caller's write transaction, so
+/// that two processes folding the same block never count a point twice.
+pub(crate) fn fold_block(
+    tx: &Connection,
+    log: &dyn ReadAt,
+    first_page: u64,
+    stop: Stop,
+    seal: bool,
+) -> Result<()> {
+    let Some(row) = index::block_at(tx, first_page)? else {
+        return Ok(());
+    };
+    if row.sealed && !seal {
+        return Ok(());
+    }
+    let mut delta = SeriesSummary::default();
+    let mut buf = [0u8; 16 << 10];
+    let scan = scan_block(
+        log,
+        &mut buf,
+        row.series_id,
+        row.first_page,
+        row.pages,
+        row.summarized,
+        stop,
+        |s, t, v| delta.add(s, t, v),
+    )
+    .map_err(|e| crate::error::Error::io("metric log", e))?;
+    let summarized = scan.end.max(row.summarized);
+    if summarized != row.summarized || seal != row.sealed {
+        index::record_progress(tx, &row, summarized, seal, &delta)?;
+    }
+    Ok(())
+}
+
+/// True when the slot after the summarised ones holds a point: the block
+/// has news for the summary.
+fn has_unsummarized_point(log: &dyn ReadAt, row: &BlockRow) -> bool {
+    if row.summarized as usize >= format::capacity(row.pages) {
+        return false;
+    }
+    let mut head = [0u8; format::BLOCK_HEADER_SIZE];
+    let mut rec = [0u8; RECORD_SIZE];
+    let base = row.first_page * format::PAGE;
+    let at = base + (format::BLOCK_HEADER_SIZE + row.summarized as usize * RECORD_SIZE) as u64;
+    let (Ok(h), Ok(r)) = (log.read_at(&mut head, base), log.read_at(&mut rec, at)) else {
+        return false;
+    };
+    let Some(header) = format::BlockHeader::decode(&head[..h]) else {
+        return false;
+    };
+    r == RECORD_SIZE
+        && matches!(
+            format::decode_record(header.record_seed(), row.summarized, &rec),
+            Slot::Point { .. }
+        )
+}
+
+fn pid_is_alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+impl Store {
+    /// Logs one point of a metric. Timestamps are ms since the epoch.
+    pub fn log_metric(
+        &self,
+        run_id: &str,
+        key: &str,
+        value: f64,
+        timestamp: i64,
+        step: i64,
+    ) -> Result<()> {
+        self.with_writer(run_id, |w, inner| {
+            let slot = w.slot(inner, key)?;
+            w.append(inner, slot, step, timestamp, value)
+        })
+    }
+
+    /// Logs metrics, params and tags together, within MLflow's batch limits.
+    /// Every entry is validated before anything is written.
+    pub fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[(String, String)],
+        tags: &[(String, String)],
+    ) -> Result<()> {
+        validate::run_id(run_id)?;
+        validate::batch(metrics.len(), params.len(), tags.len())?;
+        for m in metrics {
+            validate::key("metric", &m.key)?;
+        }
+        self.log_params_and_tags(run_id, params, tags)?;
+        if metrics.is_empty() {
+            return Ok(());
+        }
+        self.with_writer(run_id, |w, inner| {
+            for m in metrics {
+                let slot = w.slot(inner, &m.key)?;
+                w.append(inner, slot, m.step, m.timestamp, m.value)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn with_writer<T>(
+        &self,
+        run_id: &str,
+        f: impl FnOnce(&mut WriterState, &super::Inner) -> Result<T>,
+    ) -> Result<T> {
+        let mut writers = lock(&self.inner.writers);
+        let writer = match writers.entry(run_id.to_string()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(WriterState::new(&self.inner, run_id)?)
+            }
+        };
+        f(writer, &self.inner)
+    }
+
+    /// Every point of metric `key` of a run, in the order logged.
+    pub fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<MetricPoint>> {
+        let (blocks, count) = self.series_blocks(run_id, key)?;
+        let mut points = Vec::with_capacity(count);
+        self.scan_series(&blocks, |step, timestamp, value| {
+            points.push(MetricPoint {
+                value,
+                timestamp,
+                step,
+            })
+        })?;
+        Ok(points)
+    }
+
+    /// Every point of metric `key` of a run, as columns.
+    pub fn metric_history_columns(&self, run_id: &str, key: &str) -> Result<MetricColumns> {
+        let (blocks, count) = self.series_blocks(run_id, key)?;
+        let mut c = MetricColumns {
+            steps: Vec::with_capacity(count),
+            timestamps: Vec::with_capacity(count),
+            values: Vec::with_capacity(count),
+        };
+        self.scan_series(&blocks, |step, timestamp, value| {
+            c.steps.push(step);
+            c.timestamps.push(timestamp);
+            c.values.push(value);
+        })?;
+        Ok(c)
+    }
+
+    /// The blocks of a series and a capacity hint for its points.
+    fn series_blocks(&self, run_id: &str, key: &str) -> Result<(Vec<BlockRow>, usize)> {
+        validate::run_id(run_id)?;
+        let index = self.inner.index()?;
+        crate::index::runs::run_stage(index.conn(), run_id)?;
+        let Some(series_id) = index.find_series(run_id, key)? else {
+            return Ok((Vec::new(), 0));
+        };
+        let blocks = index.blocks_of(series_id)?;
+        // Sealed blocks hold exactly `summarized` points; open ones at most
+        // their capacity.
+        let hint = blocks
+            .iter()
+            .map(|b| {
+                if b.sealed {
+                    b.summarized as usize
+                } else {
+                    format::capacity(b.pages)
+                }
+            })
+            .sum();
+        Ok((blocks, hint))
+    }
+
+    fn scan_series(&self, blocks: &[BlockRow], mut on_point: impl FnMut(i64, i64, f64)) -> Result<()> {
+        if blocks.is_empty() {
+            return Ok(());
+        }
+        let log = self.inner.log()?;
+        let mut buf = scan_buffer();
+        for b in blocks {
+            scan_block(
+                &*log,
+                &mut buf,
+                b.series_id,
+                b.first_page,
+                b.pages,
+                0,
+                Stop::AtEnd,
+                &mut on_point,
+            )
+            .map_err(|e| crate::error::Error::io(log.path(), e))?;
+        }
+        Ok(())
+    }
+
+    /// Brings the index's summaries up to date with every point in the log,
+    /// of one run or of all: this process's writers fold theirs, and blocks
+    /// of other writers are read where they have news.
+    pub(crate) fn refresh_summaries(&self, run_id: Option<&str>) -> Result<()> {
+        {
+            let mut writers = lock(&self.inner.writers);
+            for (id, w) in writers.iter_mut() {
+                if run_id.is_none_or(|r| r == id) {
+                    w.fold_summaries(&self.inner, false)?;
+                }
+            }
+        }
+        let log = self.inner.log()?;
+        let mut index = self.inner.index()?;
+        let stale: Vec<BlockRow> = index
+            .unsealed_blocks(run_id)?
+            .into_iter()
+            .filter(|b| has_unsummarized_point(&*log, b))
+            .collect();
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let tx = index.write()?;
+        for b in stale {
+            fold_block(&tx, &*log, b.first_page, Stop::AtFirstGap, false)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// After a crash: folds and seals the blocks of writers that died, and
+    /// catches up with live ones.
+    pub(crate) fn recover(&self) -> Result<()> {
+        let log = self.inner.log()?;
+        let mut index = self.inner.index()?;
+        let open = index.unsealed_blocks(None)?;
+        if open.is_empty() {
+            return Ok(());
+        }
+        let me = std::process::id();
+        let tx = index.write()?;
+        for b in open {
+            let dead = b.writer_pid != me && !pid_is_alive(b.writer_pid);
+            let stop = if dead { Stop::AtEnd } else { Stop::AtFirstGap };
+            fold_block(&tx, &*log, b.first_page, stop, dead)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Makes everything logged so far durable against power loss: folds
+    /// summaries, syncs the metric log and checkpoints the index.
+    pub fn flush(&self) -> Result<()> {
+        self.refresh_summaries(None)?;
+        self.sync()
+    }
+
+    pub(crate) fn sync(&self) -> Result<()> {
+        self.inner.log()?.sync()?;
+        self.inner.index()?.checkpoint()
+    }
+}

@@ -1,0 +1,131 @@
+//! The public store: one directory holding the index, the metric log and
+//! the artifacts.
+
+mod experiments;
+mod fork;
+mod metrics;
+mod runs;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::error::{Error, Result};
+use crate::index::Index;
+use crate::log::LogFile;
+
+pub(crate) use metrics::fold_block;
+pub use runs::GcReport;
+pub use writer::{MetricWriter, SeriesHandle};
+
+use writer::WriterState;
+
+/// File name of the metadata index inside a store.
+pub const INDEX_FILE: &str = "index.sqlite";
+/// File name of the metric log inside a store.
+pub const LOG_FILE: &str = "metrics.log";
+/// Folder of run artifacts inside a store.
+pub const ARTIFACTS_DIR: &str = "artifacts";
+
+/// An open tracklite store. Cheap to clone; safe to share between threads;
+/// any number of processes may open the same store at once.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// use tracklite::{NewRun, Store};
+/// let store = Store::open(dir.path().join("runs"))?;
+/// let run = store.create_run(NewRun::default())?;
+/// store.log_metric(&run.run_id, "loss", 0.25, 1_700_000_000_000, 1)?;
+/// assert_eq!(store.get_run(&run.run_id)?.metrics["loss"].value, 0.25);
+/// # Ok::<(), tracklite::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    root: PathBuf,
+    /// `<root>/artifacts`, as artifact locations spell it.
+    artifact_root: String,
+    index: Mutex<fork::PerProcess<Index>>,
+    log: Mutex<fork::PerProcess<Arc<LogFile>>>,
+    /// Writers behind `Store::log_metric` and `log_batch`, one per run.
+    writers: Mutex<HashMap<String, WriterState>>,
+}
+
+impl Store {
+    /// Opens the store at `path`, creating the directory and its files when
+    /// they are missing. A store written by a newer tracklite is refused.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        fork::install_hook();
+        let root = path.as_ref();
+        if root.exists() && !root.is_dir() {
+            return Err(Error::InvalidState(format!(
+                "{} is a file, not a store directory",
+                root.display()
+            )));
+        }
+        std::fs::create_dir_all(root.join(ARTIFACTS_DIR)).map_err(|e| Error::io(root, e))?;
+        let root = root.canonicalize().map_err(|e| Error::io(root, e))?;
+        let index = Index::open(&root.join(INDEX_FILE))?;
+        let log = LogFile::open(&root.join(LOG_FILE))?;
+        // After a power loss the allocator may lag behind the index.
+        log.reserve_through(index.end_of_blocks()?);
+        let store = Store {
+            inner: Arc::new(Inner {
+                artifact_root: root.join(ARTIFACTS_DIR).to_string_lossy().into_owned(),
+                root,
+                index: Mutex::new(fork::PerProcess::new(index)),
+                log: Mutex::new(fork::PerProcess::new(Arc::new(log))),
+                writers: Mutex::new(HashMap::new()),
+            }),
+        };
+        store.recover()?;
+        Ok(store)
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// The store's `artifacts` folder.
+    pub fn artifact_root(&self) -> &str {
+        &self.inner.artifact_root
+    }
+}
+
+impl Inner {
+    /// This process's index connection; a forked child opens its own.
+    pub(crate) fn index(&self) -> Result<MutexGuard<'_, fork::PerProcess<Index>>> {
+        let mut guard = lock(&self.index);
+        guard.reopen_if_forked(|| Index::open(&self.root.join(INDEX_FILE)))?;
+        Ok(guard)
+    }
+
+    /// This process's handle on the metric log; a forked child opens its own.
+    pub(crate) fn log(&self) -> Result<Arc<LogFile>> {
+        let mut guard = lock(&self.log);
+        guard.reopen_if_forked(|| LogFile::open(&self.root.join(LOG_FILE)).map(Arc::new))?;
+        Ok(Arc::clone(&guard))
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Seal this process's blocks so that no later reader waits on them.
+        let writers = std::mem::take(&mut *lock(&self.writers));
+        for (_, mut w) in writers {
+            let _ = w.close(self);
+        }
+    }
+}
+
+/// Locks a mutex, recovering it if a panicking thread poisoned it: the data
+/// behind these locks stays consistent because every change is a committed
+/// transaction or a whole record.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

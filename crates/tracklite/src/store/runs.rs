@@ -1,0 +1,203 @@
+//! Run operations: lifecycle, params and tags.
+
+use super::{lock, Store, ARTIFACTS_DIR};
+use crate::error::{Error, Result};
+use crate::index::runs::RunRow;
+use crate::model::{now_ms, LifecycleStage, NewRun, Run, RunInfo, RunStatus, RunUpdate, ViewType};
+use crate::{names, validate};
+
+/// What [`Store::gc`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GcReport {
+    /// Ids of the runs removed for good.
+    pub removed_runs: Vec<String>,
+}
+
+impl Store {
+    /// Creates a run in RUNNING status and returns its info.
+    pub fn create_run(&self, new: NewRun) -> Result<RunInfo> {
+        let experiment_id = validate::experiment_id(new.experiment_id.as_deref().unwrap_or("0"))?;
+        let random = uuid::Uuid::new_v4();
+        let run_id = random.simple().to_string();
+        let name = match new.run_name {
+            Some(name) if !name.is_empty() => name,
+            _ => names::run_name(random.as_u128()),
+        };
+        validate::run_name(&name)?;
+        for (k, v) in &new.tags {
+            validate::tag(k, v)?;
+        }
+        if let Some(parent) = &new.parent_run_id {
+            validate::run_id(parent)?;
+        }
+        let user = new.user_id.unwrap_or_else(|| {
+            std::env::var("USER")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "unknown".into())
+        });
+        self.inner.index()?.create_run(&RunRow {
+            run_id: &run_id,
+            experiment_id,
+            name: &name,
+            user_id: &user,
+            start_time: new.start_time.unwrap_or_else(now_ms),
+            parent_run_id: new.parent_run_id.as_deref(),
+            tags: &new.tags,
+        })?;
+        self.get_run_info(&run_id)
+    }
+
+    /// A run's info, without params, tags and metrics.
+    pub fn get_run_info(&self, run_id: &str) -> Result<RunInfo> {
+        validate::run_id(run_id)?;
+        self.inner
+            .index()?
+            .run_info(run_id, &self.inner.artifact_root)
+    }
+
+    /// A run with its params, tags and the latest value of each metric.
+    pub fn get_run(&self, run_id: &str) -> Result<Run> {
+        validate::run_id(run_id)?;
+        self.refresh_summaries(Some(run_id))?;
+        let index = self.inner.index()?;
+        Ok(Run {
+            info: index.run_info(run_id, &self.inner.artifact_root)?,
+            params: index.params(run_id)?,
+            tags: index.tags(run_id)?,
+            metrics: index.metric_summaries(run_id)?,
+        })
+    }
+
+    /// Runs of the given experiments (all experiments when empty), newest first.
+    pub fn list_runs(&self, experiment_ids: &[&str], view: ViewType) -> Result<Vec<RunInfo>> {
+        let mut ids = experiment_ids
+            .iter()
+            .map(|id| validate::experiment_id(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        if ids.is_empty() {
+            ids = self
+                .list_experiments(ViewType::All)?
+                .iter()
+                .filter_map(|e| e.experiment_id.parse().ok())
+                .collect();
+        }
+        self.inner
+            .index()?
+            .list_runs(&ids, view, &self.inner.artifact_root)
+    }
+
+    /// Changes a run's status, end time or name. A terminal status (FINISHED,
+    /// FAILED, KILLED) flushes the run's metrics to stable storage first.
+    pub fn update_run(&self, run_id: &str, update: RunUpdate) -> Result<RunInfo> {
+        validate::run_id(run_id)?;
+        if let Some(name) = &update.run_name {
+            validate::run_name(name)?;
+        }
+        if update.status.is_some_and(RunStatus::is_terminal) {
+            self.close_cached_writer(run_id)?;
+            self.refresh_summaries(Some(run_id))?;
+            self.sync()?;
+        }
+        self.inner.index()?.update_run(run_id, &update)?;
+        self.get_run_info(run_id)
+    }
+
+    /// Ends a run: sets its status and end time (now), and flushes its metrics.
+    pub fn end_run(&self, run_id: &str, status: RunStatus) -> Result<RunInfo> {
+        self.update_run(
+            run_id,
+            RunUpdate {
+                status: Some(status),
+                end_time: Some(now_ms()),
+                run_name: None,
+            },
+        )
+    }
+
+    /// Soft-deletes a run: it can be restored until [`Store::gc`] removes it.
+    pub fn delete_run(&self, run_id: &str) -> Result<()> {
+        validate::run_id(run_id)?;
+        self.close_cached_writer(run_id)?;
+        self.inner
+            .index()?
+            .set_run_stage(run_id, LifecycleStage::Deleted)
+    }
+
+    /// Restores a soft-deleted run.
+    pub fn restore_run(&self, run_id: &str) -> Result<()> {
+        validate::run_id(run_id)?;
+        self.inner
+            .index()?
+            .set_run_stage(run_id, LifecycleStage::Active)
+    }
+
+    /// Logs a param. Params are immutable: the same value again is accepted,
+    /// another value is an error.
+    pub fn log_param(&self, run_id: &str, key: &str, value: &str) -> Result<()> {
+        self.log_params_and_tags(run_id, &[(key.into(), value.into())], &[])
+    }
+
+    /// Sets (or replaces) a run tag.
+    pub fn set_tag(&self, run_id: &str, key: &str, value: &str) -> Result<()> {
+        self.log_params_and_tags(run_id, &[], &[(key.into(), value.into())])
+    }
+
+    /// Logs params and sets tags in one transaction: all or nothing.
+    pub fn log_params_and_tags(
+        &self,
+        run_id: &str,
+        params: &[(String, String)],
+        tags: &[(String, String)],
+    ) -> Result<()> {
+        validate::run_id(run_id)?;
+        for (k, v) in params {
+            validate::param(k, v)?;
+        }
+        for (i, (k, v)) in params.iter().enumerate() {
+            if let Some((_, other)) = params[..i].iter().find(|(k2, v2)| k2 == k && v2 != v) {
+                return Err(Error::Validation(validate::duplicate_param(k, other, v)));
+            }
+        }
+        for (k, v) in tags {
+            validate::tag(k, v)?;
+        }
+        self.inner
+            .index()?
+            .log_params_and_tags(run_id, params, tags)
+    }
+
+    /// Deletes a run tag; NotFound when it is not set.
+    pub fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
+        validate::run_id(run_id)?;
+        self.inner.index()?.delete_tag(run_id, key)
+    }
+
+    /// Permanently removes soft-deleted runs: their index rows, their
+    /// metric series and their artifacts in the store. The log space they
+    /// used is reclaimed by compaction.
+    pub fn gc(&self, only: Option<&[String]>) -> Result<GcReport> {
+        let removed = self.inner.index()?.purge_deleted_runs(only)?;
+        for (run_id, experiment_id) in &removed {
+            let dir = self
+                .path()
+                .join(ARTIFACTS_DIR)
+                .join(experiment_id.to_string())
+                .join(run_id);
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            }
+        }
+        Ok(GcReport {
+            removed_runs: removed.into_iter().map(|(id, _)| id).collect(),
+        })
+    }
+
+    fn close_cached_writer(&self, run_id: &str) -> Result<()> {
+        let writer = lock(&self.inner.writers).remove(run_id);
+        match writer {
+            Some(mut w) => w.close(&self.inner),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Metric writers: the hot path. A writer owns one open block per series it
+//! logs to, so appending a point is a checksum and a 32-byte copy into a
+//! shared mapping, with no lock and no system call.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{fork, Inner, Store};
+use crate::error::{Error, Result};
+use crate::index::runs::ensure_active;
+use crate::log::format::block_pages;
+use crate::log::{OpenBlock, Stop};
+use crate::validate;
+
+/// How often, at most, a busy writer folds its points into the index's
+/// summaries, so that other processes see recent latest values.
+const SUMMARY_INTERVAL: Duration = Duration::from_secs(1);
+/// Appends between two looks at the clock.
+const CLOCK_EVERY: u32 = 4096;
+
+struct SeriesSlot {
+    series_id: u64,
+    block: Option<OpenBlock>,
+    blocks_claimed: u32,
+}
+
+/// One writer's state for one run. Used by [`MetricWriter`] and by the
+/// store's own per-run writers.
+pub(crate) struct WriterState {
+    run_id: String,
+    generation: u64,
+    keys: HashMap<String, usize>,
+    series: Vec<SeriesSlot>,
+    appends: u32,
+    last_summary: Instant,
+}
+
+impl WriterState {
+    pub fn new(inner: &Inner, run_id: &str) -> Result<WriterState> {
+        validate::run_id(run_id)?;
+        ensure_active(inner.index()?.conn(), run_id)?;
+        Ok(WriterState {
+            run_id: run_id.to_string(),
+            generation: fork::generation(),
+            keys: HashMap::new(),
+            series: Vec::new(),
+            appends: 0,
+            last_summary: Instant::now(),
+        })
+    }
+
+    /// The slot of `key`, creating its series on first use.
+    pub fn slot(&mut self, inner: &Inner, key: &str) -> Result<usize> {
+        if let Some(&slot) = self.keys.get(key) {
+            return Ok(slot);
+        }
+        validate::key("metric", key)?;
+        let series_id = inner.index()?.series_id(&self.run_id, key)?;
+        self.series.push(SeriesSlot {
+            series_id,
+            block: None,
+            blocks_claimed: 0,
+        });
+        let slot = self.series.len() - 1;
+        self.keys.insert(key.to_string(), slot);
+        Ok(slot)
+    }
+
+    /// Appends one point to the series in `slot`.
+    #[inline]
+    pub fn append(
+        &mut self,
+        inner: &Inner,
+        slot: usize,
+        step: i64,
+        timestamp: i64,
+        value: f64,
+    ) -> Result<()> {
+        if self.generation != fork::generation() {
+            self.forget_parent_blocks();
+        }
+        let series = &mut self.series[slot];
+        let appended = match &mut series.block {
+            Some(block) => block.append(step, timestamp, value),
+            None => false,
+        };
+        if !appended {
+            self.claim_block(inner, slot)?;
+            let block = self.series[slot].block.as_mut().expect("just claimed");
+            assert!(block.append(step, timestamp, value), "a new block has room");
+        }
+        self.appends = self.appends.wrapping_add(1);
+        if self.appends % CLOCK_EVERY == 0 && self.last_summary.elapsed() >= SUMMARY_INTERVAL {
+            self.fold_summaries(inner, false)?;
+        }
+        Ok(())
+    }
+
+    /// A forked child must not write into its parent's blocks: it drops
+    /// them (unmapping only its own copy of the mapping) and claims new ones.
+    fn forget_parent_blocks(&mut self) {
+        for s in &mut self.series {
+            s.block = None;
+        }
+        self.generation = fork::generation();
+    }
+
+    /// Replaces the series' full (or missing) block with a new one. The new
+    /// block is in the index before any point is written to it; the old
+    /// one is folded into the summary and sealed in the same transaction.
+    fn claim_block(&mut self, inner: &Inner, slot: usize) -> Result<()> {
+        let log = inner.log()?;
+        let series = &mut self.series[slot];
+        let pages = block_pages(series.blocks_claimed);
+        let block = OpenBlock::create(&log, series.series_id, pages)?;
+        let old = series.block.take().map(|b| b.header.first_page);
+        {
+            let mut index = inner.index()?;
+            let tx = index.write()?;
+            crate::index::register_block(&tx, &block.header)?;
+            if let Some(first_page) = old {
+                super::metrics::fold_block(&tx, &*log, first_page, Stop::AtEnd, true)?;
+            }
+            tx.commit()?;
+        }
+        series.block = Some(block);
+        series.blocks_claimed += 1;
+        Ok(())
+    }
+
+    /// Folds what this writer has written into the index's summaries, and
+    /// seals its blocks when `seal` is set (the writer is done with them).
+    pub fn fold_summaries(&mut self, inner: &Inner, seal: bool) -> Result<()> {
+        self.last_summary = Instant::now();
+        if self.generation != fork::generation() {
+            self.forget_parent_blocks();
+            return Ok(());
+        }
+        let open: Vec<u64> = self
+            .series
+            .iter()
+            .filter_map(|s| s.block.as_ref().map(|b| b.header.first_page))
+            .collect();
+        if open.is_empty() {
+            return Ok(());
+        }
+        let log = inner.log()?;
+        let mut index = inner.index()?;
+        let tx = index.write()?;
+        let stop = if seal { Stop::AtEnd } else { Stop::AtFirstGap };
+        for first_page in open {
+            super::metrics::fold_block(&tx, &*log, first_page, stop, seal)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Seals every block and releases the mappings.
+    pub fn close(&mut self, inner: &Inner) -> Result<()> {
+        let folded = self.fold_summaries(inner, true);
+        for s in &mut self.series {
+            s.block = None;
+        }
+        folded
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+}
+
+/// A handle on one metric key of a [`MetricWriter`]'s run, for the fastest
+/// appends: no key lookup at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesHandle(usize);
+
+/// A writer for one run's metrics: the fastest way to log. Points are
+/// durable against the process being killed as soon as a call returns.
+/// Several writers (threads or processes) may log to the same run.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let store = tracklite::Store::open(dir.path())?;
+/// # let run_id = store.create_run(Default::default())?.run_id;
+/// let mut writer = store.metric_writer(&run_id)?;
+/// let loss = writer.series("loss")?;
+/// for step in 0..1000 {
+///     writer.append(loss, 1.0 / (step + 1) as f64, 1_700_000_000_000 + step, step)?;
+/// }
+/// writer.close()?;
+/// assert_eq!(store.metric_history(&run_id, "loss")?.len(), 1000);
+/// # Ok::<(), tracklite::Error>(())
+/// ```
+pub struct MetricWriter {
+    inner: Arc<Inner>,
+    state: WriterState,
+    closed: bool,
+}
+
+impl Store {
+    /// A writer for the metrics of an active run.
+    pub fn metric_writer(&self, run_id: &str) -> Result<MetricWriter> {
+        Ok(MetricWriter {
+            state: WriterState::new(&self.inner, run_id)?,
+            inner: Arc::clone(&self.inner),
+            closed: false,
+        })
+    }
+}
+
+impl MetricWriter {
+    /// The handle of metric `key`, validated and created on first use.
+    pub fn series(&mut self, key: &str) -> Result<SeriesHandle> {
+        self.state.slot(&self.inner, key).map(SeriesHandle)
+    }
+
+    /// Appends a point to the series behind `handle`.
+    #[inline]
+    pub fn append(
+        &mut self,
+        handle: SeriesHandle,
+        value: f64,
+        timestamp: i64,
+        step: i64,
+    ) -> Result<()> {
+        if handle.0 >= self.state.series.len() {
+            return Err(Error::InvalidState(format!(
+                "series handle {} does not belong to this writer",
+                handle.0
+            )));
+        }
+        self.state
+            .append(&self.inner, handle.0, step, timestamp, value)
+    }
+
+    /// Logs one point of metric `key`.
+    pub fn log(&mut self, key: &str, value: f64, timestamp: i64, step: i64) -> Result<()> {
+        let slot = self.state.slot(&self.inner, key)?;
+        self.state.append(&self.inner, slot, step, timestamp, value)
+    }
+
+    /// Logs many points of one metric from columns of equal length.
+    pub fn log_columns(
+        &mut self,
+        key: &str,
+        steps: &[i64],
+        timestamps: &[i64],
+        values: &[f64],
+    ) -> Result<()> {
+        if steps.len() != values.len() || timestamps.len() != values.len() {
+            return Err(Error::Validation(
+                crate::error::ValidationError::InvalidValue {
+                    field: "metric columns",
+                    value: format!(
+                        "{} steps, {} timestamps, {} values",
+                        steps.len(),
+                        timestamps.len(),
+                        values.len()
+                    ),
+                    rule: "steps, timestamps and values must have the same length".into(),
+                },
+            ));
+        }
+        let slot = self.state.slot(&self.inner, key)?;
+        for i in 0..values.len() {
+            self.state
+                .append(&self.inner, slot, steps[i], timestamps[i], values[i])?;
+        }
+        Ok(())
+    }
+
+    /// Folds the points logged so far into the run's summaries, so that
+    /// `get_run` in any process sees them, and syncs the log to disk.
+    pub fn flush(&mut self) -> Result<()> {
+        self.state.fold_summaries(&self.inner, false)?;
+        self.inner.log()?.sync()
+    }
+
+    /// Seals this writer's blocks and syncs them; dropping does the same
+    /// without reporting errors.
+    pub fn close(mut self) -> Result<()> {
+        self.closed = true;
+        self.state.close(&self.inner)?;
+        self.inner.log()?.sync()
+    }
+
+    pub fn run_id(&self) -> &str {
+        self.state.run_id()
+    }
+}
+
+impl Drop for MetricWriter {
+    fn drop(&mut self) {
+        if !self.closed {
+            let _ = self.state.close(&self.inner);
+        }
+    }
+}

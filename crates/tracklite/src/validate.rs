@@ -1,0 +1,250 @@
+//! MLflow's validation rules, enforced with errors that name the value and the
+//! limit. Nothing is ever truncated to fit.
+
+use crate::error::ValidationError;
+
+/// Longest param, metric or tag key.
+pub const MAX_KEY_LENGTH: usize = 250;
+/// Longest param value.
+pub const MAX_PARAM_VALUE_LENGTH: usize = 6000;
+/// Longest run tag value.
+pub const MAX_TAG_VALUE_LENGTH: usize = 8000;
+/// Longest experiment tag value.
+pub const MAX_EXPERIMENT_TAG_VALUE_LENGTH: usize = 20000;
+/// Longest experiment name.
+pub const MAX_EXPERIMENT_NAME_LENGTH: usize = 500;
+/// Longest run name (MLflow stores it as the `mlflow.runName` tag).
+pub const MAX_RUN_NAME_LENGTH: usize = MAX_TAG_VALUE_LENGTH;
+/// Most metrics in one batch.
+pub const MAX_BATCH_METRICS: usize = 1000;
+/// Most params in one batch.
+pub const MAX_BATCH_PARAMS: usize = 100;
+/// Most tags in one batch.
+pub const MAX_BATCH_TAGS: usize = 100;
+/// Most entries of all kinds in one batch.
+pub const MAX_BATCH_TOTAL: usize = 1000;
+
+/// Checks a param, metric or tag key: 1 to 250 characters among letters,
+/// digits, `_ - . / :` and space, and a path that stays where it is
+/// (no `..`, no leading `/`, no `//` or `./` that would normalise away).
+pub fn key(kind: &'static str, key: &str) -> Result<(), ValidationError> {
+    let fail = |rule: &str| {
+        Err(ValidationError::InvalidKey {
+            kind,
+            key: key.to_string(),
+            rule: rule.to_string(),
+        })
+    };
+    if key.is_empty() {
+        return fail("a key must not be empty");
+    }
+    let length = key.chars().count();
+    if length > MAX_KEY_LENGTH {
+        return fail(&format!(
+            "it is {length} characters long; the limit is {MAX_KEY_LENGTH}"
+        ));
+    }
+    if let Some(c) = key
+        .chars()
+        .find(|&c| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ' ' | ':')))
+    {
+        return fail(&format!(
+            "character {c:?} is not allowed; keys may contain letters, digits, '_', '-', '.', '/', ':' and spaces"
+        ));
+    }
+    if !is_normal_relative_path(key) {
+        return fail("a key must be a normalised relative path: no leading '/', no '.' or '..' segments, no empty segments");
+    }
+    Ok(())
+}
+
+/// True when `p` is what Python's `posixpath.normpath` leaves unchanged and
+/// does not climb out of its directory: MLflow's `path_not_unique` rule.
+fn is_normal_relative_path(p: &str) -> bool {
+    if p.starts_with('/') || p.ends_with('/') {
+        return false;
+    }
+    p.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
+/// Checks that a value is within a length limit, counted in characters.
+pub fn length(
+    field: &'static str,
+    key: &str,
+    value: &str,
+    limit: usize,
+) -> Result<(), ValidationError> {
+    // Counting chars is only needed when the byte length could exceed the limit.
+    if value.len() <= limit {
+        return Ok(());
+    }
+    let length = value.chars().count();
+    if length > limit {
+        return Err(ValidationError::TooLong {
+            field,
+            key: key.to_string(),
+            length,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// Checks a param: its key, and a value of at most 6000 characters.
+pub fn param(key: &str, value: &str) -> Result<(), ValidationError> {
+    self::key("param", key)?;
+    length("param value", key, value, MAX_PARAM_VALUE_LENGTH)
+}
+
+/// Checks a run tag: its key, and a value of at most 8000 characters.
+pub fn tag(key: &str, value: &str) -> Result<(), ValidationError> {
+    self::key("tag", key)?;
+    length("tag value", key, value, MAX_TAG_VALUE_LENGTH)
+}
+
+/// Checks an experiment tag: its key, and a value of at most 20000 characters.
+pub fn experiment_tag(key: &str, value: &str) -> Result<(), ValidationError> {
+    self::key("experiment tag", key)?;
+    length(
+        "experiment tag value",
+        key,
+        value,
+        MAX_EXPERIMENT_TAG_VALUE_LENGTH,
+    )
+}
+
+/// Checks an experiment name: not blank, at most 500 characters.
+pub fn experiment_name(name: &str) -> Result<(), ValidationError> {
+    if name.trim().is_empty() {
+        return Err(ValidationError::InvalidValue {
+            field: "experiment name",
+            value: name.to_string(),
+            rule: "must not be empty".into(),
+        });
+    }
+    length("experiment name", name, name, MAX_EXPERIMENT_NAME_LENGTH)
+}
+
+/// Checks a run name: at most 8000 characters.
+pub fn run_name(name: &str) -> Result<(), ValidationError> {
+    length("run name", name, name, MAX_RUN_NAME_LENGTH)
+}
+
+/// Checks a run id as MLflow does: a letter or digit, then up to 255 letters,
+/// digits, `_` or `-`. New runs get 32 lowercase hex characters.
+pub fn run_id(id: &str) -> Result<(), ValidationError> {
+    let mut chars = id.chars();
+    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && id.len() <= 256
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::InvalidValue {
+            field: "run id",
+            value: id.to_string(),
+            rule: "must be 1 to 256 characters: a letter or digit, then letters, digits, '_' or '-'"
+                .into(),
+        })
+    }
+}
+
+/// Checks an experiment id: a string of decimal digits.
+pub fn experiment_id(id: &str) -> Result<i64, ValidationError> {
+    let fail = || ValidationError::InvalidValue {
+        field: "experiment id",
+        value: id.to_string(),
+        rule: "must be a string of decimal digits, such as \"0\"".into(),
+    };
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(fail());
+    }
+    id.parse::<i64>().map_err(|_| fail())
+}
+
+/// Checks the sizes of a `log_batch` call against MLflow's limits.
+pub fn batch(metrics: usize, params: usize, tags: usize) -> Result<(), ValidationError> {
+    let over = |what, count, limit| {
+        (count > limit).then_some(ValidationError::BatchTooLarge { what, count, limit })
+    };
+    if let Some(e) = over("metrics", metrics, MAX_BATCH_METRICS)
+        .or_else(|| over("params", params, MAX_BATCH_PARAMS))
+        .or_else(|| over("tags", tags, MAX_BATCH_TAGS))
+        .or_else(|| {
+            over(
+                "entries (metrics, params and tags together)",
+                metrics + params + tags,
+                MAX_BATCH_TOTAL,
+            )
+        })
+    {
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The error for one batch that gives a param two different values.
+pub fn duplicate_param(key: &str, first: &str, second: &str) -> ValidationError {
+    ValidationError::InvalidValue {
+        field: "param",
+        value: key.to_string(),
+        rule: format!(
+            "the batch gives it two values, {first:?} and {second:?}; a param has one value"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_mlflow_rules() {
+        for good in ["loss", "val/acc", "a b:c-d_e.f", "ünïcode", "x".repeat(250).as_str()] {
+            key("metric", good).unwrap();
+        }
+        for bad in ["", "/abs", "a/../b", "..", "./a", "a//b", "a/", "semi;colon", "x".repeat(251).as_str()] {
+            let err = key("metric", bad).unwrap_err();
+            assert!(matches!(err, ValidationError::InvalidKey { ref key, .. } if key == bad));
+        }
+        let msg = key("param", "a;b").unwrap_err().to_string();
+        assert!(msg.contains("param key \"a;b\"") && msg.contains("';'"), "{msg}");
+    }
+
+    #[test]
+    fn lengths_count_characters_not_bytes() {
+        param("k", &"é".repeat(6000)).unwrap();
+        let err = param("k", &"é".repeat(6001)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "param value for key \"k\" is 6001 characters long; the limit is 6000"
+        );
+        tag("t", &"x".repeat(8000)).unwrap();
+        assert!(tag("t", &"x".repeat(8001)).is_err());
+        experiment_tag("t", &"x".repeat(20000)).unwrap();
+        assert!(experiment_tag("t", &"x".repeat(20001)).is_err());
+    }
+
+    #[test]
+    fn batch_limits() {
+        batch(1000, 0, 0).unwrap();
+        batch(900, 50, 50).unwrap();
+        assert_eq!(
+            batch(1001, 0, 0).unwrap_err().to_string(),
+            "a batch may hold at most 1000 metrics, this one holds 1001"
+        );
+        assert!(batch(0, 101, 0).is_err());
+        assert!(batch(0, 0, 101).is_err());
+        assert!(batch(950, 30, 30).is_err());
+    }
+
+    #[test]
+    fn ids() {
+        run_id("0123456789abcdef0123456789abcdef").unwrap();
+        assert!(run_id("").is_err());
+        assert!(run_id("../etc").is_err());
+        assert_eq!(experiment_id("42").unwrap(), 42);
+        assert!(experiment_id("4a").is_err());
+        assert!(experiment_id("").is_err());
+    }
+}
