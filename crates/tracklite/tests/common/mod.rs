@@ -1,0 +1,41 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+
+/// The value every test point at `step` of writer `writer` carries, so that
+/// a reader can tell a right point from a wrong one.
+pub fn value_for(writer: u64, step: i64) -> f64 {
+    (writer as f64) * 1e9 + step as f64 * 0.5 + 0.25
+}
+
+/// Re-runs this test binary as a child process that executes only the test
+/// `entry`, with `vars` set. The entry test does its child work when it
+/// sees the variables, and nothing otherwise.
+pub fn spawn_child(entry: &str, vars: &[(&str, String)]) -> Child {
+    let mut cmd = Command::new(std::env::current_exe().expect("the test binary's path"));
+    cmd.args([entry, "--exact", "--nocapture", "--test-threads=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("the child test process starts")
+}
+
+/// A small deterministic generator (splitmix64), for reproducible damage.
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
