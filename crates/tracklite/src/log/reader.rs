@@ -112,3 +112,106 @@ pub fn scan_block<R: ReadAt + ?Sized>(
 pub fn scan_buffer() -> Vec<u8> {
     vec![0u8; CHUNK]
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::io;
+
+    use super::*;
+    use crate::log::format::{encode_record, BlockHeader};
+
+    /// An in-memory log that can fail or cut reads short after some calls.
+    struct FaultyLog {
+        bytes: Vec<u8>,
+        calls: Cell<u32>,
+        fail_after: Option<u32>,
+        short_after: Option<u32>,
+    }
+
+    impl ReadAt for FaultyLog {
+        fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+            let call = self.calls.get();
+            self.calls.set(call + 1);
+            if self.fail_after.is_some_and(|n| call >= n) {
+                return Err(io::Error::other("injected I/O error"));
+            }
+            let start = (offset as usize).min(self.bytes.len());
+            let mut n = buf.len().min(self.bytes.len() - start);
+            if self.short_after.is_some_and(|c| call >= c) {
+                n = n.min(100); // not a whole number of records
+            }
+            buf[..n].copy_from_slice(&self.bytes[start..start + n]);
+            Ok(n)
+        }
+    }
+
+    /// A 4-page block of series 5 at page 1 holding `points` points.
+    fn block(points: u32) -> FaultyLog {
+        let h = BlockHeader { series_id: 5, first_page: 1, pages: 4, writer_pid: 1, created_ms: 0 };
+        let mut bytes = vec![0u8; 5 * PAGE as usize];
+        let base = PAGE as usize;
+        bytes[base..base + BLOCK_HEADER_SIZE].copy_from_slice(&h.encode());
+        for slot in 0..points {
+            let at = base + BLOCK_HEADER_SIZE + slot as usize * RECORD_SIZE;
+            let r = encode_record(h.record_seed(), slot, slot as i64, 0, slot as f64 * 2.0);
+            bytes[at..at + RECORD_SIZE].copy_from_slice(&r);
+        }
+        FaultyLog { bytes, calls: Cell::new(0), fail_after: None, short_after: None }
+    }
+
+    fn scan(log: &FaultyLog, out: &mut Vec<(i64, f64)>) -> io::Result<BlockScan> {
+        let mut buf = vec![0u8; 4096];
+        scan_block(log, &mut buf, 5, 1, 4, 0, Stop::AtEnd, |s, _, v| out.push((s, v)))
+    }
+
+    #[test]
+    fn reads_every_point_in_chunks() {
+        let log = block(300);
+        let mut out = Vec::new();
+        let s = scan(&log, &mut out).unwrap();
+        assert_eq!((s.points, s.invalid, s.end, s.torn_tail), (300, 0, 300, false));
+        assert!(out.iter().all(|&(s, v)| v == s as f64 * 2.0));
+    }
+
+    #[test]
+    fn an_io_error_is_returned_not_hidden() {
+        let mut log = block(300);
+        log.fail_after = Some(2);
+        let err = scan(&log, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.to_string(), "injected I/O error");
+    }
+
+    #[test]
+    fn a_short_read_serves_only_whole_valid_records() {
+        let mut log = block(300);
+        log.short_after = Some(1);
+        let mut out = Vec::new();
+        let s = scan(&log, &mut out).unwrap();
+        assert!(s.truncated);
+        assert_eq!(out.len(), 3, "100 bytes hold 3 whole records");
+        assert!(out.iter().all(|&(s, v)| v == s as f64 * 2.0));
+    }
+
+    #[test]
+    fn catching_up_stops_at_the_first_gap() {
+        let mut log = block(50);
+        let at = PAGE as usize + BLOCK_HEADER_SIZE + 20 * RECORD_SIZE;
+        log.bytes[at] ^= 1;
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        let s = scan_block(&log, &mut buf, 5, 1, 4, 0, Stop::AtFirstGap, |s, _, v| out.push((s, v))).unwrap();
+        assert_eq!((s.points, s.end), (20, 20));
+        let mut rest = Vec::new();
+        let s = scan_block(&log, &mut buf, 5, 1, 4, 0, Stop::AtEnd, |s, _, v| rest.push((s, v))).unwrap();
+        assert_eq!((s.points, s.invalid, s.end), (49, 1, 50));
+    }
+
+    #[test]
+    fn a_block_of_another_series_is_not_read() {
+        let log = block(10);
+        let mut buf = vec![0u8; 4096];
+        let s = scan_block(&log, &mut buf, 6, 1, 4, 0, Stop::AtEnd, |_, _, _| panic!("served")).unwrap();
+        assert!(!s.header_ok);
+    }
+}
