@@ -18,7 +18,7 @@ pub mod validate;
 pub use check::{CheckReport, Problem};
 pub use error::{Error, FormatError, Result, ValidationError};
 pub use model::{
-    now_ms, Experiment, LifecycleStage, Metric, MetricColumns, MetricPoint, MetricSummary, NewRun,
+    now_ms, Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricColumns, MetricPoint, MetricSummary, NewRun,
     Run, RunInfo, RunStatus, RunUpdate, ViewType,
 };
 pub use store::{GcReport, MetricWriter, SeriesHandle, Store, ARTIFACTS_DIR, INDEX_FILE, LOG_FILE};

@@ -150,6 +150,25 @@ pub struct MetricSummary {
     pub count: u64,
 }
 
+/// A dataset, as MLflow describes one: unique in an experiment by name and digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dataset {
+    pub name: String,
+    pub digest: String,
+    pub source_type: String,
+    pub source: String,
+    pub schema: Option<String>,
+    pub profile: Option<String>,
+}
+
+/// A dataset used by a run, with the input's tags (such as
+/// `mlflow.data.context` = `training`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatasetInput {
+    pub dataset: Dataset,
+    pub tags: BTreeMap<String, String>,
+}
+
 /// A run with everything logged to it, as `get_run` returns it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Run {
@@ -157,6 +176,8 @@ pub struct Run {
     pub params: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
     pub metrics: BTreeMap<String, MetricSummary>,
+    /// Datasets the run used, in the order first logged.
+    pub inputs: Vec<DatasetInput>,
 }
 
 /// One point of a metric: a value at a step and a time (ms since the epoch).

@@ -183,6 +183,41 @@ pub fn batch(metrics: usize, params: usize, tags: usize) -> Result<(), Validatio
     Ok(())
 }
 
+/// Longest dataset name.
+pub const MAX_DATASET_NAME_LENGTH: usize = 500;
+/// Longest dataset digest.
+pub const MAX_DATASET_DIGEST_LENGTH: usize = 36;
+/// Longest dataset source description.
+pub const MAX_DATASET_SOURCE_LENGTH: usize = 65535;
+/// Longest dataset schema.
+pub const MAX_DATASET_SCHEMA_LENGTH: usize = 1_048_575;
+/// Longest dataset profile.
+pub const MAX_DATASET_PROFILE_LENGTH: usize = 16_777_215;
+/// Longest input tag key.
+pub const MAX_INPUT_TAG_KEY_LENGTH: usize = 255;
+/// Longest input tag value.
+pub const MAX_INPUT_TAG_VALUE_LENGTH: usize = 500;
+
+/// Checks a dataset's fields against MLflow's limits.
+pub fn dataset(d: &crate::model::Dataset) -> Result<(), ValidationError> {
+    length("dataset name", &d.name, &d.name, MAX_DATASET_NAME_LENGTH)?;
+    length("dataset digest", &d.name, &d.digest, MAX_DATASET_DIGEST_LENGTH)?;
+    length("dataset source", &d.name, &d.source, MAX_DATASET_SOURCE_LENGTH)?;
+    if let Some(schema) = &d.schema {
+        length("dataset schema", &d.name, schema, MAX_DATASET_SCHEMA_LENGTH)?;
+    }
+    if let Some(profile) = &d.profile {
+        length("dataset profile", &d.name, profile, MAX_DATASET_PROFILE_LENGTH)?;
+    }
+    Ok(())
+}
+
+/// Checks an input tag: key up to 255 characters, value up to 500.
+pub fn input_tag(key: &str, value: &str) -> Result<(), ValidationError> {
+    length("input tag key", key, key, MAX_INPUT_TAG_KEY_LENGTH)?;
+    length("input tag value", key, value, MAX_INPUT_TAG_VALUE_LENGTH)
+}
+
 /// The error for one batch that gives a param two different values.
 pub fn duplicate_param(key: &str, first: &str, second: &str) -> ValidationError {
     ValidationError::InvalidValue {

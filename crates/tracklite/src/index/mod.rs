@@ -3,6 +3,7 @@
 //! and write at once; every write transaction starts IMMEDIATE, so that a
 //! busy database is waited for rather than failed.
 
+mod datasets;
 mod experiments;
 mod metrics;
 pub mod runs;

@@ -312,7 +312,11 @@ impl Index {
                    (SELECT series_id FROM metric_series WHERE run_uuid = ?1)",
                 [id],
             )?;
-            for table in ["metric_series", "params", "tags", "runs"] {
+            tx.execute(
+                "DELETE FROM input_tags WHERE input_uuid IN (SELECT input_uuid FROM inputs WHERE run_uuid = ?1)",
+                [id],
+            )?;
+            for table in ["metric_series", "params", "tags", "inputs", "runs"] {
                 tx.execute(&format!("DELETE FROM {table} WHERE run_uuid = ?1"), [id])?;
             }
         }

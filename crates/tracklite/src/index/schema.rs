@@ -94,8 +94,40 @@ CREATE INDEX metric_series_by_key ON metric_series (key, last_value);
 CREATE INDEX runs_by_stage ON runs (lifecycle_stage, experiment_id);
 ";
 
+/// Version 3: datasets and the runs that take them as inputs. A dataset is
+/// unique per experiment by (name, digest); an input's tags carry its
+/// context (`mlflow.data.context`).
+const V3: &str = "
+CREATE TABLE datasets (
+    dataset_uuid  TEXT PRIMARY KEY,
+    experiment_id INTEGER NOT NULL,
+    name          TEXT NOT NULL,
+    digest        TEXT NOT NULL,
+    source_type   TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    schema        TEXT,
+    profile       TEXT,
+    UNIQUE (experiment_id, name, digest)
+);
+
+CREATE TABLE inputs (
+    input_uuid   TEXT PRIMARY KEY,
+    dataset_uuid TEXT NOT NULL,
+    run_uuid     TEXT NOT NULL,
+    UNIQUE (dataset_uuid, run_uuid)
+);
+CREATE INDEX inputs_by_run ON inputs (run_uuid);
+
+CREATE TABLE input_tags (
+    input_uuid TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    PRIMARY KEY (input_uuid, key)
+) WITHOUT ROWID;
+";
+
 /// The migrations, in order: entry `i` takes a store from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

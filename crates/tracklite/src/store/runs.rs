@@ -3,7 +3,7 @@
 use super::{lock, Store, ARTIFACTS_DIR};
 use crate::error::{Error, Result};
 use crate::index::runs::RunRow;
-use crate::model::{now_ms, LifecycleStage, NewRun, Run, RunInfo, RunStatus, RunUpdate, ViewType};
+use crate::model::{now_ms, DatasetInput, LifecycleStage, NewRun, Run, RunInfo, RunStatus, RunUpdate, ViewType};
 use crate::{names, validate};
 
 /// What [`Store::gc`] removed.
@@ -66,6 +66,7 @@ impl Store {
             params: index.params(run_id)?,
             tags: index.tags(run_id)?,
             metrics: index.metric_summaries(run_id)?,
+            inputs: index.inputs(run_id)?,
         })
     }
 
@@ -165,6 +166,20 @@ impl Store {
         self.inner
             .index()?
             .log_params_and_tags(run_id, params, tags)
+    }
+
+    /// Records datasets as inputs of an active run: name, digest, source
+    /// and the input's tags (its context). Logging the same dataset again
+    /// is a no-op.
+    pub fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<()> {
+        validate::run_id(run_id)?;
+        for input in inputs {
+            validate::dataset(&input.dataset)?;
+            for (k, v) in &input.tags {
+                validate::input_tag(k, v)?;
+            }
+        }
+        self.inner.index()?.log_inputs(run_id, inputs)
     }
 
     /// Deletes a run tag; NotFound when it is not set.
