@@ -126,8 +126,21 @@ CREATE TABLE input_tags (
 ) WITHOUT ROWID;
 ";
 
+/// Version 4: compaction. Compressed blocks are marked in the block map;
+/// pages that no block uses any more wait in `freed_pages` until no reader
+/// can still be looking at them, then their disk space is released.
+const V4: &str = "
+ALTER TABLE metric_blocks ADD COLUMN compressed INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE freed_pages (
+    first_page INTEGER PRIMARY KEY,
+    pages      INTEGER NOT NULL,
+    freed_ms   INTEGER NOT NULL
+);
+";
+
 /// The migrations, in order: entry `i` takes a store from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -1,6 +1,7 @@
 //! The metric log: a memory-mapped, append-only file of checksummed
 //! fixed-size records in blocks. See `docs/format.md`.
 
+pub mod compressed;
 pub mod file;
 pub mod format;
 pub mod reader;

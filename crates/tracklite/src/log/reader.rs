@@ -1,5 +1,6 @@
 //! Reading blocks of the metric log.
 
+use super::compressed;
 use super::file::ReadAt;
 use super::format::{self, BlockHeader, Slot, BLOCK_HEADER_SIZE, PAGE, RECORD_SIZE};
 
@@ -55,7 +56,8 @@ pub fn scan_block<R: ReadAt + ?Sized>(
     let expected = |h: &BlockHeader| h.series_id == series_id && h.first_page == first_page && h.pages == pages;
     let header = match BlockHeader::decode(&buf[..n]) {
         Some(h) if expected(&h) => h,
-        _ => return Ok(scan),
+        Some(_) => return Ok(scan),
+        None => return scan_compressed(io, &buf[..n], series_id, first_page, pages, from, on_point),
     };
     scan.header_ok = true;
     let seed = header.record_seed();
@@ -104,6 +106,48 @@ pub fn scan_block<R: ReadAt + ?Sized>(
         // The last written slot was damaged: count it as a torn tail, not as
         // damage in the middle of the data.
         scan.invalid -= 1;
+    }
+    Ok(scan)
+}
+
+/// Scans a compressed block: all its points or none, when it is damaged.
+fn scan_compressed<R: ReadAt + ?Sized>(
+    io: &R,
+    head: &[u8],
+    series_id: u64,
+    first_page: u64,
+    pages: u32,
+    from: u32,
+    mut on_point: impl FnMut(i64, i64, f64),
+) -> std::io::Result<BlockScan> {
+    let mut scan = BlockScan { end: from, ..BlockScan::default() };
+    let Some(h) = compressed::ZHeader::decode(head) else {
+        return Ok(scan);
+    };
+    if h.series_id != series_id || h.first_page != first_page || h.pages != pages {
+        return Ok(scan);
+    }
+    scan.header_ok = true;
+    let mut payload = vec![0u8; h.payload_len as usize];
+    let got = io.read_at(&mut payload, first_page * PAGE + compressed::HEADER_SIZE as u64)?;
+    if got < payload.len() {
+        scan.truncated = true;
+        scan.invalid = h.points as u64;
+        return Ok(scan);
+    }
+    let mut index = 0u32;
+    let decoded = compressed::decode(&h, &payload, |s, t, v| {
+        if index >= from {
+            on_point(s, t, v);
+        }
+        index += 1;
+    });
+    match decoded {
+        Some(()) => {
+            scan.points = h.points.saturating_sub(from) as u64;
+            scan.end = h.points.max(from);
+        }
+        None => scan.invalid = h.points as u64,
     }
     Ok(scan)
 }
