@@ -76,7 +76,10 @@ fn describe(s: &SeriesSummary) -> String {
         .latest
         .map(|(st, t, v)| format!("step {st}, time {t}, value {v}"))
         .unwrap_or_else(|| "none".into());
-    format!("{} points, latest {latest}, min {:?}, max {:?}", s.count, s.min, s.max)
+    format!(
+        "{} points, latest {latest}, min {:?}, max {:?}",
+        s.count, s.min, s.max
+    )
 }
 
 fn same_summary(a: &SeriesSummary, b: &SeriesSummary) -> bool {
@@ -112,28 +115,57 @@ impl Store {
         for b in &blocks {
             let place = format!("log page {} (series {})", b.first_page, b.series_id);
             if b.first_page < previous_end {
-                report.problem(&place, format!("overlaps the block before it, which ends at page {previous_end}"));
+                report.problem(
+                    &place,
+                    format!("overlaps the block before it, which ends at page {previous_end}"),
+                );
             }
             previous_end = previous_end.max(b.first_page + b.pages as u64);
             if (b.first_page + b.pages as u64) * PAGE > file_len {
-                report.problem(&place, format!("the block ends past the end of the file ({file_len} bytes)"));
+                report.problem(
+                    &place,
+                    format!("the block ends past the end of the file ({file_len} bytes)"),
+                );
             }
             let summary = from_log.entry(b.series_id).or_default();
-            let scan = scan_block(&*log, &mut buf, b.series_id, b.first_page, b.pages, 0, Stop::AtEnd, |s, t, v| summary.add(s, t, v))
-                .map_err(|e| crate::error::Error::io(log.path(), e))?;
+            let scan = scan_block(
+                &*log,
+                &mut buf,
+                b.series_id,
+                b.first_page,
+                b.pages,
+                0,
+                Stop::AtEnd,
+                |s, t, v| summary.add(s, t, v),
+            )
+            .map_err(|e| crate::error::Error::io(log.path(), e))?;
             *all_sealed.entry(b.series_id).or_insert(true) &= b.sealed;
             report.points += scan.points;
             if !scan.header_ok {
-                report.problem(&place, "the block header is damaged or names another block; its points cannot be read");
+                report.problem(
+                    &place,
+                    "the block header is damaged or names another block; its points cannot be read",
+                );
             }
             if scan.invalid > 0 {
-                report.problem(&place, format!("{} damaged records are skipped", scan.invalid));
+                report.problem(
+                    &place,
+                    format!("{} damaged records are skipped", scan.invalid),
+                );
             }
             if scan.torn_tail {
-                report.notes.push(format!("{place}: the last record was torn by an interrupted write and is ignored"));
+                report.notes.push(format!(
+                    "{place}: the last record was torn by an interrupted write and is ignored"
+                ));
             }
             if b.sealed && scan.end != b.summarized {
-                report.problem(&place, format!("the index has summarised {} slots, the log holds {}", b.summarized, scan.end));
+                report.problem(
+                    &place,
+                    format!(
+                        "the index has summarised {} slots, the log holds {}",
+                        b.summarized, scan.end
+                    ),
+                );
             }
         }
 
@@ -146,18 +178,36 @@ impl Store {
             if !same_summary(&stored, &logged) {
                 report.problem(
                     format!("series {} (run {}, key {:?})", s.series_id, s.run_id, s.key),
-                    format!("the index says {}, the log holds {}", describe(&stored), describe(&logged)),
+                    format!(
+                        "the index says {}, the log holds {}",
+                        describe(&stored),
+                        describe(&logged)
+                    ),
                 );
             }
         }
 
-        let lost = lost_blocks(&*log, &blocks, log.allocated_pages(), file_len);
+        let freed: Vec<(u64, u64)> = index
+            .freed_pages()?
+            .into_iter()
+            .map(|(p, n, _)| (p, n))
+            .collect();
+        let lost = lost_blocks(&*log, &blocks, &freed, log.allocated_pages(), file_len);
         let known: BTreeMap<u64, ()> = series.iter().map(|s| (s.series_id, ())).collect();
         for h in &lost {
             if known.contains_key(&h.series_id) {
-                report.problem(format!("log page {}", h.first_page), format!("a block of series {} is missing from the index", h.series_id));
+                report.problem(
+                    format!("log page {}", h.first_page),
+                    format!(
+                        "a block of series {} is missing from the index",
+                        h.series_id
+                    ),
+                );
             } else {
-                report.notes.push(format!("log page {}: {} unused pages of a removed series, reclaimed by compaction", h.first_page, h.pages));
+                report.notes.push(format!(
+                    "log page {}: {} unused pages of a removed series, reclaimed by compaction",
+                    h.first_page, h.pages
+                ));
             }
         }
 
@@ -165,13 +215,18 @@ impl Store {
             let tx = index.write()?;
             for h in lost.iter().filter(|h| known.contains_key(&h.series_id)) {
                 index::register_block(&tx, h)?;
-                report.repaired.push(format!("re-indexed the block at log page {}", h.first_page));
+                report
+                    .repaired
+                    .push(format!("re-indexed the block at log page {}", h.first_page));
             }
             tx.execute("UPDATE metric_blocks SET summarized = 0", [])?;
             tx.execute("UPDATE metric_series SET count = 0, last_step = NULL, last_timestamp = NULL, last_bits = NULL, last_value = NULL, min_value = NULL, max_value = NULL", [])?;
             let rows: Vec<BlockRow> = {
-                let mut stmt = tx.prepare("SELECT first_page FROM metric_blocks ORDER BY first_page")?;
-                let pages = stmt.query_map([], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut stmt =
+                    tx.prepare("SELECT first_page FROM metric_blocks ORDER BY first_page")?;
+                let pages = stmt
+                    .query_map([], |r| r.get::<_, i64>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
                 let mut rows = Vec::new();
                 for p in pages {
                     rows.extend(index::block_at(&tx, p as u64)?);
@@ -182,7 +237,9 @@ impl Store {
                 crate::store::fold_block(&tx, &*log, b.first_page, Stop::AtEnd, b.sealed)?;
             }
             tx.commit()?;
-            report.repaired.push("recomputed every metric summary from the log".into());
+            report
+                .repaired
+                .push("recomputed every metric summary from the log".into());
         }
         Ok(report)
     }
@@ -191,8 +248,18 @@ impl Store {
 /// Blocks with a valid header in the log's allocated pages that no index
 /// row covers: left behind by a crash between allocation and indexing, or
 /// by a damaged index.
-fn lost_blocks(log: &dyn ReadAt, indexed: &[BlockRow], allocated: u64, file_len: u64) -> Vec<BlockHeader> {
-    let mut covered: Vec<(u64, u64)> = indexed.iter().map(|b| (b.first_page, b.first_page + b.pages as u64)).collect();
+fn lost_blocks(
+    log: &dyn ReadAt,
+    indexed: &[BlockRow],
+    freed: &[(u64, u64)],
+    allocated: u64,
+    file_len: u64,
+) -> Vec<BlockHeader> {
+    let mut covered: Vec<(u64, u64)> = indexed
+        .iter()
+        .map(|b| (b.first_page, b.first_page + b.pages as u64))
+        .chain(freed.iter().map(|&(p, n)| (p, p + n)))
+        .collect();
     covered.sort_unstable();
     let end = allocated.min(file_len / PAGE);
     let mut found = Vec::new();

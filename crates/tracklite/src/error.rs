@@ -78,7 +78,9 @@ pub enum Error {
     #[error("{kind} {name:?} already exists")]
     AlreadyExists { kind: &'static str, name: String },
     /// Params are immutable once logged.
-    #[error("param {key:?} of run {run_id} already logged as {old:?}, cannot change it to {new:?}")]
+    #[error(
+        "param {key:?} of run {run_id} already logged as {old:?}, cannot change it to {new:?}"
+    )]
     ParamChanged {
         run_id: String,
         key: String,

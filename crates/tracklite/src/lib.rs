@@ -18,10 +18,13 @@ pub mod validate;
 pub use check::{CheckReport, Problem};
 pub use error::{Error, FormatError, Result, ValidationError};
 pub use model::{
-    now_ms, Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricColumns, MetricPoint, MetricSummary, NewRun,
-    Run, RunInfo, RunStatus, RunUpdate, ViewType,
+    now_ms, Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricColumns, MetricPoint,
+    MetricSummary, NewRun, Run, RunInfo, RunStatus, RunUpdate, ViewType,
 };
-pub use store::{GcReport, MetricWriter, SeriesHandle, Store, ARTIFACTS_DIR, INDEX_FILE, LOG_FILE};
+pub use store::{
+    CompactReport, GcReport, MetricWriter, Progress, SeriesHandle, Store, ARTIFACTS_DIR,
+    INDEX_FILE, LOG_FILE, RECLAIM_GRACE,
+};
 
 /// Format constants, for tools and tests that inspect a store's files.
 pub mod format {

@@ -13,12 +13,12 @@ const ADJECTIVES: &[&str] = &[
 
 const NOUNS: &[&str] = &[
     "badger", "bat", "bear", "beetle", "bison", "crane", "cricket", "deer", "dolphin", "dove",
-    "eagle", "eel", "elk", "falcon", "ferret", "finch", "fox", "frog", "gecko", "goose",
-    "hare", "hawk", "heron", "ibis", "jackal", "jay", "koala", "lark", "lemur", "lion",
-    "lynx", "mole", "moose", "moth", "newt", "otter", "owl", "panda", "parrot", "pelican",
-    "pike", "puffin", "quail", "raven", "robin", "salmon", "seal", "shrew", "sparrow", "squid",
-    "stork", "swan", "tapir", "tern", "tiger", "toad", "trout", "turtle", "viper", "vole",
-    "walrus", "whale", "wolf", "wombat", "wren", "yak", "zebra",
+    "eagle", "eel", "elk", "falcon", "ferret", "finch", "fox", "frog", "gecko", "goose", "hare",
+    "hawk", "heron", "ibis", "jackal", "jay", "koala", "lark", "lemur", "lion", "lynx", "mole",
+    "moose", "moth", "newt", "otter", "owl", "panda", "parrot", "pelican", "pike", "puffin",
+    "quail", "raven", "robin", "salmon", "seal", "shrew", "sparrow", "squid", "stork", "swan",
+    "tapir", "tern", "tiger", "toad", "trout", "turtle", "viper", "vole", "walrus", "whale",
+    "wolf", "wombat", "wren", "yak", "zebra",
 ];
 
 /// A name made of an adjective, an animal and a number, from random bits.

@@ -92,7 +92,11 @@ mod tests {
         let (mut a, mut b) = (SeriesSummary::default(), SeriesSummary::default());
         for (i, &(s, t, v)) in pts.iter().enumerate() {
             all.add(s, t, v);
-            if i % 2 == 0 { a.add(s, t, v) } else { b.add(s, t, v) }
+            if i % 2 == 0 {
+                a.add(s, t, v)
+            } else {
+                b.add(s, t, v)
+            }
         }
         a.merge(&b);
         assert_eq!(a.count, all.count);

@@ -64,7 +64,8 @@ fn is_normal_relative_path(p: &str) -> bool {
     if p.starts_with('/') || p.ends_with('/') {
         return false;
     }
-    p.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+    p.split('/')
+        .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
 /// Checks that a value is within a length limit, counted in characters.
@@ -143,8 +144,9 @@ pub fn run_id(id: &str) -> Result<(), ValidationError> {
         Err(ValidationError::InvalidValue {
             field: "run id",
             value: id.to_string(),
-            rule: "must be 1 to 256 characters: a letter or digit, then letters, digits, '_' or '-'"
-                .into(),
+            rule:
+                "must be 1 to 256 characters: a letter or digit, then letters, digits, '_' or '-'"
+                    .into(),
         })
     }
 }
@@ -201,13 +203,28 @@ pub const MAX_INPUT_TAG_VALUE_LENGTH: usize = 500;
 /// Checks a dataset's fields against MLflow's limits.
 pub fn dataset(d: &crate::model::Dataset) -> Result<(), ValidationError> {
     length("dataset name", &d.name, &d.name, MAX_DATASET_NAME_LENGTH)?;
-    length("dataset digest", &d.name, &d.digest, MAX_DATASET_DIGEST_LENGTH)?;
-    length("dataset source", &d.name, &d.source, MAX_DATASET_SOURCE_LENGTH)?;
+    length(
+        "dataset digest",
+        &d.name,
+        &d.digest,
+        MAX_DATASET_DIGEST_LENGTH,
+    )?;
+    length(
+        "dataset source",
+        &d.name,
+        &d.source,
+        MAX_DATASET_SOURCE_LENGTH,
+    )?;
     if let Some(schema) = &d.schema {
         length("dataset schema", &d.name, schema, MAX_DATASET_SCHEMA_LENGTH)?;
     }
     if let Some(profile) = &d.profile {
-        length("dataset profile", &d.name, profile, MAX_DATASET_PROFILE_LENGTH)?;
+        length(
+            "dataset profile",
+            &d.name,
+            profile,
+            MAX_DATASET_PROFILE_LENGTH,
+        )?;
     }
     Ok(())
 }
@@ -235,15 +252,34 @@ mod tests {
 
     #[test]
     fn keys_follow_mlflow_rules() {
-        for good in ["loss", "val/acc", "a b:c-d_e.f", "ünïcode", "x".repeat(250).as_str()] {
+        for good in [
+            "loss",
+            "val/acc",
+            "a b:c-d_e.f",
+            "ünïcode",
+            "x".repeat(250).as_str(),
+        ] {
             key("metric", good).unwrap();
         }
-        for bad in ["", "/abs", "a/../b", "..", "./a", "a//b", "a/", "semi;colon", "x".repeat(251).as_str()] {
+        for bad in [
+            "",
+            "/abs",
+            "a/../b",
+            "..",
+            "./a",
+            "a//b",
+            "a/",
+            "semi;colon",
+            "x".repeat(251).as_str(),
+        ] {
             let err = key("metric", bad).unwrap_err();
             assert!(matches!(err, ValidationError::InvalidKey { ref key, .. } if key == bad));
         }
         let msg = key("param", "a;b").unwrap_err().to_string();
-        assert!(msg.contains("param key \"a;b\"") && msg.contains("';'"), "{msg}");
+        assert!(
+            msg.contains("param key \"a;b\"") && msg.contains("';'"),
+            "{msg}"
+        );
     }
 
     #[test]

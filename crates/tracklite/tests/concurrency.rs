@@ -33,15 +33,22 @@ fn concurrency_child_entry() {
     let base = writer as i64 * POINTS;
     for i in 0..POINTS {
         if i % 2 == 0 {
-            w.append(shared, value_for(writer, base + i), i, base + i).unwrap();
+            w.append(shared, value_for(writer, base + i), i, base + i)
+                .unwrap();
         } else {
-            store.log_metric(&run_id, "shared", value_for(writer, base + i), i, base + i).unwrap();
+            store
+                .log_metric(&run_id, "shared", value_for(writer, base + i), i, base + i)
+                .unwrap();
         }
         if i % 10 == 0 {
-            store.log_metric(&run_id, &own, value_for(writer, i), i, i).unwrap();
+            store
+                .log_metric(&run_id, &own, value_for(writer, i), i, i)
+                .unwrap();
         }
         if i % 10_000 == 0 {
-            store.set_tag(&run_id, &format!("progress{writer}"), &i.to_string()).unwrap();
+            store
+                .set_tag(&run_id, &format!("progress{writer}"), &i.to_string())
+                .unwrap();
         }
     }
     w.close().unwrap();
@@ -90,7 +97,10 @@ fn four_processes_log_every_point_exactly_once() {
     let mut reads = 0;
     let mut children = children;
     while children.iter_mut().any(|c| c.try_wait().unwrap().is_none()) {
-        check_shared(&store.metric_history(&shared_run, "shared").unwrap(), &[0, 1]);
+        check_shared(
+            &store.metric_history(&shared_run, "shared").unwrap(),
+            &[0, 1],
+        );
         store.get_run(&shared_run).unwrap();
         reads += 1;
     }
@@ -101,7 +111,10 @@ fn four_processes_log_every_point_exactly_once() {
     assert!(reads > 0);
 
     let store = Store::open(&path).unwrap();
-    let seen = check_shared(&store.metric_history(&shared_run, "shared").unwrap(), &[0, 1]);
+    let seen = check_shared(
+        &store.metric_history(&shared_run, "shared").unwrap(),
+        &[0, 1],
+    );
     assert_eq!(seen.len(), 2 * POINTS as usize);
     for (writer, run) in runs.iter().enumerate() {
         let own = store.metric_history(run, &format!("own{writer}")).unwrap();
@@ -110,11 +123,17 @@ fn four_processes_log_every_point_exactly_once() {
         steps.sort_unstable();
         assert_eq!(steps, (0..POINTS).step_by(10).collect::<Vec<_>>());
         let r = store.get_run(run).unwrap();
-        assert_eq!(r.metrics[&format!("own{writer}")].count, (POINTS / 10) as u64);
+        assert_eq!(
+            r.metrics[&format!("own{writer}")].count,
+            (POINTS / 10) as u64
+        );
         assert_eq!(r.tags[&format!("progress{writer}")], "90000");
     }
     for (writer, run) in runs.iter().enumerate().skip(2) {
-        let seen = check_shared(&store.metric_history(run, "shared").unwrap(), &[writer as u64]);
+        let seen = check_shared(
+            &store.metric_history(run, "shared").unwrap(),
+            &[writer as u64],
+        );
         assert_eq!(seen.len(), POINTS as usize);
     }
     let summary = store.get_run(&shared_run).unwrap().metrics["shared"];

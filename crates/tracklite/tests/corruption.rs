@@ -20,7 +20,8 @@ fn pristine(dir: &Path, keys: u64, points: i64) -> (PathBuf, String) {
     let mut w = store.metric_writer(&run_id).unwrap();
     for step in 0..points {
         for k in 0..keys {
-            w.log(&format!("k{k}"), value_for(k, step), step, step).unwrap();
+            w.log(&format!("k{k}"), value_for(k, step), step, step)
+                .unwrap();
         }
     }
     w.close().unwrap();
@@ -29,7 +30,11 @@ fn pristine(dir: &Path, keys: u64, points: i64) -> (PathBuf, String) {
 }
 
 fn damage(path: &Path, offset: u64, f: impl FnOnce(&mut [u8])) {
-    let file = OpenOptions::new().read(true).write(true).open(path.join(LOG_FILE)).unwrap();
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path.join(LOG_FILE))
+        .unwrap();
     let mut buf = [0u8; RECORD_SIZE];
     file.read_exact_at(&mut buf, offset).unwrap();
     f(&mut buf);
@@ -59,7 +64,9 @@ fn served(store: &Store, run_id: &str, key: u64) -> usize {
 fn random_bit_flips_never_serve_a_wrong_point() {
     let dir = tempfile::tempdir().unwrap();
     let (pristine_path, run_id) = pristine(dir.path(), 3, 20_000);
-    let log_len = std::fs::metadata(pristine_path.join(LOG_FILE)).unwrap().len();
+    let log_len = std::fs::metadata(pristine_path.join(LOG_FILE))
+        .unwrap()
+        .len();
     let mut rng = SplitMix(7);
     for round in 0..12 {
         let path = dir.path().join(format!("copy{round}"));
@@ -79,7 +86,10 @@ fn random_bit_flips_never_serve_a_wrong_point() {
         let report = store.check(false).unwrap();
         assert!(total <= 60_000);
         if total < 60_000 {
-            assert!(!report.is_clean(), "round {round}: points lost but check is clean");
+            assert!(
+                !report.is_clean(),
+                "round {round}: points lost but check is clean"
+            );
         }
         assert_eq!(report.points as usize, total, "round {round}");
     }
@@ -98,8 +108,18 @@ fn a_zeroed_record_is_skipped_and_reported() {
     assert_eq!(served(&store, &run_id, 0), 999);
     let report = store.check(false).unwrap();
     assert_eq!(report.problems.len(), 2, "{report}");
-    assert!(report.problems[0].message.contains("1 damaged records are skipped"), "{report}");
-    assert!(report.problems[1].message.contains("the index says 1000 points"), "{report}");
+    assert!(
+        report.problems[0]
+            .message
+            .contains("1 damaged records are skipped"),
+        "{report}"
+    );
+    assert!(
+        report.problems[1]
+            .message
+            .contains("the index says 1000 points"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -112,11 +132,27 @@ fn a_damaged_block_header_hides_only_that_block() {
     let capacity_1 = (PAGE as usize - BLOCK_HEADER_SIZE) / RECORD_SIZE;
     let capacity_2 = (2 * PAGE as usize - BLOCK_HEADER_SIZE) / RECORD_SIZE;
     assert_eq!(served(&store, &run_id, 0), 1_000 - capacity_2);
-    let steps: Vec<i64> = store.metric_history(&run_id, "k0").unwrap().iter().map(|p| p.step).collect();
+    let steps: Vec<i64> = store
+        .metric_history(&run_id, "k0")
+        .unwrap()
+        .iter()
+        .map(|p| p.step)
+        .collect();
     assert_eq!(steps[capacity_1 - 1], capacity_1 as i64 - 1);
-    assert_eq!(steps[capacity_1], (capacity_1 + capacity_2) as i64, "the second block is skipped");
+    assert_eq!(
+        steps[capacity_1],
+        (capacity_1 + capacity_2) as i64,
+        "the second block is skipped"
+    );
     let report = store.check(false).unwrap();
-    assert!(report.problems.iter().any(|p| p.place.starts_with("log page 2") && p.message.contains("block header is damaged")), "{report}");
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.place.starts_with("log page 2")
+                && p.message.contains("block header is damaged")),
+        "{report}"
+    );
 }
 
 #[test]
@@ -124,7 +160,10 @@ fn a_truncated_log_serves_what_is_left_and_grows_again() {
     let dir = tempfile::tempdir().unwrap();
     let (path, run_id) = pristine(dir.path(), 1, 5_000);
     // Blocks at pages 1, 2-3, 4-7, 8-15, 16-31, 32-63: cut at page 24 + 100 bytes.
-    let file = OpenOptions::new().write(true).open(path.join(LOG_FILE)).unwrap();
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path.join(LOG_FILE))
+        .unwrap();
     file.set_len(24 * PAGE + 100).unwrap();
     drop(file);
     let store = Store::open(&path).unwrap();
@@ -133,11 +172,19 @@ fn a_truncated_log_serves_what_is_left_and_grows_again() {
     let whole_records_left = (8 * PAGE as usize + 100 - BLOCK_HEADER_SIZE) / RECORD_SIZE;
     assert_eq!(left, before_last + whole_records_left);
     let report = store.check(false).unwrap();
-    assert!(report.problems.iter().any(|p| p.message.contains("ends past the end of the file")), "{report}");
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.message.contains("ends past the end of the file")),
+        "{report}"
+    );
     // The store keeps working: a new run logs and reads back.
     let run2 = store.create_run(NewRun::default()).unwrap().run_id;
     for step in 0..3_000 {
-        store.log_metric(&run2, "k0", value_for(0, step), step, step).unwrap();
+        store
+            .log_metric(&run2, "k0", value_for(0, step), step, step)
+            .unwrap();
     }
     assert_eq!(served(&store, &run2, 0), 3_000);
 }
@@ -162,11 +209,18 @@ fn repair_recomputes_summaries_from_the_log() {
     // Damage the last point (step 99), which is the latest value.
     damage(&path, record_offset(1, 99), |b| b[3] ^= 0x10);
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.get_run(&run_id).unwrap().metrics["k0"].step, 99, "the index still says so");
+    assert_eq!(
+        store.get_run(&run_id).unwrap().metrics["k0"].step,
+        99,
+        "the index still says so"
+    );
     let before = store.check(false).unwrap();
     assert!(!before.is_clean());
     let repaired = store.check(true).unwrap();
-    assert!(repaired.repaired.iter().any(|r| r.contains("recomputed")), "{repaired}");
+    assert!(
+        repaired.repaired.iter().any(|r| r.contains("recomputed")),
+        "{repaired}"
+    );
     let m = store.get_run(&run_id).unwrap().metrics["k0"];
     assert_eq!((m.step, m.count, m.value), (98, 99, value_for(0, 98)));
     let after = store.check(false).unwrap();

@@ -34,7 +34,9 @@ fn crash_child_entry() {
         w.append(a, v, 1_000 + step, step).unwrap();
         w.append(b, -v, 2_000 + step, step).unwrap();
         if step % 7 == 0 {
-            store.log_metric(&run_id, &c, v, 3_000 + step, step).unwrap();
+            store
+                .log_metric(&run_id, &c, v, 3_000 + step, step)
+                .unwrap();
         }
         if step % 500 == 0 {
             store
@@ -75,7 +77,15 @@ fn run_and_kill(path: &str, run_id: &str, writer: u64, at_least: i64) -> i64 {
     last
 }
 
-fn assert_series(store: &Store, run_id: &str, key: &str, writer: u64, sign: f64, acked: i64, every: i64) {
+fn assert_series(
+    store: &Store,
+    run_id: &str,
+    key: &str,
+    writer: u64,
+    sign: f64,
+    acked: i64,
+    every: i64,
+) {
     let h = store.metric_history(run_id, key).unwrap();
     // Every acknowledged point is there, exactly once, with its value.
     let mut steps: Vec<i64> = h.iter().map(|p| p.step).collect();
@@ -84,12 +94,27 @@ fn assert_series(store: &Store, run_id: &str, key: &str, writer: u64, sign: f64,
     assert_eq!(steps.len(), h.len(), "{key}: a point was returned twice");
     for p in &h {
         assert_eq!(p.step % every, 0);
-        assert_eq!(p.value, sign * value_for(writer, p.step), "{key}: wrong value at step {}", p.step);
+        assert_eq!(
+            p.value,
+            sign * value_for(writer, p.step),
+            "{key}: wrong value at step {}",
+            p.step
+        );
     }
     let expected = (0..=acked).filter(|s| s % every == 0).count();
-    assert!(h.len() >= expected, "{key}: {} points, {expected} were acknowledged", h.len());
+    assert!(
+        h.len() >= expected,
+        "{key}: {} points, {expected} were acknowledged",
+        h.len()
+    );
     // Nothing beyond what was acknowledged plus what was in flight.
-    assert!(steps.iter().enumerate().all(|(i, &s)| s == i as i64 * every), "{key}: a gap");
+    assert!(
+        steps
+            .iter()
+            .enumerate()
+            .all(|(i, &s)| s == i as i64 * every),
+        "{key}: a gap"
+    );
 }
 
 #[test]
@@ -105,17 +130,49 @@ fn killed_writers_lose_no_acknowledged_point() {
     for (writer, at_least) in [(1u64, 300i64), (2, 5_000), (3, 60_000)] {
         let acked = run_and_kill(&path_s, &run_id, writer, at_least);
         let store = Store::open(&path).unwrap();
-        assert_series(&store, &run_id, &format!("a{writer}"), writer, 1.0, acked, 1);
-        assert_series(&store, &run_id, &format!("b{writer}"), writer, -1.0, acked, 1);
-        assert_series(&store, &run_id, &format!("c{writer}"), writer, 1.0, acked, 7);
+        assert_series(
+            &store,
+            &run_id,
+            &format!("a{writer}"),
+            writer,
+            1.0,
+            acked,
+            1,
+        );
+        assert_series(
+            &store,
+            &run_id,
+            &format!("b{writer}"),
+            writer,
+            -1.0,
+            acked,
+            1,
+        );
+        assert_series(
+            &store,
+            &run_id,
+            &format!("c{writer}"),
+            writer,
+            1.0,
+            acked,
+            7,
+        );
         // Recovery folded the dead writer's points into the summaries.
         let run = store.get_run(&run_id).unwrap();
-        let a = store.metric_history(&run_id, &format!("a{writer}")).unwrap();
+        let a = store
+            .metric_history(&run_id, &format!("a{writer}"))
+            .unwrap();
         assert_eq!(run.metrics[&format!("a{writer}")].count, a.len() as u64);
-        assert_eq!(run.metrics[&format!("a{writer}")].step, a.last().unwrap().step);
+        assert_eq!(
+            run.metrics[&format!("a{writer}")].step,
+            a.last().unwrap().step
+        );
         assert!(run.params.contains_key(&format!("p{writer}_0")));
         let report = store.check(false).unwrap();
-        assert!(report.is_clean(), "after killing writer {writer}:\n{report}");
+        assert!(
+            report.is_clean(),
+            "after killing writer {writer}:\n{report}"
+        );
     }
     // The run goes on after the crashes and ends normally.
     let store = Store::open(&path).unwrap();

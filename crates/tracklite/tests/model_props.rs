@@ -10,14 +10,42 @@ use tracklite::{Error, LifecycleStage, NewRun, RunStatus, Store};
 #[derive(Debug, Clone)]
 enum Op {
     CreateRun,
-    LogMetric { run: usize, key: usize, value: f64, step: i64, ts: i64 },
-    WriterBatch { run: usize, key: usize, n: usize, step: i64 },
-    LogParam { run: usize, key: usize, value: usize },
-    SetTag { run: usize, key: usize, value: usize },
-    DeleteTag { run: usize, key: usize },
-    DeleteRun { run: usize },
-    RestoreRun { run: usize },
-    EndRun { run: usize },
+    LogMetric {
+        run: usize,
+        key: usize,
+        value: f64,
+        step: i64,
+        ts: i64,
+    },
+    WriterBatch {
+        run: usize,
+        key: usize,
+        n: usize,
+        step: i64,
+    },
+    LogParam {
+        run: usize,
+        key: usize,
+        value: usize,
+    },
+    SetTag {
+        run: usize,
+        key: usize,
+        value: usize,
+    },
+    DeleteTag {
+        run: usize,
+        key: usize,
+    },
+    DeleteRun {
+        run: usize,
+    },
+    RestoreRun {
+        run: usize,
+    },
+    EndRun {
+        run: usize,
+    },
     Reopen,
 }
 
@@ -80,7 +108,11 @@ fn outcome(r: Result<(), Error>) -> Outcome {
 }
 
 fn comparable(v: f64) -> f64 {
-    if v.is_nan() { 0.0 } else { v }
+    if v.is_nan() {
+        0.0
+    } else {
+        v
+    }
 }
 
 fn key(k: usize) -> String {
@@ -94,22 +126,43 @@ fn apply(store: &mut Store, path: &Path, model: &mut Vec<ModelRun>, op: &Op) {
         None => Outcome::NotFound,
     };
     let id = |model: &Vec<ModelRun>, run: usize| {
-        model.get(run).map(|r| r.id.clone()).unwrap_or_else(|| "0123456789abcdef0123456789abcdef".into())
+        model
+            .get(run)
+            .map(|r| r.id.clone())
+            .unwrap_or_else(|| "0123456789abcdef0123456789abcdef".into())
     };
     match *op {
         Op::CreateRun => {
             let info = store.create_run(NewRun::default()).unwrap();
-            model.push(ModelRun { id: info.run_id, ..Default::default() });
+            model.push(ModelRun {
+                id: info.run_id,
+                ..Default::default()
+            });
         }
-        Op::LogMetric { run, key: k, value, step, ts } => {
+        Op::LogMetric {
+            run,
+            key: k,
+            value,
+            step,
+            ts,
+        } => {
             let expected = active(model, run);
             let got = outcome(store.log_metric(&id(model, run), &key(k), value, ts, step));
             assert_eq!(got, expected, "{op:?}");
             if got == Outcome::Ok {
-                model[run].metrics.entry(key(k)).or_default().push((step, ts, value));
+                model[run]
+                    .metrics
+                    .entry(key(k))
+                    .or_default()
+                    .push((step, ts, value));
             }
         }
-        Op::WriterBatch { run, key: k, n, step } => {
+        Op::WriterBatch {
+            run,
+            key: k,
+            n,
+            step,
+        } => {
             let expected = active(model, run);
             let got = match store.metric_writer(&id(model, run)) {
                 Ok(mut w) => {
@@ -170,7 +223,11 @@ fn apply(store: &mut Store, path: &Path, model: &mut Vec<ModelRun>, op: &Op) {
                 Some(_) => Outcome::Ok,
             };
             let id = id(model, run);
-            let got = outcome(if delete { store.delete_run(&id) } else { store.restore_run(&id) });
+            let got = outcome(if delete {
+                store.delete_run(&id)
+            } else {
+                store.restore_run(&id)
+            });
             assert_eq!(got, expected, "{op:?}");
             if got == Outcome::Ok {
                 model[run].deleted = delete;
@@ -178,7 +235,11 @@ fn apply(store: &mut Store, path: &Path, model: &mut Vec<ModelRun>, op: &Op) {
         }
         Op::EndRun { run } => {
             let expected = active(model, run);
-            let got = outcome(store.end_run(&id(model, run), RunStatus::Finished).map(|_| ()));
+            let got = outcome(
+                store
+                    .end_run(&id(model, run), RunStatus::Finished)
+                    .map(|_| ()),
+            );
             assert_eq!(got, expected, "{op:?}");
             if got == Outcome::Ok {
                 model[run].status = Some(RunStatus::Finished);
@@ -193,11 +254,19 @@ fn apply(store: &mut Store, path: &Path, model: &mut Vec<ModelRun>, op: &Op) {
 fn compare(store: &Store, model: &[ModelRun]) {
     for m in model {
         let run = store.get_run(&m.id).unwrap();
-        let stage = if m.deleted { LifecycleStage::Deleted } else { LifecycleStage::Active };
+        let stage = if m.deleted {
+            LifecycleStage::Deleted
+        } else {
+            LifecycleStage::Active
+        };
         assert_eq!(run.info.lifecycle_stage, stage);
         assert_eq!(run.info.status, m.status.unwrap_or(RunStatus::Running));
         assert_eq!(run.params, m.params);
-        let tags: BTreeMap<_, _> = run.tags.into_iter().filter(|(k, _)| !k.starts_with("mlflow.")).collect();
+        let tags: BTreeMap<_, _> = run
+            .tags
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("mlflow."))
+            .collect();
         assert_eq!(tags, m.tags);
         assert_eq!(run.metrics.len(), m.metrics.len());
         for (k, points) in &m.metrics {
@@ -207,7 +276,10 @@ fn compare(store: &Store, model: &[ModelRun]) {
                 .iter()
                 .map(|p| (p.step, p.timestamp, p.value.to_bits()))
                 .collect();
-            let mut want: Vec<(i64, i64, u64)> = points.iter().map(|&(s, t, v)| (s, t, v.to_bits())).collect();
+            let mut want: Vec<(i64, i64, u64)> = points
+                .iter()
+                .map(|&(s, t, v)| (s, t, v.to_bits()))
+                .collect();
             got.sort_unstable();
             want.sort_unstable();
             assert_eq!(got, want, "history of {k}");
@@ -220,14 +292,21 @@ fn compare(store: &Store, model: &[ModelRun]) {
                     _ => Some(p),
                 })
                 .unwrap();
-            assert_eq!((s.step, s.timestamp, comparable(s.value)), latest, "latest of {k}");
+            assert_eq!(
+                (s.step, s.timestamp, comparable(s.value)),
+                latest,
+                "latest of {k}"
+            );
             assert_eq!(s.count, points.len() as u64);
             let finite: Vec<f64> = points.iter().map(|p| p.2).filter(|v| !v.is_nan()).collect();
             if finite.is_empty() {
                 assert!(s.min.is_nan() && s.max.is_nan());
             } else {
                 assert_eq!(s.min, finite.iter().copied().fold(f64::INFINITY, f64::min));
-                assert_eq!(s.max, finite.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+                assert_eq!(
+                    s.max,
+                    finite.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                );
             }
         }
     }

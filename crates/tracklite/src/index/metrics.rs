@@ -135,7 +135,69 @@ pub fn register_block(conn: &Connection, h: &BlockHeader) -> Result<()> {
     Ok(())
 }
 
+/// Records a compressed block: sealed and fully summarised from the start.
+pub fn register_compressed(conn: &Connection, h: &crate::log::compressed::ZHeader) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO metric_blocks (first_page, series_id, pages, writer_pid, summarized, sealed, compressed)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, 1)",
+    )?
+    .execute(params![
+        h.first_page as i64,
+        h.series_id as i64,
+        h.pages,
+        std::process::id(),
+        h.points
+    ])?;
+    Ok(())
+}
+
+/// Marks pages as unused from now on; `immediately` lets the next reclaim
+/// release them without waiting for readers (the data was deleted).
+pub fn free_pages(conn: &Connection, first_page: u64, pages: u64, immediately: bool) -> Result<()> {
+    let when = if immediately {
+        0
+    } else {
+        crate::model::now_ms()
+    };
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO freed_pages (first_page, pages, freed_ms) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![first_page as i64, pages as i64, when])?;
+    Ok(())
+}
+
 impl Index {
+    /// Series worth compacting: of ended runs, with no block a writer may
+    /// still add to, and at least one uncompressed block.
+    pub fn compaction_candidates(&self) -> Result<Vec<u64>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT s.series_id FROM metric_series s JOIN runs r ON r.run_uuid = s.run_uuid
+             WHERE r.status IN ('FINISHED', 'FAILED', 'KILLED')
+               AND EXISTS (SELECT 1 FROM metric_blocks b WHERE b.series_id = s.series_id AND b.compressed = 0)
+               AND NOT EXISTS (SELECT 1 FROM metric_blocks b WHERE b.series_id = s.series_id AND b.sealed = 0)
+             ORDER BY s.series_id",
+        )?;
+        let rows = stmt.query_map([], |r| r.get::<_, i64>(0))?;
+        Ok(rows
+            .map(|r| r.map(|id| id as u64))
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Freed page ranges, with the time they were freed.
+    pub fn freed_pages(&self) -> Result<Vec<(u64, u64, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT first_page, pages, freed_ms FROM freed_pages ORDER BY first_page")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get::<_, i64>(1)? as u64,
+                r.get(2)?,
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The id of the series (run, key), created on first use. The run must
     /// exist and be active.
     pub fn series_id(&mut self, run_id: &str, key: &str) -> Result<u64> {
@@ -202,9 +264,9 @@ impl Index {
 
     /// Every series, for checks.
     pub fn all_series(&self) -> Result<Vec<SeriesRow>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT series_id, run_uuid, key, count FROM metric_series ORDER BY series_id")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT series_id, run_uuid, key, count FROM metric_series ORDER BY series_id",
+        )?;
         let rows = stmt.query_map([], |r| {
             Ok(SeriesRow {
                 series_id: r.get::<_, i64>(0)? as u64,

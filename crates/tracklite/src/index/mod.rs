@@ -17,7 +17,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use crate::error::{Error, FormatError, Result};
 
 pub use metrics::{
-    block_at, load_summary as metrics_summary, record_progress, register_block, BlockRow,
+    block_at, free_pages, load_summary as metrics_summary, record_progress, register_block,
+    register_compressed, BlockRow,
 };
 
 /// How long a writer waits for another process's transaction to finish.
@@ -60,7 +61,9 @@ impl Index {
 
     /// The schema version the store is at.
     pub fn version(&self) -> Result<u32> {
-        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     fn migrate(&mut self, target: u32) -> Result<()> {
@@ -104,7 +107,9 @@ impl Index {
     fn check_is_tracklite(&self) -> Result<()> {
         let format: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
+                r.get(0)
+            })
             .optional()?;
         if format.as_deref() == Some("tracklite") {
             Ok(())

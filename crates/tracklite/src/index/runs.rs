@@ -232,7 +232,8 @@ impl Index {
         let tx = self.write()?;
         ensure_active(&tx, run_id)?;
         {
-            let mut get = tx.prepare_cached("SELECT value FROM params WHERE run_uuid = ?1 AND key = ?2")?;
+            let mut get =
+                tx.prepare_cached("SELECT value FROM params WHERE run_uuid = ?1 AND key = ?2")?;
             let mut put =
                 tx.prepare_cached("INSERT INTO params (run_uuid, key, value) VALUES (?1, ?2, ?3)")?;
             for (key, value) in params {
@@ -307,6 +308,14 @@ impl Index {
             }
         }
         for (id, _) in &doomed {
+            // Their log pages are released by the next reclaim, at once:
+            // nobody may read a removed run.
+            tx.execute(
+                "INSERT OR REPLACE INTO freed_pages (first_page, pages, freed_ms)
+                 SELECT first_page, pages, 0 FROM metric_blocks WHERE series_id IN
+                   (SELECT series_id FROM metric_series WHERE run_uuid = ?1)",
+                [id],
+            )?;
             tx.execute(
                 "DELETE FROM metric_blocks WHERE series_id IN
                    (SELECT series_id FROM metric_series WHERE run_uuid = ?1)",

@@ -7,7 +7,7 @@
 //! values whose sign, exponent and high mantissa bits rarely change, so
 //! every column compresses well.
 
-use super::format::{PAGE, MAX_BLOCK_PAGES};
+use super::format::{MAX_BLOCK_PAGES, PAGE};
 
 /// Magic number of a compressed block.
 pub const MAGIC: [u8; 8] = *b"TRKLZBK1";
@@ -171,7 +171,10 @@ impl Encoded {
         assert!(points.len() <= MAX_POINTS, "too many points for one block");
         let payload = zstd::bulk::compress(&columns(points), LEVEL)?;
         let pages = (HEADER_SIZE + payload.len()).div_ceil(PAGE as usize) as u32;
-        assert!(pages <= MAX_BLOCK_PAGES, "a compressed block fits the largest block");
+        assert!(
+            pages <= MAX_BLOCK_PAGES,
+            "a compressed block fits the largest block"
+        );
         Ok(Encoded {
             header: ZHeader {
                 series_id,
@@ -217,7 +220,9 @@ mod tests {
         // a loss decaying with noise, as float32 values widened to f64.
         let mut seed = 42u64;
         let mut noise = move || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((seed >> 33) as f64 / (1u64 << 31) as f64) - 0.5
         };
         let mut ts = 1_764_000_000_000i64;
@@ -239,10 +244,17 @@ mod tests {
         let mut e = Encoded::new(3, &pts).unwrap();
         let bytes = e.finish(17);
         let h = ZHeader::decode(&bytes).unwrap();
-        assert_eq!((h.series_id, h.first_page, h.points), (3, 17, pts.len() as u32));
+        assert_eq!(
+            (h.series_id, h.first_page, h.points),
+            (3, 17, pts.len() as u32)
+        );
         let mut out = Vec::new();
-        decode(&h, &bytes[HEADER_SIZE..HEADER_SIZE + h.payload_len as usize], |s, t, v| out.push((s, t, v.to_bits())))
-            .unwrap();
+        decode(
+            &h,
+            &bytes[HEADER_SIZE..HEADER_SIZE + h.payload_len as usize],
+            |s, t, v| out.push((s, t, v.to_bits())),
+        )
+        .unwrap();
         let want: Vec<_> = pts.iter().map(|&(s, t, v)| (s, t, v.to_bits())).collect();
         assert_eq!(out, want);
     }

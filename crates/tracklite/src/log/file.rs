@@ -53,8 +53,8 @@ impl LogFile {
         init?;
         // SAFETY: page 0 is only ever written through atomics (the allocator)
         // or before any other process can see the file (initialise, locked).
-        let header = unsafe { MmapOptions::new().len(PAGE as usize).map_mut(&file) }
-            .map_err(io_err)?;
+        let header =
+            unsafe { MmapOptions::new().len(PAGE as usize).map_mut(&file) }.map_err(io_err)?;
         let len = file.metadata().map_err(io_err)?.len();
         Ok(LogFile {
             path: path.to_path_buf(),
@@ -178,6 +178,52 @@ impl LogFile {
         Ok(BlockMap { map, skip, len })
     }
 
+    /// Writes a whole block with positioned writes: compaction's path, which
+    /// writes each block once, in full, before the index points to it.
+    pub fn write_block(&self, bytes: &[u8], first_page: u64) -> Result<()> {
+        self.file
+            .write_all_at(bytes, first_page * PAGE)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Gives the disk space of pages no block uses back to the file system,
+    /// leaving a hole that reads as zeros; the file keeps its length.
+    pub fn release(&self, first_page: u64, pages: u64) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: plain system call on a file descriptor this struct owns.
+        let r = unsafe {
+            libc::fallocate(
+                self.file.as_raw_fd(),
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                (first_page * PAGE) as libc::off_t,
+                (pages * PAGE) as libc::off_t,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EOPNOTSUPP) {
+            // The file system cannot punch holes: zero the pages instead, so
+            // that no stale block is ever mistaken for a live one.
+            let zeros = vec![0u8; PAGE as usize];
+            for p in first_page..first_page + pages {
+                self.file
+                    .write_all_at(&zeros, p * PAGE)
+                    .map_err(|e| Error::io(&self.path, e))?;
+            }
+            return Ok(());
+        }
+        Err(Error::io(&self.path, err))
+    }
+
+    /// Disk space the file uses, in bytes (holes excluded).
+    pub fn allocated_bytes(&self) -> Result<u64> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = self.file.metadata().map_err(|e| Error::io(&self.path, e))?;
+        Ok(meta.blocks() * 512)
+    }
+
     /// Current length of the file.
     pub fn len(&self) -> Result<u64> {
         Ok(self
@@ -189,9 +235,7 @@ impl LogFile {
 
     /// Writes everything logged so far, by any process, to stable storage.
     pub fn sync(&self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| Error::io(&self.path, e))
+        self.file.sync_data().map_err(|e| Error::io(&self.path, e))
     }
 }
 

@@ -128,7 +128,13 @@ impl BlockHeader {
 /// One metric point as stored: step, timestamp, value bits, slot number + 1
 /// (never zero, so an all-zero slot is never a valid record) and a CRC-32C.
 #[inline]
-pub fn encode_record(seed: u32, slot: u32, step: i64, timestamp: i64, value: f64) -> [u8; RECORD_SIZE] {
+pub fn encode_record(
+    seed: u32,
+    slot: u32,
+    step: i64,
+    timestamp: i64,
+    value: f64,
+) -> [u8; RECORD_SIZE] {
     let mut r = [0u8; RECORD_SIZE];
     r[0..8].copy_from_slice(&step.to_le_bytes());
     r[8..16].copy_from_slice(&timestamp.to_le_bytes());
@@ -146,7 +152,11 @@ pub enum Slot {
     Empty,
     /// Written but damaged, torn, or not this slot's record.
     Invalid,
-    Point { step: i64, timestamp: i64, value: f64 },
+    Point {
+        step: i64,
+        timestamp: i64,
+        value: f64,
+    },
 }
 
 #[inline]
@@ -175,10 +185,22 @@ mod tests {
     #[test]
     fn records_round_trip_exact_bits() {
         let seed = 0xdead_beef;
-        for v in [0.0, -0.0, 1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::MIN_POSITIVE] {
+        for v in [
+            0.0,
+            -0.0,
+            1.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+        ] {
             let r = encode_record(seed, 7, -3, 1_700_000_000_000, v);
             match decode_record(seed, 7, &r) {
-                Slot::Point { step, timestamp, value } => {
+                Slot::Point {
+                    step,
+                    timestamp,
+                    value,
+                } => {
                     assert_eq!((step, timestamp), (-3, 1_700_000_000_000));
                     assert_eq!(value.to_bits(), v.to_bits());
                 }
@@ -190,13 +212,21 @@ mod tests {
     #[test]
     fn damage_and_misplacement_are_detected() {
         let r = encode_record(1, 0, 1, 2, 3.0);
-        assert_eq!(decode_record(2, 0, &r), Slot::Invalid, "another block's seed");
+        assert_eq!(
+            decode_record(2, 0, &r),
+            Slot::Invalid,
+            "another block's seed"
+        );
         assert_eq!(decode_record(1, 1, &r), Slot::Invalid, "another slot");
         for byte in 0..RECORD_SIZE {
             for bit in 0..8 {
                 let mut d = r;
                 d[byte] ^= 1 << bit;
-                assert_eq!(decode_record(1, 0, &d), Slot::Invalid, "byte {byte} bit {bit}");
+                assert_eq!(
+                    decode_record(1, 0, &d),
+                    Slot::Invalid,
+                    "byte {byte} bit {bit}"
+                );
             }
         }
         assert_eq!(decode_record(1, 0, &[0u8; RECORD_SIZE]), Slot::Empty);
@@ -204,12 +234,21 @@ mod tests {
 
     #[test]
     fn headers_round_trip() {
-        let h = BlockHeader { series_id: 9, first_page: 12, pages: 4, writer_pid: 77, created_ms: 5 };
+        let h = BlockHeader {
+            series_id: 9,
+            first_page: 12,
+            pages: 4,
+            writer_pid: 77,
+            created_ms: 5,
+        };
         assert_eq!(BlockHeader::decode(&h.encode()), Some(h));
         let mut bad = h.encode();
         bad[10] ^= 1;
         assert_eq!(BlockHeader::decode(&bad), None);
-        assert_eq!(decode_file_header(&encode_file_header()), FileHeader::Valid { version: 1 });
+        assert_eq!(
+            decode_file_header(&encode_file_header()),
+            FileHeader::Valid { version: 1 }
+        );
         assert_eq!(capacity(1), 126);
         assert_eq!(block_pages(0), 1);
         assert_eq!(block_pages(9), 256);

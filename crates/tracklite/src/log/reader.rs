@@ -50,14 +50,21 @@ pub fn scan_block<R: ReadAt + ?Sized>(
     mut on_point: impl FnMut(i64, i64, f64),
 ) -> std::io::Result<BlockScan> {
     assert!(buf.len() >= BLOCK_HEADER_SIZE && buf.len() % RECORD_SIZE == 0);
-    let mut scan = BlockScan { end: from, ..BlockScan::default() };
+    let mut scan = BlockScan {
+        end: from,
+        ..BlockScan::default()
+    };
     let base = first_page * PAGE;
     let n = io.read_at(&mut buf[..BLOCK_HEADER_SIZE], base)?;
-    let expected = |h: &BlockHeader| h.series_id == series_id && h.first_page == first_page && h.pages == pages;
+    let expected = |h: &BlockHeader| {
+        h.series_id == series_id && h.first_page == first_page && h.pages == pages
+    };
     let header = match BlockHeader::decode(&buf[..n]) {
         Some(h) if expected(&h) => h,
         Some(_) => return Ok(scan),
-        None => return scan_compressed(io, &buf[..n], series_id, first_page, pages, from, on_point),
+        None => {
+            return scan_compressed(io, &buf[..n], series_id, first_page, pages, from, on_point)
+        }
     };
     scan.header_ok = true;
     let seed = header.record_seed();
@@ -71,7 +78,11 @@ pub fn scan_block<R: ReadAt + ?Sized>(
         let whole = got / RECORD_SIZE;
         for rec in buf[..whole * RECORD_SIZE].chunks_exact(RECORD_SIZE) {
             match format::decode_record(seed, slot, rec) {
-                Slot::Point { step, timestamp, value } => {
+                Slot::Point {
+                    step,
+                    timestamp,
+                    value,
+                } => {
                     if pending_empty {
                         scan.invalid += 1;
                         pending_empty = false;
@@ -120,7 +131,10 @@ fn scan_compressed<R: ReadAt + ?Sized>(
     from: u32,
     mut on_point: impl FnMut(i64, i64, f64),
 ) -> std::io::Result<BlockScan> {
-    let mut scan = BlockScan { end: from, ..BlockScan::default() };
+    let mut scan = BlockScan {
+        end: from,
+        ..BlockScan::default()
+    };
     let Some(h) = compressed::ZHeader::decode(head) else {
         return Ok(scan);
     };
@@ -129,7 +143,10 @@ fn scan_compressed<R: ReadAt + ?Sized>(
     }
     scan.header_ok = true;
     let mut payload = vec![0u8; h.payload_len as usize];
-    let got = io.read_at(&mut payload, first_page * PAGE + compressed::HEADER_SIZE as u64)?;
+    let got = io.read_at(
+        &mut payload,
+        first_page * PAGE + compressed::HEADER_SIZE as u64,
+    )?;
     if got < payload.len() {
         scan.truncated = true;
         scan.invalid = h.points as u64;
@@ -192,7 +209,13 @@ mod tests {
 
     /// A 4-page block of series 5 at page 1 holding `points` points.
     fn block(points: u32) -> FaultyLog {
-        let h = BlockHeader { series_id: 5, first_page: 1, pages: 4, writer_pid: 1, created_ms: 0 };
+        let h = BlockHeader {
+            series_id: 5,
+            first_page: 1,
+            pages: 4,
+            writer_pid: 1,
+            created_ms: 0,
+        };
         let mut bytes = vec![0u8; 5 * PAGE as usize];
         let base = PAGE as usize;
         bytes[base..base + BLOCK_HEADER_SIZE].copy_from_slice(&h.encode());
@@ -201,12 +224,19 @@ mod tests {
             let r = encode_record(h.record_seed(), slot, slot as i64, 0, slot as f64 * 2.0);
             bytes[at..at + RECORD_SIZE].copy_from_slice(&r);
         }
-        FaultyLog { bytes, calls: Cell::new(0), fail_after: None, short_after: None }
+        FaultyLog {
+            bytes,
+            calls: Cell::new(0),
+            fail_after: None,
+            short_after: None,
+        }
     }
 
     fn scan(log: &FaultyLog, out: &mut Vec<(i64, f64)>) -> io::Result<BlockScan> {
         let mut buf = vec![0u8; 4096];
-        scan_block(log, &mut buf, 5, 1, 4, 0, Stop::AtEnd, |s, _, v| out.push((s, v)))
+        scan_block(log, &mut buf, 5, 1, 4, 0, Stop::AtEnd, |s, _, v| {
+            out.push((s, v))
+        })
     }
 
     #[test]
@@ -214,7 +244,10 @@ mod tests {
         let log = block(300);
         let mut out = Vec::new();
         let s = scan(&log, &mut out).unwrap();
-        assert_eq!((s.points, s.invalid, s.end, s.torn_tail), (300, 0, 300, false));
+        assert_eq!(
+            (s.points, s.invalid, s.end, s.torn_tail),
+            (300, 0, 300, false)
+        );
         assert!(out.iter().all(|&(s, v)| v == s as f64 * 2.0));
     }
 
@@ -244,10 +277,16 @@ mod tests {
         log.bytes[at] ^= 1;
         let mut out = Vec::new();
         let mut buf = vec![0u8; 4096];
-        let s = scan_block(&log, &mut buf, 5, 1, 4, 0, Stop::AtFirstGap, |s, _, v| out.push((s, v))).unwrap();
+        let s = scan_block(&log, &mut buf, 5, 1, 4, 0, Stop::AtFirstGap, |s, _, v| {
+            out.push((s, v))
+        })
+        .unwrap();
         assert_eq!((s.points, s.end), (20, 20));
         let mut rest = Vec::new();
-        let s = scan_block(&log, &mut buf, 5, 1, 4, 0, Stop::AtEnd, |s, _, v| rest.push((s, v))).unwrap();
+        let s = scan_block(&log, &mut buf, 5, 1, 4, 0, Stop::AtEnd, |s, _, v| {
+            rest.push((s, v))
+        })
+        .unwrap();
         assert_eq!((s.points, s.invalid, s.end), (49, 1, 50));
     }
 
@@ -255,7 +294,10 @@ mod tests {
     fn a_block_of_another_series_is_not_read() {
         let log = block(10);
         let mut buf = vec![0u8; 4096];
-        let s = scan_block(&log, &mut buf, 6, 1, 4, 0, Stop::AtEnd, |_, _, _| panic!("served")).unwrap();
+        let s = scan_block(&log, &mut buf, 6, 1, 4, 0, Stop::AtEnd, |_, _, _| {
+            panic!("served")
+        })
+        .unwrap();
         assert!(!s.header_ok);
     }
 }

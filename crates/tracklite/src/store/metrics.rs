@@ -190,7 +190,11 @@ impl Store {
         Ok((blocks, hint))
     }
 
-    fn scan_series(&self, blocks: &[BlockRow], mut on_point: impl FnMut(i64, i64, f64)) -> Result<()> {
+    fn scan_series(
+        &self,
+        blocks: &[BlockRow],
+        mut on_point: impl FnMut(i64, i64, f64),
+    ) -> Result<()> {
         if blocks.is_empty() {
             return Ok(());
         }

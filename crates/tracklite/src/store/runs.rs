@@ -3,7 +3,9 @@
 use super::{lock, Store, ARTIFACTS_DIR};
 use crate::error::{Error, Result};
 use crate::index::runs::RunRow;
-use crate::model::{now_ms, DatasetInput, LifecycleStage, NewRun, Run, RunInfo, RunStatus, RunUpdate, ViewType};
+use crate::model::{
+    now_ms, DatasetInput, LifecycleStage, NewRun, Run, RunInfo, RunStatus, RunUpdate, ViewType,
+};
 use crate::{names, validate};
 
 /// What [`Store::gc`] removed.
@@ -11,6 +13,8 @@ use crate::{names, validate};
 pub struct GcReport {
     /// Ids of the runs removed for good.
     pub removed_runs: Vec<String>,
+    /// Log pages whose disk space was released.
+    pub pages_released: u64,
 }
 
 impl Store {
@@ -188,9 +192,9 @@ impl Store {
         self.inner.index()?.delete_tag(run_id, key)
     }
 
-    /// Permanently removes soft-deleted runs: their index rows, their
-    /// metric series and their artifacts in the store. The log space they
-    /// used is reclaimed by compaction.
+    /// Permanently removes soft-deleted runs (all, or those listed): their
+    /// index rows, their metric series and their artifacts in the store,
+    /// and releases the disk space of their log pages.
     pub fn gc(&self, only: Option<&[String]>) -> Result<GcReport> {
         let removed = self.inner.index()?.purge_deleted_runs(only)?;
         for (run_id, experiment_id) in &removed {
@@ -205,6 +209,7 @@ impl Store {
         }
         Ok(GcReport {
             removed_runs: removed.into_iter().map(|(id, _)| id).collect(),
+            pages_released: self.reclaim(super::RECLAIM_GRACE)?,
         })
     }
 
