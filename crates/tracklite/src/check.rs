@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::index::{self, BlockRow};
 use crate::log::format::{self, BlockHeader, PAGE};
-use crate::log::{scan_block, scan_buffer, ReadAt, Stop};
+use crate::log::{scan_block, scan_buffer, BlockRef, ReadAt, Stop};
 use crate::store::Store;
 use crate::summary::SeriesSummary;
 
@@ -131,9 +131,11 @@ impl Store {
             let scan = scan_block(
                 &*log,
                 &mut buf,
-                b.series_id,
-                b.first_page,
-                b.pages,
+                BlockRef {
+                    series_id: b.series_id,
+                    first_page: b.first_page,
+                    pages: b.pages,
+                },
                 0,
                 Stop::AtEnd,
                 |s, t, v| summary.add(s, t, v),

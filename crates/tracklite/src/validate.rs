@@ -246,6 +246,39 @@ pub fn duplicate_param(key: &str, first: &str, second: &str) -> ValidationError 
     }
 }
 
+/// Checks an artifact path: relative, '/'-separated, each component a plain
+/// name. Absolute paths, `.` and `..` components, empty components (a
+/// leading, trailing or doubled '/'), backslashes and NUL are refused.
+pub fn artifact_path(path: &str) -> Result<(), ValidationError> {
+    let fail = |rule: &str| {
+        Err(ValidationError::InvalidValue {
+            field: "artifact path",
+            value: path.to_string(),
+            rule: rule.to_string(),
+        })
+    };
+    if path.starts_with('/') {
+        return fail(
+            "must be relative to the run's artifact directory; absolute paths are refused",
+        );
+    }
+    if path.contains('\\') {
+        return fail("must use '/' as its separator; backslashes are refused");
+    }
+    if path.contains('\0') {
+        return fail("must not contain NUL characters");
+    }
+    for component in path.split('/') {
+        match component {
+            "" => return fail("must not have empty components (a leading, trailing or doubled '/')"),
+            ".." => return fail("must not contain '..' components; artifacts stay inside the run's artifact directory"),
+            "." => return fail("must not contain '.' components"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

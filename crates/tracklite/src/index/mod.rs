@@ -41,6 +41,9 @@ impl Index {
     pub fn open_at_version(path: &Path, target: u32) -> Result<Index> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Identify the file before changing anything in it: another
+        // application's database is refused untouched.
+        identify(&conn, path)?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::InvalidState(format!(
@@ -72,7 +75,7 @@ impl Index {
             return Err(self.too_new(found));
         }
         if found >= target {
-            return self.check_is_tracklite();
+            return Ok(());
         }
         let path = self.path.clone();
         let tx = self.write()?;
@@ -81,18 +84,7 @@ impl Index {
         if found > schema::SCHEMA_VERSION {
             return Err(Self::too_new_at(&path, found));
         }
-        if found == 0 {
-            let tables: i64 =
-                tx.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
-            if tables > 0 {
-                return Err(FormatError::NotAStore {
-                    what: "index",
-                    path,
-                    reason: "it is an SQLite database with tables but no tracklite schema".into(),
-                }
-                .into());
-            }
-        }
+        identify(&tx, &path)?;
         for version in found..target {
             tx.execute_batch(schema::MIGRATIONS[version as usize])?;
             if version == 0 {
@@ -102,25 +94,6 @@ impl Index {
         tx.pragma_update(None, "user_version", target)?;
         tx.commit()?;
         Ok(())
-    }
-
-    fn check_is_tracklite(&self) -> Result<()> {
-        let format: Option<String> = self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if format.as_deref() == Some("tracklite") {
-            Ok(())
-        } else {
-            Err(FormatError::NotAStore {
-                what: "index",
-                path: self.path.clone(),
-                reason: "its meta table does not name the tracklite format".into(),
-            }
-            .into())
-        }
     }
 
     fn too_new(&self, found: u32) -> Error {
@@ -167,6 +140,43 @@ impl Index {
             }
         }
         Ok(problems)
+    }
+}
+
+/// Accepts a new, empty database or a tracklite index; anything else is
+/// NotAStore. A newer schema is refused by the caller.
+fn identify(conn: &Connection, path: &Path) -> Result<()> {
+    let not_a_store = |reason: &str| -> Error {
+        FormatError::NotAStore {
+            what: "index",
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        }
+        .into()
+    };
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(|e| not_a_store(&format!("it cannot be read as an SQLite database ({e})")))?;
+    if tables == 0 {
+        return Ok(());
+    }
+    let has_meta: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+        [],
+        |r| r.get(0),
+    )?;
+    let format: Option<String> = if has_meta {
+        conn.query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+    } else {
+        None
+    };
+    if format.as_deref() == Some("tracklite") {
+        Ok(())
+    } else {
+        Err(not_a_store("it is an SQLite database with tables but no tracklite schema (another application's database?)"))
     }
 }
 

@@ -24,6 +24,14 @@ pub struct BlockScan {
     pub truncated: bool,
 }
 
+/// Which block to scan: its series, place and size, as the index has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockRef {
+    pub series_id: u64,
+    pub first_page: u64,
+    pub pages: u32,
+}
+
 /// Where to stop scanning a block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
@@ -34,7 +42,7 @@ pub enum Stop {
     AtEnd,
 }
 
-/// Scans block `(first_page, pages)` of `series_id` from slot `from`, calling
+/// Scans `block` from slot `from`, calling
 /// `on_point(step, timestamp, value)` for each valid point, in order.
 ///
 /// Damaged slots are skipped, never delivered. The data ends at two
@@ -42,14 +50,17 @@ pub enum Stop {
 pub fn scan_block<R: ReadAt + ?Sized>(
     io: &R,
     buf: &mut [u8],
-    series_id: u64,
-    first_page: u64,
-    pages: u32,
+    block: BlockRef,
     from: u32,
     stop: Stop,
     mut on_point: impl FnMut(i64, i64, f64),
 ) -> std::io::Result<BlockScan> {
-    assert!(buf.len() >= BLOCK_HEADER_SIZE && buf.len() % RECORD_SIZE == 0);
+    assert!(buf.len() >= BLOCK_HEADER_SIZE && buf.len().is_multiple_of(RECORD_SIZE));
+    let BlockRef {
+        series_id,
+        first_page,
+        pages,
+    } = block;
     let mut scan = BlockScan {
         end: from,
         ..BlockScan::default()
@@ -62,9 +73,7 @@ pub fn scan_block<R: ReadAt + ?Sized>(
     let header = match BlockHeader::decode(&buf[..n]) {
         Some(h) if expected(&h) => h,
         Some(_) => return Ok(scan),
-        None => {
-            return scan_compressed(io, &buf[..n], series_id, first_page, pages, from, on_point)
-        }
+        None => return scan_compressed(io, &buf[..n], block, from, on_point),
     };
     scan.header_ok = true;
     let seed = header.record_seed();
@@ -125,12 +134,15 @@ pub fn scan_block<R: ReadAt + ?Sized>(
 fn scan_compressed<R: ReadAt + ?Sized>(
     io: &R,
     head: &[u8],
-    series_id: u64,
-    first_page: u64,
-    pages: u32,
+    block: BlockRef,
     from: u32,
     mut on_point: impl FnMut(i64, i64, f64),
 ) -> std::io::Result<BlockScan> {
+    let BlockRef {
+        series_id,
+        first_page,
+        pages,
+    } = block;
     let mut scan = BlockScan {
         end: from,
         ..BlockScan::default()
@@ -181,6 +193,12 @@ mod tests {
 
     use super::*;
     use crate::log::format::{encode_record, BlockHeader};
+
+    const REF: BlockRef = BlockRef {
+        series_id: 5,
+        first_page: 1,
+        pages: 4,
+    };
 
     /// An in-memory log that can fail or cut reads short after some calls.
     struct FaultyLog {
@@ -234,7 +252,7 @@ mod tests {
 
     fn scan(log: &FaultyLog, out: &mut Vec<(i64, f64)>) -> io::Result<BlockScan> {
         let mut buf = vec![0u8; 4096];
-        scan_block(log, &mut buf, 5, 1, 4, 0, Stop::AtEnd, |s, _, v| {
+        scan_block(log, &mut buf, REF, 0, Stop::AtEnd, |s, _, v| {
             out.push((s, v))
         })
     }
@@ -277,13 +295,13 @@ mod tests {
         log.bytes[at] ^= 1;
         let mut out = Vec::new();
         let mut buf = vec![0u8; 4096];
-        let s = scan_block(&log, &mut buf, 5, 1, 4, 0, Stop::AtFirstGap, |s, _, v| {
+        let s = scan_block(&log, &mut buf, REF, 0, Stop::AtFirstGap, |s, _, v| {
             out.push((s, v))
         })
         .unwrap();
         assert_eq!((s.points, s.end), (20, 20));
         let mut rest = Vec::new();
-        let s = scan_block(&log, &mut buf, 5, 1, 4, 0, Stop::AtEnd, |s, _, v| {
+        let s = scan_block(&log, &mut buf, REF, 0, Stop::AtEnd, |s, _, v| {
             rest.push((s, v))
         })
         .unwrap();
@@ -294,9 +312,17 @@ mod tests {
     fn a_block_of_another_series_is_not_read() {
         let log = block(10);
         let mut buf = vec![0u8; 4096];
-        let s = scan_block(&log, &mut buf, 6, 1, 4, 0, Stop::AtEnd, |_, _, _| {
-            panic!("served")
-        })
+        let s = scan_block(
+            &log,
+            &mut buf,
+            BlockRef {
+                series_id: 6,
+                ..REF
+            },
+            0,
+            Stop::AtEnd,
+            |_, _, _| panic!("served"),
+        )
         .unwrap();
         assert!(!s.header_ok);
     }

@@ -10,7 +10,7 @@ use super::Store;
 use crate::error::{Error, Result};
 use crate::index::{self, BlockRow};
 use crate::log::compressed::{Encoded, MAX_POINTS};
-use crate::log::{scan_block, scan_buffer, Stop};
+use crate::log::{scan_block, scan_buffer, BlockRef, Stop};
 use crate::model::now_ms;
 
 /// How long freed pages are kept before their space is released, so that a
@@ -79,9 +79,11 @@ impl Store {
             let scan = scan_block(
                 &*log,
                 &mut buf,
-                series_id,
-                b.first_page,
-                b.pages,
+                BlockRef {
+                    series_id,
+                    first_page: b.first_page,
+                    pages: b.pages,
+                },
                 0,
                 Stop::AtEnd,
                 |s, t, v| points.push((s, t, v)),

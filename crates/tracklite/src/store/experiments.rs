@@ -79,7 +79,8 @@ impl Store {
         let id = validate::experiment_id(experiment_id)?;
         self.inner
             .index()?
-            .set_experiment_stage(id, LifecycleStage::Deleted)
+            .set_experiment_stage(id, LifecycleStage::Deleted)?;
+        self.close_inactive_cached_writers()
     }
 
     /// Restores a soft-deleted experiment and its runs.

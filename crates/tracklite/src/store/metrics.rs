@@ -8,7 +8,7 @@ use super::{lock, Store};
 use crate::error::Result;
 use crate::index::{self, BlockRow};
 use crate::log::format::{self, Slot, RECORD_SIZE};
-use crate::log::{scan_block, scan_buffer, ReadAt, Stop};
+use crate::log::{scan_block, scan_buffer, BlockRef, ReadAt, Stop};
 use crate::model::{Metric, MetricColumns, MetricPoint};
 use crate::summary::SeriesSummary;
 use crate::validate;
@@ -34,9 +34,11 @@ pub(crate) fn fold_block(
     let scan = scan_block(
         log,
         &mut buf,
-        row.series_id,
-        row.first_page,
-        row.pages,
+        BlockRef {
+            series_id: row.series_id,
+            first_page: row.first_page,
+            pages: row.pages,
+        },
         row.summarized,
         stop,
         |s, t, v| delta.add(s, t, v),
@@ -204,9 +206,11 @@ impl Store {
             scan_block(
                 &*log,
                 &mut buf,
-                b.series_id,
-                b.first_page,
-                b.pages,
+                BlockRef {
+                    series_id: b.series_id,
+                    first_page: b.first_page,
+                    pages: b.pages,
+                },
                 0,
                 Stop::AtEnd,
                 &mut on_point,

@@ -69,10 +69,12 @@ impl Store {
                 root.display()
             )));
         }
-        std::fs::create_dir_all(root.join(ARTIFACTS_DIR)).map_err(|e| Error::io(root, e))?;
+        std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
         let root = root.canonicalize().map_err(|e| Error::io(root, e))?;
         let index = Index::open(&root.join(INDEX_FILE))?;
         let log = LogFile::open(&root.join(LOG_FILE))?;
+        let artifacts = root.join(ARTIFACTS_DIR);
+        std::fs::create_dir_all(&artifacts).map_err(|e| Error::io(&artifacts, e))?;
         // After a power loss the allocator may lag behind the index.
         log.reserve_through(index.end_of_blocks()?);
         let store = Store {

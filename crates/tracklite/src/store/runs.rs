@@ -1,8 +1,9 @@
 //! Run operations: lifecycle, params and tags.
 
 use super::{lock, Store, ARTIFACTS_DIR};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ValidationError};
 use crate::index::runs::RunRow;
+use crate::index::runs::RUN_NAME_TAG;
 use crate::model::{
     now_ms, DatasetInput, LifecycleStage, NewRun, Run, RunInfo, RunStatus, RunUpdate, ViewType,
 };
@@ -23,9 +24,24 @@ impl Store {
         let experiment_id = validate::experiment_id(new.experiment_id.as_deref().unwrap_or("0"))?;
         let random = uuid::Uuid::new_v4();
         let run_id = random.simple().to_string();
-        let name = match new.run_name {
-            Some(name) if !name.is_empty() => name,
-            _ => names::run_name(random.as_u128()),
+        let tag_name = new
+            .tags
+            .iter()
+            .rev()
+            .find(|(k, _)| k == RUN_NAME_TAG)
+            .map(|(_, v)| v.clone());
+        let name = match (new.run_name.filter(|n| !n.is_empty()), tag_name) {
+            (Some(name), Some(tag)) if name != tag => {
+                return Err(Error::Validation(ValidationError::InvalidValue {
+                    field: "run name",
+                    value: name,
+                    rule: format!(
+                        "the {RUN_NAME_TAG} tag says {tag:?}; give one name, or the same name in both"
+                    ),
+                }))
+            }
+            (Some(name), _) | (None, Some(name)) => name,
+            (None, None) => names::run_name(random.as_u128()),
         };
         validate::run_name(&name)?;
         for (k, v) in &new.tags {
@@ -211,6 +227,27 @@ impl Store {
             removed_runs: removed.into_iter().map(|(id, _)| id).collect(),
             pages_released: self.reclaim(super::RECLAIM_GRACE)?,
         })
+    }
+
+    /// Closes the store's writers of runs that are no longer active, so
+    /// that logging to them checks the run's state again.
+    pub(crate) fn close_inactive_cached_writers(&self) -> Result<()> {
+        let mut writers = lock(&self.inner.writers);
+        let mut inactive = Vec::new();
+        {
+            let index = self.inner.index()?;
+            for run_id in writers.keys() {
+                if crate::index::runs::ensure_active(index.conn(), run_id).is_err() {
+                    inactive.push(run_id.clone());
+                }
+            }
+        }
+        for run_id in inactive {
+            if let Some(mut w) = writers.remove(&run_id) {
+                w.close(&self.inner)?;
+            }
+        }
+        Ok(())
     }
 
     fn close_cached_writer(&self, run_id: &str) -> Result<()> {

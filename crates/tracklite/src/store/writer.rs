@@ -91,7 +91,9 @@ impl WriterState {
             assert!(block.append(step, timestamp, value), "a new block has room");
         }
         self.appends = self.appends.wrapping_add(1);
-        if self.appends % CLOCK_EVERY == 0 && self.last_summary.elapsed() >= SUMMARY_INTERVAL {
+        if self.appends.is_multiple_of(CLOCK_EVERY)
+            && self.last_summary.elapsed() >= SUMMARY_INTERVAL
+        {
             self.fold_summaries(inner, false)?;
         }
         Ok(())
@@ -118,6 +120,8 @@ impl WriterState {
         {
             let mut index = inner.index()?;
             let tx = index.write()?;
+            // A run deleted since this writer opened stops taking points here.
+            ensure_active(&tx, &self.run_id)?;
             crate::index::register_block(&tx, &block.header)?;
             if let Some(first_page) = old {
                 super::metrics::fold_block(&tx, &*log, first_page, Stop::AtEnd, true)?;
