@@ -1,1 +1,192 @@
-fn main() {}
+//! `tracklite`: inspect and maintain a tracklite store from the shell.
+//!
+//! This file holds the argument definitions and the dispatch; each group of
+//! commands prints from its own module, and everything else is the
+//! `tracklite` library's.
+
+mod format;
+mod json;
+mod listing;
+mod maintenance;
+mod run;
+mod table;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use tracklite::{Store, ViewType, INDEX_FILE};
+
+/// The environment variable naming the store when `--store` is absent.
+const STORE_ENV: &str = "TRACKLITE_STORE";
+
+#[derive(Parser)]
+#[command(
+    name = "tracklite",
+    version,
+    about = "Inspect and maintain a tracklite experiment-tracking store",
+    after_help = "Times are printed in UTC. Exit status: 0 on success, 1 on an error \
+                  (or when `check` finds problems), 2 on a usage error."
+)]
+struct Cli {
+    /// The store's directory [default: the TRACKLITE_STORE environment variable]
+    #[arg(long, global = true, value_name = "PATH")]
+    store: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List experiments with their run counts
+    Experiments {
+        /// Which lifecycle stages to list
+        #[arg(long, value_enum, default_value_t = View::Active)]
+        view: View,
+        /// Print one JSON document instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// List runs, newest first, with their latest metrics and their params
+    Runs {
+        /// Only the runs of this experiment (a name, or an id) [default: all experiments]
+        #[arg(long, value_name = "NAME")]
+        experiment: Option<String>,
+        /// Which lifecycle stages to list
+        #[arg(long, value_enum, default_value_t = View::Active)]
+        view: View,
+        /// Show at most this many runs (the newest)
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Print one JSON document instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one run: info, params, tags, inputs and latest metrics
+    Run {
+        run_id: String,
+        /// Print one JSON document instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every point of one metric of a run: step, timestamp, value
+    History {
+        run_id: String,
+        key: String,
+        /// Print one JSON document instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify the index and the metric log; exit status 1 when problems are found
+    Check {
+        /// Repair what can be repaired, then check again
+        #[arg(long)]
+        repair: bool,
+        /// Print one JSON document instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Permanently remove deleted runs: all of them, or only those listed
+    Gc {
+        /// Deleted runs to remove [default: every deleted run]
+        run_ids: Vec<String>,
+        /// Print one JSON document instead of text
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Lifecycle stages to list, as spelled on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+enum View {
+    Active,
+    Deleted,
+    All,
+}
+
+impl From<View> for ViewType {
+    fn from(v: View) -> ViewType {
+        match v {
+            View::Active => ViewType::ActiveOnly,
+            View::Deleted => ViewType::DeletedOnly,
+            View::All => ViewType::All,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let result = dispatch(cli, &mut out).and_then(|code| {
+        out.flush()?;
+        Ok(code)
+    });
+    match result {
+        Ok(code) => code,
+        // The reader went away (`tracklite history ... | head`): not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = out.flush();
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
+    let store = open_store(cli.store)?;
+    match cli.command {
+        Command::Experiments { view, json } => listing::experiments(&store, view.into(), json, out),
+        Command::Runs {
+            experiment,
+            view,
+            limit,
+            json,
+        } => listing::runs(&store, experiment.as_deref(), view.into(), limit, json, out),
+        Command::Run { run_id, json } => run::show(&store, &run_id, json, out),
+        Command::History { run_id, key, json } => run::history(&store, &run_id, &key, json, out),
+        Command::Check { repair, json } => maintenance::check(&store, repair, json, out),
+        Command::Gc { run_ids, json } => maintenance::gc(&store, &run_ids, json, out),
+    }
+}
+
+/// Opens the store named by `--store` or by the environment. An inspection
+/// tool must not create a store where there is none, and `Store::open`
+/// creates one, so the path is checked first.
+fn open_store(path: Option<PathBuf>) -> Result<Store> {
+    let path = match path {
+        Some(p) => p,
+        None => match std::env::var_os(STORE_ENV) {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => bail!("no store given: pass --store PATH or set {STORE_ENV}"),
+        },
+    };
+    if !path.exists() {
+        bail!(
+            "no store at {}: the directory does not exist",
+            path.display()
+        );
+    }
+    if !path.join(INDEX_FILE).is_file() {
+        bail!(
+            "{} is not a tracklite store: it has no {INDEX_FILE}",
+            path.display()
+        );
+    }
+    Store::open(&path).with_context(|| format!("cannot open the store at {}", path.display()))
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|j| j.io_error_kind())
+                .is_some_and(|k| k == io::ErrorKind::BrokenPipe)
+    })
+}

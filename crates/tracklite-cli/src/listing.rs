@@ -1,0 +1,248 @@
+//! `experiments` and `runs`: listings as tables or JSON arrays.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use serde_json::Value;
+use tracklite::{Experiment, Run, Store, ViewType};
+
+use crate::format::{clip, compact, datetime, duration};
+use crate::json;
+use crate::table::{Align, Table};
+
+/// At most this many metric columns, and param columns, in the runs table;
+/// `tracklite run` and `--json` show every one.
+const MAX_METRIC_COLUMNS: usize = 6;
+const MAX_PARAM_COLUMNS: usize = 4;
+/// Longest cell of a name or param value in a listing.
+const MAX_CELL: usize = 32;
+
+pub fn experiments(
+    store: &Store,
+    view: ViewType,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
+    let experiments = store.list_experiments(view)?;
+    // One listing of the runs in the same view gives every count: the number
+    // of rows that `runs --experiment NAME --view` with this view prints.
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for run in store.list_runs(&[], view)? {
+        *counts.entry(run.experiment_id).or_default() += 1;
+    }
+    let count = |e: &Experiment| counts.get(&e.experiment_id).copied().unwrap_or(0);
+
+    if as_json {
+        let mut docs = Vec::with_capacity(experiments.len());
+        for e in &experiments {
+            let mut doc = serde_json::to_value(e)?;
+            if let Value::Object(map) = &mut doc {
+                map.insert("run_count".into(), Value::from(count(e)));
+            }
+            docs.push(doc);
+        }
+        json::write(out, &Value::Array(docs))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if experiments.is_empty() {
+        writeln!(out, "no experiments")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table = Table::new([
+        ("ID", Align::Right),
+        ("NAME", Align::Left),
+        ("STAGE", Align::Left),
+        ("CREATED (UTC)", Align::Left),
+        ("RUNS", Align::Right),
+    ]);
+    for e in &experiments {
+        table.push(vec![
+            e.experiment_id.clone(),
+            e.name.clone(),
+            e.lifecycle_stage.as_str().into(),
+            datetime(e.creation_time),
+            count(e).to_string(),
+        ]);
+    }
+    table.write(out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The experiment called `name`, or with that id when no name matches.
+fn find_experiment(store: &Store, name: &str) -> Result<Experiment> {
+    if let Some(e) = store.get_experiment_by_name(name)? {
+        return Ok(e);
+    }
+    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(e) = store.get_experiment(name) {
+            return Ok(e);
+        }
+    }
+    bail!("experiment {name:?} does not exist")
+}
+
+pub fn runs(
+    store: &Store,
+    experiment: Option<&str>,
+    view: ViewType,
+    limit: Option<usize>,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
+    let only = experiment
+        .map(|name| find_experiment(store, name))
+        .transpose()?;
+    let ids: Vec<&str> = only.iter().map(|e| e.experiment_id.as_str()).collect();
+    let mut infos = store.list_runs(&ids, view)?;
+    if let Some(n) = limit {
+        infos.truncate(n);
+    }
+    let mut runs: Vec<Run> = Vec::with_capacity(infos.len());
+    for info in &infos {
+        match store.get_run(&info.run_id) {
+            Ok(run) => runs.push(run),
+            // Removed by another process since the listing: not an error.
+            Err(tracklite::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+
+    if as_json {
+        let docs = runs.iter().map(json::run).collect::<Result<Vec<_>>>()?;
+        json::write(out, &Value::Array(docs))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if runs.is_empty() {
+        writeln!(out, "no runs")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let experiment_names: BTreeMap<String, String> = if only.is_none() {
+        store
+            .list_experiments(ViewType::All)?
+            .into_iter()
+            .map(|e| (e.experiment_id, e.name))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    let metric_keys = common_keys(runs.iter().map(|r| r.metrics.keys()), MAX_METRIC_COLUMNS);
+    let param_keys = common_keys(runs.iter().map(|r| r.params.keys()), MAX_PARAM_COLUMNS);
+
+    let mut columns = vec![
+        ("RUN ID".to_string(), Align::Left),
+        ("NAME".into(), Align::Left),
+    ];
+    if only.is_none() {
+        columns.push(("EXPERIMENT".into(), Align::Left));
+    }
+    let show_stage = view != ViewType::ActiveOnly;
+    if show_stage {
+        columns.push(("STAGE".into(), Align::Left));
+    }
+    columns.extend([
+        ("STATUS".into(), Align::Left),
+        ("START (UTC)".into(), Align::Left),
+        ("DURATION".into(), Align::Right),
+    ]);
+    columns.extend(
+        metric_keys
+            .shown
+            .iter()
+            .map(|k| (format!("metrics.{k}"), Align::Right)),
+    );
+    columns.extend(
+        param_keys
+            .shown
+            .iter()
+            .map(|k| (format!("params.{k}"), Align::Left)),
+    );
+
+    let mut table = Table::new(columns);
+    for run in &runs {
+        let info = &run.info;
+        let mut row = vec![info.run_id.clone(), clip(&info.run_name, MAX_CELL)];
+        if only.is_none() {
+            let name = experiment_names
+                .get(&info.experiment_id)
+                .map(String::as_str)
+                .unwrap_or(&info.experiment_id);
+            row.push(clip(name, MAX_CELL));
+        }
+        if show_stage {
+            row.push(info.lifecycle_stage.as_str().into());
+        }
+        row.extend([
+            info.status.as_str().into(),
+            datetime(info.start_time),
+            duration(info.start_time, info.end_time),
+        ]);
+        row.extend(metric_keys.shown.iter().map(|k| match run.metrics.get(*k) {
+            Some(m) => compact(m.value),
+            None => "-".into(),
+        }));
+        row.extend(param_keys.shown.iter().map(|k| match run.params.get(*k) {
+            Some(v) => clip(v, MAX_CELL),
+            None => "-".into(),
+        }));
+        table.push(row);
+    }
+    table.write(out)?;
+
+    if metric_keys.hidden > 0 || param_keys.hidden > 0 {
+        eprintln!(
+            "note: {} more metric and {} more param columns are not shown; \
+             `tracklite run RUN_ID` and --json show every one",
+            metric_keys.hidden, param_keys.hidden
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The columns of a listing: at most `max` keys, the ones the most runs
+/// have (ties by name), shown in name order.
+struct Columns<'a> {
+    shown: Vec<&'a String>,
+    hidden: usize,
+}
+
+fn common_keys<'a, I>(per_run: impl Iterator<Item = I>, max: usize) -> Columns<'a>
+where
+    I: Iterator<Item = &'a String>,
+{
+    let mut runs_with: BTreeMap<&'a String, usize> = BTreeMap::new();
+    for keys in per_run {
+        for k in keys {
+            *runs_with.entry(k).or_default() += 1;
+        }
+    }
+    let mut ranked: Vec<(&'a String, usize)> = runs_with.into_iter().collect();
+    // Stable sort: keys held by equally many runs stay in name order.
+    ranked.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+    let hidden = ranked.len().saturating_sub(max);
+    let mut shown: Vec<&'a String> = ranked.into_iter().take(max).map(|(k, _)| k).collect();
+    shown.sort();
+    Columns { shown, hidden }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_most_common_keys() {
+        let keys: Vec<Vec<String>> = vec![
+            vec!["b".into(), "z".into()],
+            vec!["a".into(), "b".into(), "z".into()],
+            vec!["c".into(), "z".into()],
+        ];
+        let cols = common_keys(keys.iter().map(|k| k.iter()), 2);
+        assert_eq!(cols.shown, ["b", "z"]);
+        assert_eq!(cols.hidden, 2);
+        let all = common_keys(keys.iter().map(|k| k.iter()), 10);
+        assert_eq!(all.shown, ["a", "b", "c", "z"]);
+        assert_eq!(all.hidden, 0);
+    }
+}

@@ -1,0 +1,62 @@
+//! `check` and `gc`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde_json::json;
+use tracklite::Store;
+
+use crate::json;
+
+/// Checks the store, and with `repair` repairs it and checks again. The
+/// exit status is 0 when the last check found no problem, 1 otherwise.
+///
+/// JSON: `{"clean": bool, "report": CheckReport, "after_repair": CheckReport | null}`,
+/// where `after_repair` is the re-check, present when a repair was made.
+pub fn check(store: &Store, repair: bool, as_json: bool, out: &mut dyn Write) -> Result<ExitCode> {
+    let report = store.check(repair)?;
+    // The library repairs only a store with problems; then a second,
+    // read-only check tells what is left.
+    let after = if repair && !report.is_clean() {
+        Some(store.check(false)?)
+    } else {
+        None
+    };
+    let clean = after.as_ref().unwrap_or(&report).is_clean();
+    if as_json {
+        let doc = json!({ "clean": clean, "report": report, "after_repair": after });
+        json::write(out, &doc)?;
+    } else {
+        write!(out, "{report}")?;
+        if let Some(after) = &after {
+            write!(out, "\nafter repair:\n{after}")?;
+        }
+    }
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Removes deleted runs for good: those listed, or all when none is.
+pub fn gc(
+    store: &Store,
+    run_ids: &[String],
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
+    let only = (!run_ids.is_empty()).then_some(run_ids);
+    let report = store.gc(only)?;
+    if as_json {
+        json::write(out, &serde_json::to_value(&report)?)?;
+    } else if report.removed_runs.is_empty() {
+        writeln!(out, "no deleted runs to remove")?;
+    } else {
+        for id in &report.removed_runs {
+            writeln!(out, "removed run {id}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
