@@ -21,6 +21,7 @@ pub use model::{
     now_ms, Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricColumns, MetricPoint,
     MetricSummary, NewRun, Run, RunInfo, RunStatus, RunUpdate, ViewType,
 };
+pub use store::FileInfo;
 pub use store::{
     CompactReport, GcReport, MetricWriter, Progress, SeriesHandle, Store, ARTIFACTS_DIR,
     INDEX_FILE, LOG_FILE, RECLAIM_GRACE,

@@ -1,6 +1,7 @@
 //! The public store: one directory holding the index, the metric log and
 //! the artifacts.
 
+mod artifacts;
 mod compact;
 mod experiments;
 mod fork;
@@ -16,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::index::Index;
 use crate::log::LogFile;
 
+pub use artifacts::FileInfo;
 pub use compact::{CompactReport, Progress, RECLAIM_GRACE};
 pub(crate) use metrics::fold_block;
 pub use runs::GcReport;

@@ -1,0 +1,784 @@
+//! Run artifacts: plain files in each run's artifact directory.
+//!
+//! A run keeps its artifacts in `<experiment location>/<run_id>/artifacts`,
+//! by default under the store's `artifacts/<experiment_id>` folder, so that a
+//! person can browse them. Every file is first written under a hidden
+//! temporary name in its destination directory (`.<name>.tmp-<random>`),
+//! synced, then renamed onto its final name: a killed process never leaves a
+//! half-written artifact under a real name, and listings never show the
+//! temporary files.
+//!
+//! Artifact paths are relative and '/'-separated ([`validate::artifact_path`]);
+//! a symbolic link inside the run's directory is followed only while it
+//! stays inside that directory.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::Store;
+use crate::error::{Error, Result, ValidationError};
+use crate::index::runs::ensure_active;
+use crate::validate;
+
+/// Marks a file being written: `.<name>.tmp-<random>`.
+const TEMP_MARK: &str = ".tmp-";
+/// MLflow's local artifact repository stages its uploads under this prefix;
+/// its files are hidden too, as MLflow hides them.
+const MLFLOW_TEMP_PREFIX: &str = ".artifact.uploading.";
+/// Bytes of the final name kept in a temporary name, so that the temporary
+/// name stays within the file system's limit on name length.
+const TEMP_NAME_KEEP: usize = 64;
+
+/// One entry of a run's artifact listing, as MLflow's `FileInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileInfo {
+    /// Path relative to the run's artifact directory, '/'-separated.
+    pub path: String,
+    /// True for a directory.
+    pub is_dir: bool,
+    /// Size in bytes; None for a directory.
+    pub file_size: Option<u64>,
+}
+
+impl Store {
+    /// The local directory of a run's artifacts. It may not exist yet: the
+    /// first logged artifact creates it.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use tracklite::{NewRun, Store};
+    /// let store = Store::open(dir.path().join("runs"))?;
+    /// let run = store.create_run(NewRun::default())?;
+    /// let path = store.artifact_dir(&run.run_id)?;
+    /// assert!(path.ends_with(format!("0/{}/artifacts", run.run_id)));
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn artifact_dir(&self, run_id: &str) -> Result<PathBuf> {
+        validate::run_id(run_id)?;
+        let info = self.get_run_info(run_id)?;
+        local_dir(&info.artifact_uri, self.path(), run_id)
+    }
+
+    /// Copies a local file into the run's artifacts, under `artifact_path`
+    /// (default: the top of the run's artifact directory). The file keeps its
+    /// name; an artifact of the same name is replaced atomically.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use tracklite::{NewRun, Store};
+    /// let store = Store::open(dir.path().join("runs"))?;
+    /// let run = store.create_run(NewRun::default())?;
+    /// let file = dir.path().join("model.txt");
+    /// std::fs::write(&file, "weights").unwrap();
+    /// store.log_artifact(&run.run_id, &file, Some("model"))?;
+    /// assert_eq!(store.read_artifact(&run.run_id, "model/model.txt")?, b"weights");
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn log_artifact(
+        &self,
+        run_id: &str,
+        local_file: &Path,
+        artifact_path: Option<&str>,
+    ) -> Result<()> {
+        let under = components(artifact_path)?;
+        let name = local_name(local_file)?;
+        let source = Source::open_file(local_file)?;
+        let arts = self.writable(run_id)?;
+        let dir = arts.make_dirs(&under)?;
+        arts.write(&dir, &join(&under, &name), &name, |file| {
+            source.copy_into(file)
+        })
+    }
+
+    /// Copies the contents of a local directory, recursively, into the
+    /// run's artifacts under `artifact_path` (default: the top of the run's
+    /// artifact directory), as MLflow's `log_artifacts` does. Every name in
+    /// the tree is checked before anything is written. Symbolic links in the
+    /// local tree are followed.
+    pub fn log_artifacts(
+        &self,
+        run_id: &str,
+        local_dir: &Path,
+        artifact_path: Option<&str>,
+    ) -> Result<()> {
+        let under = components(artifact_path)?;
+        let meta = fs::metadata(local_dir).map_err(|e| Error::io(local_dir, e))?;
+        if !meta.is_dir() {
+            return Err(Error::io(
+                local_dir,
+                io::Error::new(
+                    io::ErrorKind::NotADirectory,
+                    "not a directory; log a single file with log_artifact",
+                ),
+            ));
+        }
+        let mut ancestors = vec![canonical(local_dir)?];
+        let tree = plan(local_dir, &mut ancestors)?;
+        let arts = self.writable(run_id)?;
+        let dir = arts.make_dirs(&under)?;
+        arts.write_tree(&dir, &under.join("/"), &tree)
+    }
+
+    /// Writes bytes as the artifact `artifact_file` (a relative path such as
+    /// `"eval/metrics.json"`), replacing an artifact of that name atomically.
+    pub fn log_artifact_bytes(
+        &self,
+        run_id: &str,
+        artifact_file: &str,
+        bytes: &[u8],
+    ) -> Result<()> {
+        let mut under = components(Some(artifact_file))?;
+        if under.is_empty() {
+            validate::artifact_path(artifact_file)?;
+        }
+        let name = under.pop().unwrap_or_default().to_string();
+        let arts = self.writable(run_id)?;
+        let dir = arts.make_dirs(&under)?;
+        arts.write(&dir, artifact_file, &name, |file| {
+            io::Write::write_all(file, bytes)
+        })
+    }
+
+    /// The entries directly under `path` (default: the top of the run's
+    /// artifact directory), sorted by path. A path that is a file, or that
+    /// does not exist, lists as empty, as in MLflow. Only what
+    /// [`Store::read_artifact`] can serve is listed: temporary files of
+    /// unfinished writes, and symbolic links that lead outside the run's
+    /// artifact directory or nowhere, are left out.
+    pub fn list_artifacts(&self, run_id: &str, path: Option<&str>) -> Result<Vec<FileInfo>> {
+        let arts = self.readable(run_id)?;
+        let (dir, prefix) = match path.filter(|p| !p.is_empty()) {
+            None => (arts.root.clone(), String::new()),
+            Some(p) => match arts.existing(p)? {
+                Some(real) => (real, format!("{p}/")),
+                None => return Ok(Vec::new()),
+            },
+        };
+        if !dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut infos: Vec<FileInfo> = arts
+            .entries(&dir)?
+            .into_iter()
+            .map(|e| FileInfo {
+                path: format!("{prefix}{}", e.name),
+                is_dir: e.is_dir,
+                file_size: e.size,
+            })
+            .collect();
+        infos.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(infos)
+    }
+
+    /// The contents of the artifact file at `path`.
+    pub fn read_artifact(&self, run_id: &str, path: &str) -> Result<Vec<u8>> {
+        let arts = self.readable(run_id)?;
+        let real = arts.existing(path)?.ok_or_else(|| arts.not_found(path))?;
+        if real.is_dir() {
+            return Err(ValidationError::InvalidValue {
+                field: "artifact path",
+                value: path.to_string(),
+                rule: "is a directory; read the files in it, or use download_artifacts".into(),
+            }
+            .into());
+        }
+        fs::read(&real).map_err(|e| Error::io(&real, e))
+    }
+
+    /// Copies the artifact file or directory at `path` (default: all of the
+    /// run's artifacts) into `dest_dir`, keeping its relative path as MLflow
+    /// does: `path = "a/b.txt"` lands at `<dest_dir>/a/b.txt`. Creates
+    /// `dest_dir` when missing and returns the absolute local path of what
+    /// was downloaded (`dest_dir` itself for all artifacts). Files are
+    /// written atomically; existing files of the same names are replaced.
+    pub fn download_artifacts(
+        &self,
+        run_id: &str,
+        path: Option<&str>,
+        dest_dir: &Path,
+    ) -> Result<PathBuf> {
+        let arts = self.readable(run_id)?;
+        let dest_dir = std::path::absolute(dest_dir).map_err(|e| Error::io(dest_dir, e))?;
+        fs::create_dir_all(&dest_dir).map_err(|e| Error::io(&dest_dir, e))?;
+        let Some(path) = path.filter(|p| !p.is_empty()) else {
+            if arts.root.is_dir() {
+                arts.copy_out(&arts.root, &dest_dir, &mut vec![arts.root.clone()])?;
+            }
+            return Ok(dest_dir);
+        };
+        let real = arts.existing(path)?.ok_or_else(|| arts.not_found(path))?;
+        let target = dest_dir.join(path);
+        if real.is_dir() {
+            fs::create_dir_all(&target).map_err(|e| Error::io(&target, e))?;
+            arts.copy_out(&real, &target, &mut vec![real.clone()])?;
+        } else {
+            let (parent, name) = match path.rsplit_once('/') {
+                Some((dir, name)) => (dest_dir.join(dir), name),
+                None => (dest_dir.clone(), path),
+            };
+            fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+            let source = Source::open_file(&real)?;
+            write_atomic(&parent, name, |file| source.copy_into(file))?;
+        }
+        Ok(target)
+    }
+
+    /// The artifact directory of an active run, created when missing.
+    fn writable(&self, run_id: &str) -> Result<RunArtifacts> {
+        validate::run_id(run_id)?;
+        ensure_active(self.inner.index()?.conn(), run_id)?;
+        let dir = self.artifact_dir(run_id)?;
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(RunArtifacts {
+            run_id: run_id.to_string(),
+            root: canonical(&dir)?,
+        })
+    }
+
+    /// The artifact directory of a run, deleted or not, which may not exist.
+    fn readable(&self, run_id: &str) -> Result<RunArtifacts> {
+        let dir = self.artifact_dir(run_id)?;
+        let root = match dir.canonicalize() {
+            Ok(real) => real,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => dir,
+            Err(e) => return Err(Error::io(&dir, e)),
+        };
+        Ok(RunArtifacts {
+            run_id: run_id.to_string(),
+            root,
+        })
+    }
+}
+
+/// The local directory behind a run's artifact URI: a path (relative ones
+/// are taken from the store's directory) or a `file:` URI. Any other scheme
+/// is not served by this store.
+fn local_dir(uri: &str, store_root: &Path, run_id: &str) -> Result<PathBuf> {
+    let unsupported = |why: &str| {
+        Error::InvalidState(format!(
+            "run {run_id} keeps its artifacts at {uri:?}, which {why}; this store serves artifacts \
+             from local directories only (a path or a file:// URI)"
+        ))
+    };
+    if let Some(rest) = uri.strip_prefix("file:") {
+        let path = match rest.strip_prefix("//") {
+            Some(authority_and_path) => {
+                let (host, path) = authority_and_path
+                    .find('/')
+                    .map_or((authority_and_path, ""), |i| authority_and_path.split_at(i));
+                if !(host.is_empty() || host == "localhost" || host == "127.0.0.1") {
+                    return Err(unsupported(&format!("names the remote host {host:?}")));
+                }
+                path
+            }
+            None => rest,
+        };
+        if !path.starts_with('/') {
+            return Err(unsupported("is not an absolute file URI"));
+        }
+        let decoded =
+            percent_decode(path).ok_or_else(|| unsupported("does not decode to UTF-8"))?;
+        return Ok(PathBuf::from(decoded));
+    }
+    if has_scheme(uri) {
+        return Err(unsupported("is not a local location"));
+    }
+    Ok(store_root.join(uri))
+}
+
+/// True when `uri` starts with a URI scheme of two characters or more
+/// (`s3:`, `mlflow-artifacts:`); one letter is a Windows drive.
+fn has_scheme(uri: &str) -> bool {
+    let Some((scheme, _)) = uri.split_once(':') else {
+        return false;
+    };
+    scheme.len() > 1
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as is,
+/// as Python's `unquote` leaves it.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .filter(|_| bytes[i] == b'%')
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The components of an optional destination path; none for the top.
+fn components(path: Option<&str>) -> Result<Vec<&str>> {
+    match path.filter(|p| !p.is_empty()) {
+        None => Ok(Vec::new()),
+        Some(p) => {
+            validate::artifact_path(p)?;
+            let parts: Vec<&str> = p.split('/').collect();
+            for part in &parts {
+                check_not_reserved(p, part)?;
+            }
+            Ok(parts)
+        }
+    }
+}
+
+/// `under` and `name` as one artifact path.
+fn join(under: &[&str], name: &str) -> String {
+    child_path(&under.join("/"), name)
+}
+
+/// The artifact name a local file or directory entry keeps.
+fn local_name(path: &Path) -> Result<String> {
+    let fail = |rule: &str| -> Error {
+        ValidationError::InvalidValue {
+            field: "artifact file name",
+            value: path.display().to_string(),
+            rule: rule.to_string(),
+        }
+        .into()
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| fail("the local path has no file name"))?
+        .to_str()
+        .ok_or_else(|| fail("the file name is not valid UTF-8"))?;
+    validate::artifact_path(name).map_err(|e| match e {
+        ValidationError::InvalidValue { rule, .. } => fail(&rule),
+        other => other.into(),
+    })?;
+    check_not_reserved(&path.display().to_string(), name)?;
+    Ok(name.to_string())
+}
+
+/// True for the temporary names of unfinished writes, which are never listed.
+fn is_temp_name(name: &str) -> bool {
+    name.starts_with(MLFLOW_TEMP_PREFIX)
+        || name
+            .strip_prefix('.')
+            .is_some_and(|rest| rest.contains(TEMP_MARK))
+}
+
+fn check_not_reserved(path: &str, component: &str) -> Result<()> {
+    if is_temp_name(component) {
+        return Err(ValidationError::InvalidValue {
+            field: "artifact path",
+            value: path.to_string(),
+            rule: format!(
+                "names of the form '.<name>{TEMP_MARK}<suffix>' or '{MLFLOW_TEMP_PREFIX}<suffix>' \
+                 are reserved for files being written"
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn canonical(path: &Path) -> Result<PathBuf> {
+    path.canonicalize().map_err(|e| Error::io(path, e))
+}
+
+/// A local tree to log, read and checked in full before anything is written.
+enum Node {
+    File { name: String, source: PathBuf },
+    Dir { name: String, children: Vec<Node> },
+}
+
+/// Reads the local directory `dir`, following symbolic links; `ancestors`
+/// holds the real paths of the directories being read, to stop a cycle.
+fn plan(dir: &Path, ancestors: &mut Vec<PathBuf>) -> Result<Vec<Node>> {
+    let mut nodes = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        let name = local_name(&path)?;
+        let meta = fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+        if meta.is_dir() {
+            let real = canonical(&path)?;
+            if ancestors.contains(&real) {
+                return Err(Error::io(
+                    &path,
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "a symbolic link leads back into a directory being copied (a cycle)",
+                    ),
+                ));
+            }
+            ancestors.push(real);
+            let children = plan(&path, ancestors)?;
+            ancestors.pop();
+            nodes.push(Node::Dir { name, children });
+        } else if meta.is_file() {
+            nodes.push(Node::File { name, source: path });
+        } else {
+            return Err(Error::io(
+                &path,
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "neither a regular file nor a directory; only files and directories are logged",
+                ),
+            ));
+        }
+    }
+    Ok(nodes)
+}
+
+/// A local file opened for copying, with the metadata the copy keeps.
+struct Source {
+    path: PathBuf,
+    file: File,
+    meta: fs::Metadata,
+}
+
+impl Source {
+    fn open_file(path: &Path) -> Result<Source> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            return Err(Error::io(
+                path,
+                io::Error::new(
+                    io::ErrorKind::IsADirectory,
+                    "is a directory; log a directory with log_artifacts",
+                ),
+            ));
+        }
+        Ok(Source {
+            path: path.to_path_buf(),
+            file,
+            meta,
+        })
+    }
+
+    /// Copies the contents, permissions and modification time, as MLflow's
+    /// `shutil.copy2` does.
+    fn copy_into(&self, dest: &mut File) -> io::Result<()> {
+        io::copy(&mut &self.file, dest).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("copying from {}: {e}", self.path.display()),
+            )
+        })?;
+        dest.set_permissions(self.meta.permissions())?;
+        if let Ok(modified) = self.meta.modified() {
+            dest.set_modified(modified)?;
+        }
+        Ok(())
+    }
+}
+
+/// One entry of an artifact directory that can be served.
+struct Entry {
+    name: String,
+    /// The real path, symbolic links resolved.
+    real: PathBuf,
+    is_dir: bool,
+    size: Option<u64>,
+}
+
+/// A run's artifact directory, with the run it belongs to.
+struct RunArtifacts {
+    run_id: String,
+    /// The directory, its symbolic links resolved when it exists.
+    root: PathBuf,
+}
+
+impl RunArtifacts {
+    fn outside(&self, path: &str, real: &Path) -> Error {
+        ValidationError::InvalidValue {
+            field: "artifact path",
+            value: path.to_string(),
+            rule: format!(
+                "it resolves through a symbolic link to {}, outside the run's artifact directory {}",
+                real.display(),
+                self.root.display()
+            ),
+        }
+        .into()
+    }
+
+    fn not_found(&self, path: &str) -> Error {
+        Error::not_found("artifact", format!("{path} (run {})", self.run_id))
+    }
+
+    /// Where `link` (at artifact path `path`) leads, if inside the root.
+    fn follow(&self, link: &Path, path: &str) -> Result<PathBuf> {
+        let real = match link.canonicalize() {
+            Ok(real) => real,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(ValidationError::InvalidValue {
+                    field: "artifact path",
+                    value: path.to_string(),
+                    rule: "it is a symbolic link whose target does not exist".into(),
+                }
+                .into())
+            }
+            Err(e) => return Err(Error::io(link, e)),
+        };
+        if real.starts_with(&self.root) {
+            Ok(real)
+        } else {
+            Err(self.outside(path, &real))
+        }
+    }
+
+    /// The real path of the existing artifact at `path`, or None when there
+    /// is none. A path through a temporary name is treated as missing.
+    fn existing(&self, path: &str) -> Result<Option<PathBuf>> {
+        validate::artifact_path(path)?;
+        if path.split('/').any(is_temp_name) {
+            return Ok(None);
+        }
+        let joined = self.root.join(path);
+        match joined.canonicalize() {
+            Ok(real) if real.starts_with(&self.root) => Ok(Some(real)),
+            Ok(real) => Err(self.outside(path, &real)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(Error::io(&joined, e)),
+        }
+    }
+
+    /// Creates the directories `under` below the root, one at a time, and
+    /// returns the real path of the last. An existing symbolic link is
+    /// followed only while it stays inside the root, so nothing is ever
+    /// created outside it.
+    fn make_dirs(&self, under: &[&str]) -> Result<PathBuf> {
+        let mut dir = self.root.clone();
+        for (i, part) in under.iter().enumerate() {
+            dir = self.make_dir(&dir, part, &under[..=i].join("/"))?;
+        }
+        Ok(dir)
+    }
+
+    /// The real path of directory `name` in `parent` (a real path inside
+    /// the root), created when missing; `path` is its artifact path.
+    fn make_dir(&self, parent: &Path, name: &str, path: &str) -> Result<PathBuf> {
+        let dir = parent.join(name);
+        loop {
+            match fs::symlink_metadata(&dir) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    let real = self.follow(&dir, path)?;
+                    if !real.is_dir() {
+                        return Err(self.file_in_the_way(path));
+                    }
+                    return Ok(real);
+                }
+                Ok(meta) if meta.is_dir() => return Ok(dir),
+                Ok(_) => return Err(self.file_in_the_way(path)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::create_dir(&dir) {
+                    Ok(()) => {
+                        sync_dir(parent)?;
+                        return Ok(dir);
+                    }
+                    // Another writer made it first: look again.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(Error::io(&dir, e)),
+                },
+                Err(e) => return Err(Error::io(&dir, e)),
+            }
+        }
+    }
+
+    fn file_in_the_way(&self, path: &str) -> Error {
+        ValidationError::InvalidValue {
+            field: "artifact path",
+            value: path.to_string(),
+            rule: format!(
+                "an artifact file of run {} already has this path; it cannot also be a directory",
+                self.run_id
+            ),
+        }
+        .into()
+    }
+
+    /// Writes the file `name` into `dir` (a real path inside the root)
+    /// atomically; `path` is its artifact path, for errors.
+    fn write(
+        &self,
+        dir: &Path,
+        path: &str,
+        name: &str,
+        fill: impl FnOnce(&mut File) -> io::Result<()>,
+    ) -> Result<()> {
+        let dest = dir.join(name);
+        match fs::symlink_metadata(&dest) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                self.follow(&dest, path)?;
+            }
+            Ok(meta) if meta.is_dir() => {
+                return Err(ValidationError::InvalidValue {
+                    field: "artifact path",
+                    value: path.to_string(),
+                    rule: format!(
+                        "a directory of artifacts of run {} already has this path; it cannot also be a file",
+                        self.run_id
+                    ),
+                }
+                .into())
+            }
+            _ => {}
+        }
+        write_atomic(dir, name, fill)
+    }
+
+    /// Writes a checked local tree into `dir`, whose artifact path is `path`.
+    fn write_tree(&self, dir: &Path, path: &str, nodes: &[Node]) -> Result<()> {
+        for node in nodes {
+            match node {
+                Node::File { name, source } => {
+                    let source = Source::open_file(source)?;
+                    self.write(dir, &child_path(path, name), name, |file| {
+                        source.copy_into(file)
+                    })?;
+                }
+                Node::Dir { name, children } => {
+                    let child = child_path(path, name);
+                    let sub = self.make_dir(dir, name, &child)?;
+                    self.write_tree(&sub, &child, children)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The entries of `dir` (a real path inside the root) that can be
+    /// served: no temporary files, no names that are not UTF-8, no symbolic
+    /// links leading outside the root or nowhere, nothing but files and
+    /// directories.
+    fn entries(&self, dir: &Path) -> Result<Vec<Entry>> {
+        let mut entries = Vec::new();
+        for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if is_temp_name(&name) {
+                continue;
+            }
+            let mut real = entry.path();
+            let kind = entry.file_type().map_err(|e| Error::io(&real, e))?;
+            if kind.is_symlink() {
+                match real.canonicalize() {
+                    Ok(target) if target.starts_with(&self.root) => real = target,
+                    _ => continue,
+                }
+            }
+            let meta = match fs::metadata(&real) {
+                Ok(meta) => meta,
+                // Removed since it was listed.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(&real, e)),
+            };
+            if meta.is_dir() || meta.is_file() {
+                entries.push(Entry {
+                    name,
+                    real,
+                    is_dir: meta.is_dir(),
+                    size: meta.is_file().then_some(meta.len()),
+                });
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Copies the served tree under `dir` into the local directory `dest`;
+    /// `ancestors` holds the real directories being copied, to stop a cycle
+    /// of symbolic links.
+    fn copy_out(&self, dir: &Path, dest: &Path, ancestors: &mut Vec<PathBuf>) -> Result<()> {
+        for entry in self.entries(dir)? {
+            let target = dest.join(&entry.name);
+            if entry.is_dir {
+                fs::create_dir_all(&target).map_err(|e| Error::io(&target, e))?;
+                // A link back to a directory being copied stays empty.
+                if ancestors.contains(&entry.real) {
+                    continue;
+                }
+                ancestors.push(entry.real.clone());
+                self.copy_out(&entry.real, &target, ancestors)?;
+                ancestors.pop();
+            } else {
+                let source = Source::open_file(&entry.real)?;
+                write_atomic(dest, &entry.name, |file| source.copy_into(file))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn child_path(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_string()
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
+/// Writes `dir/name` through a temporary file in `dir`: filled, synced, then
+/// renamed onto the final name, and the directory synced. On failure the
+/// temporary file is removed and nothing changes under the final name.
+fn write_atomic(
+    dir: &Path,
+    name: &str,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<()> {
+    let mut keep = name.len().min(TEMP_NAME_KEEP);
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    let temp = dir.join(format!(
+        ".{}{TEMP_MARK}{}",
+        &name[..keep],
+        uuid::Uuid::new_v4().simple()
+    ));
+    let dest = dir.join(name);
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .and_then(|mut file| {
+            fill(&mut file)?;
+            file.sync_all()
+        })
+        .map_err(|e| Error::io(&temp, e))
+        .and_then(|()| fs::rename(&temp, &dest).map_err(|e| Error::io(&dest, e)));
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written?;
+    sync_dir(dir)
+}
+
+/// Makes a directory's new entries durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
