@@ -127,7 +127,7 @@ impl BlockHeader {
 
 /// One metric point as stored: step, timestamp, value bits, slot number + 1
 /// (never zero, so an all-zero slot is never a valid record) and a CRC-32C.
-#[inline]
+#[inline(always)]
 pub fn encode_record(
     seed: u32,
     slot: u32,
@@ -140,7 +140,7 @@ pub fn encode_record(
     r[8..16].copy_from_slice(&timestamp.to_le_bytes());
     r[16..24].copy_from_slice(&value.to_bits().to_le_bytes());
     r[24..28].copy_from_slice(&(slot + 1).to_le_bytes());
-    let crc = crc32c::crc32c_append(seed, &r[0..28]);
+    let crc = super::crc::record_crc(seed, r[0..28].try_into().unwrap());
     r[28..32].copy_from_slice(&crc.to_le_bytes());
     r
 }
@@ -159,12 +159,12 @@ pub enum Slot {
     },
 }
 
-#[inline]
+#[inline(always)]
 pub fn decode_record(seed: u32, slot: u32, r: &[u8]) -> Slot {
     let r: &[u8; RECORD_SIZE] = r.try_into().expect("a record is 32 bytes");
     let crc = u32::from_le_bytes(r[28..32].try_into().unwrap());
     let marker = u32::from_le_bytes(r[24..28].try_into().unwrap());
-    if marker == slot + 1 && crc32c::crc32c_append(seed, &r[0..28]) == crc {
+    if marker == slot + 1 && super::crc::record_crc(seed, r[0..28].try_into().unwrap()) == crc {
         return Slot::Point {
             step: i64::from_le_bytes(r[0..8].try_into().unwrap()),
             timestamp: i64::from_le_bytes(r[8..16].try_into().unwrap()),

@@ -2,6 +2,7 @@
 //! fixed-size records in blocks. See `docs/format.md`.
 
 pub mod compressed;
+mod crc;
 pub mod file;
 pub mod format;
 pub mod reader;
