@@ -4,6 +4,7 @@
 //! commands prints from its own module, and everything else is the
 //! `tracklite` library's.
 
+mod artifacts;
 mod format;
 mod json;
 mod listing;
@@ -89,6 +90,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List a run's artifacts, under PATH or at the run's root
+    Artifacts {
+        run_id: String,
+        path: Option<String>,
+        /// Print one JSON document instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rewrite ended runs' metrics into compressed blocks and release freed space
+    Compact {
+        /// Print one JSON document instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// Permanently remove deleted runs: all of them, or only those listed
     Gc {
         /// Deleted runs to remove [default: every deleted run]
@@ -150,6 +165,10 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::History { run_id, key, json } => run::history(&store, &run_id, &key, json, out),
         Command::Check { repair, json } => maintenance::check(&store, repair, json, out),
         Command::Gc { run_ids, json } => maintenance::gc(&store, &run_ids, json, out),
+        Command::Compact { json } => maintenance::compact(&store, json, out),
+        Command::Artifacts { run_id, path, json } => {
+            artifacts::list(&store, &run_id, path.as_deref(), json, out)
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! `check` and `gc`.
+//! `check`, `gc` and `compact`.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 use tracklite::Store;
 
-use crate::json;
+use crate::{format, json};
 
 /// Checks the store, and with `repair` repairs it and checks again. The
 /// exit status is 0 when the last check found no problem, 1 otherwise.
@@ -57,6 +57,47 @@ pub fn gc(
         for id in &report.removed_runs {
             writeln!(out, "removed run {id}")?;
         }
+        writeln!(
+            out,
+            "released {} of metric log space",
+            format::bytes(report.pages_released * tracklite::format::PAGE)
+        )?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Rewrites ended runs' metrics into compressed blocks, showing progress
+/// on standard error.
+pub fn compact(store: &Store, as_json: bool, out: &mut dyn Write) -> Result<ExitCode> {
+    let mut last_shown = 0;
+    let report = store.compact(&mut |p| {
+        // About a hundred progress lines at most, however long the work.
+        if p.done == p.total || p.done >= last_shown + (p.total / 100).max(1) {
+            last_shown = p.done;
+            eprintln!("compacting: {}/{} series", p.done, p.total);
+        }
+    })?;
+    if as_json {
+        json::write(out, &serde_json::to_value(&report)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let page = tracklite::format::PAGE;
+    writeln!(
+        out,
+        "compacted {} series, {} points: {} -> {}",
+        report.series,
+        report.points,
+        format::bytes(report.pages_before * page),
+        format::bytes(report.pages_after * page)
+    )?;
+    for s in &report.skipped {
+        writeln!(out, "skipped {s}")?;
+    }
+    writeln!(
+        out,
+        "released {} of metric log space (space freed in the last {} s is released by a later run)",
+        format::bytes(report.pages_released * page),
+        tracklite::RECLAIM_GRACE.as_secs()
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -651,7 +651,13 @@ fn gc_removes_deleted_runs() {
     assert!(out.stderr.contains("is not deleted"), "{}", out.stderr);
 
     let out = cli(&s.path, &["gc"]);
-    assert_eq!(out.ok(), format!("removed run {}\n", s.gamma));
+    assert_eq!(
+        out.ok(),
+        format!(
+            "removed run {}\nreleased 4.0 KiB of metric log space\n",
+            s.gamma
+        )
+    );
     let gone = cli(&s.path, &["run", &s.gamma]);
     assert_eq!(gone.code, 1);
     assert!(gone.stderr.contains("does not exist"));
@@ -675,4 +681,66 @@ fn gc_of_listed_runs() {
         left.ok().contains(&s.gamma),
         "only the listed run is removed"
     );
+}
+
+#[test]
+fn compact_reports_progress_and_keeps_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_with_points(dir.path(), 5_000);
+    let store = Store::open(&path).unwrap();
+    let run_id = store.list_runs(&[], tracklite::ViewType::All).unwrap()[0]
+        .run_id
+        .clone();
+    let before = store.metric_history(&run_id, "loss").unwrap();
+    drop(store);
+    let out = cli(&path, &["compact"]);
+    let text = out.ok();
+    assert!(
+        text.starts_with("compacted 1 series, 5000 points: 252.0 KiB -> 4.0 KiB\n"),
+        "{text}"
+    );
+    assert!(
+        out.stderr.contains("compacting: 1/1 series"),
+        "{}",
+        out.stderr
+    );
+    let doc = cli(&path, &["compact", "--json"]).json();
+    assert_eq!(doc["series"], 0, "nothing left to compact: {doc}");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.metric_history(&run_id, "loss").unwrap(), before);
+    assert_eq!(cli(&path, &["check"]).code, 0);
+}
+
+#[test]
+fn artifacts_lists_files_and_dirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let store = Store::open(&path).unwrap();
+    let run_id = store.create_run(NewRun::default()).unwrap().run_id;
+    store
+        .log_artifact_bytes(&run_id, "model/weights.bin", &[7u8; 3000])
+        .unwrap();
+    store
+        .log_artifact_bytes(&run_id, "notes.txt", b"hello")
+        .unwrap();
+    drop(store);
+    let text = cli(&path, &["artifacts", &run_id]).ok().to_string();
+    assert!(line_with(&text, "model/").contains("dir"), "{text}");
+    assert_eq!(
+        words(line_with(&text, "notes.txt")),
+        ["notes.txt", "5", "B"]
+    );
+    let sub = cli(&path, &["artifacts", &run_id, "model"])
+        .ok()
+        .to_string();
+    assert_eq!(
+        words(line_with(&sub, "weights")),
+        ["model/weights.bin", "2.9", "KiB"]
+    );
+    let doc = cli(&path, &["artifacts", &run_id, "--json"]).json();
+    assert_eq!(doc["files"][1]["path"], "notes.txt");
+    assert_eq!(doc["files"][1]["file_size"], 5);
+    let bad = cli(&path, &["artifacts", &run_id, "../x"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("artifact path"), "{}", bad.stderr);
 }
