@@ -196,26 +196,44 @@ impl Store {
             .collect();
         let lost = lost_blocks(&*log, &blocks, &freed, log.allocated_pages(), file_len);
         let known: BTreeMap<u64, ()> = series.iter().map(|s| (s.series_id, ())).collect();
+        // A block that holds points but is not indexed hides data; an empty
+        // one was allocated by a writer killed before it indexed the block.
+        let mut hidden = Vec::new();
         for h in &lost {
-            if known.contains_key(&h.series_id) {
+            let block = BlockRef {
+                series_id: h.series_id,
+                first_page: h.first_page,
+                pages: h.pages,
+            };
+            let points = scan_block(&*log, &mut buf, block, 0, Stop::AtEnd, |_, _, _| {})
+                .map_err(|e| crate::error::Error::io(log.path(), e))?
+                .points;
+            let place = format!("log page {}", h.first_page);
+            if points == 0 {
+                report.notes.push(format!(
+                    "{place}: an empty block of series {} left by an interrupted writer",
+                    h.series_id
+                ));
+            } else if known.contains_key(&h.series_id) {
                 report.problem(
-                    format!("log page {}", h.first_page),
+                    place,
                     format!(
-                        "a block of series {} is missing from the index",
+                        "a block of series {} holding {points} points is missing from the index",
                         h.series_id
                     ),
                 );
+                hidden.push(*h);
             } else {
                 report.notes.push(format!(
-                    "log page {}: {} unused pages of a removed series, reclaimed by compaction",
-                    h.first_page, h.pages
+                    "{place}: {} pages of a removed series, to be released",
+                    h.pages
                 ));
             }
         }
 
         if repair && !report.is_clean() {
             let tx = index.write()?;
-            for h in lost.iter().filter(|h| known.contains_key(&h.series_id)) {
+            for h in &hidden {
                 index::register_block(&tx, h)?;
                 report
                     .repaired

@@ -224,6 +224,33 @@ impl LogFile {
         Ok(meta.blocks() * 512)
     }
 
+    /// Maps a block read-only, or as much of it as the file holds (`None`
+    /// when the file ends before it): readers decode records in place. The
+    /// pages are faulted in together, as a whole-block read needs them all.
+    pub fn map_for_reading(&self, first_page: u64, pages: u32) -> Result<Option<BlockView>> {
+        let offset = first_page * PAGE;
+        let file_len = self.len()?;
+        if offset >= file_len {
+            return Ok(None);
+        }
+        let len = (pages as u64 * PAGE).min(file_len - offset) as usize;
+        let os_page = os_page_size();
+        let start = offset / os_page * os_page;
+        let skip = (offset - start) as usize;
+        // SAFETY: the mapping is read-only and within the file's current
+        // length; the log only grows, so no page of it can vanish unless the
+        // file is truncated from outside the store.
+        let map = unsafe {
+            MmapOptions::new()
+                .offset(start)
+                .len(skip + len)
+                .populate()
+                .map(&self.file)
+        }
+        .map_err(|e| Error::io(&self.path, e))?;
+        Ok(Some(BlockView { map, skip }))
+    }
+
     /// Current length of the file.
     pub fn len(&self) -> Result<u64> {
         Ok(self
@@ -261,6 +288,18 @@ fn os_page_size() -> u64 {
         size as u64
     } else {
         PAGE
+    }
+}
+
+/// A block mapped read-only.
+pub struct BlockView {
+    map: memmap2::Mmap,
+    skip: usize,
+}
+
+impl BlockView {
+    pub fn bytes(&self) -> &[u8] {
+        &self.map[self.skip..]
     }
 }
 

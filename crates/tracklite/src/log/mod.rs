@@ -9,5 +9,5 @@ pub mod reader;
 pub mod writer;
 
 pub use file::{LogFile, ReadAt};
-pub use reader::{scan_block, scan_buffer, BlockRef, Stop};
+pub use reader::{scan_block, scan_block_bytes, scan_buffer, BlockRef, Stop};
 pub use writer::OpenBlock;

@@ -42,6 +42,94 @@ pub enum Stop {
     AtEnd,
 }
 
+/// Walks record slots in order, keeping what is needed to tell the end of
+/// the data, damage and a torn tail apart across chunk boundaries.
+struct RecordScanner {
+    seed: u32,
+    slot: u32,
+    stop: Stop,
+    pending_empty: bool,
+    scan: BlockScan,
+}
+
+impl RecordScanner {
+    fn new(seed: u32, from: u32, stop: Stop) -> Self {
+        RecordScanner {
+            seed,
+            slot: from,
+            stop,
+            pending_empty: false,
+            scan: BlockScan {
+                header_ok: true,
+                end: from,
+                ..BlockScan::default()
+            },
+        }
+    }
+
+    /// Feeds consecutive whole records; `false` once the data has ended.
+    #[inline]
+    fn feed(&mut self, records: &[u8], on_point: &mut impl FnMut(i64, i64, f64)) -> bool {
+        for rec in records.chunks_exact(RECORD_SIZE) {
+            match format::decode_record(self.seed, self.slot, rec) {
+                Slot::Point {
+                    step,
+                    timestamp,
+                    value,
+                } => {
+                    if self.pending_empty {
+                        self.scan.invalid += 1;
+                        self.pending_empty = false;
+                    }
+                    on_point(step, timestamp, value);
+                    self.scan.points += 1;
+                    self.scan.end = self.slot + 1;
+                    self.scan.torn_tail = false;
+                }
+                Slot::Empty if self.pending_empty || self.stop == Stop::AtFirstGap => return false,
+                Slot::Empty => self.pending_empty = true,
+                Slot::Invalid if self.stop == Stop::AtFirstGap => return false,
+                Slot::Invalid => {
+                    if self.pending_empty {
+                        self.scan.invalid += 1;
+                        self.pending_empty = false;
+                    }
+                    self.scan.invalid += 1;
+                    self.scan.torn_tail = true;
+                    self.scan.end = self.slot + 1;
+                }
+            }
+            self.slot += 1;
+        }
+        true
+    }
+
+    fn finish(mut self) -> BlockScan {
+        if self.scan.torn_tail {
+            // The last written slot was damaged: count it as a torn tail,
+            // not as damage in the middle of the data.
+            self.scan.invalid -= 1;
+        }
+        self.scan
+    }
+}
+
+/// The raw block header in `head` if it is intact and is `block`'s; the
+/// error value says whether it may be a compressed block instead.
+fn raw_header(head: &[u8], block: BlockRef) -> Result<BlockHeader, bool> {
+    match BlockHeader::decode(head) {
+        Some(h)
+            if h.series_id == block.series_id
+                && h.first_page == block.first_page
+                && h.pages == block.pages =>
+        {
+            Ok(h)
+        }
+        Some(_) => Err(false),
+        None => Err(true),
+    }
+}
+
 /// Scans `block` from slot `from`, calling
 /// `on_point(step, timestamp, value)` for each valid point, in order.
 ///
@@ -56,83 +144,92 @@ pub fn scan_block<R: ReadAt + ?Sized>(
     mut on_point: impl FnMut(i64, i64, f64),
 ) -> std::io::Result<BlockScan> {
     assert!(buf.len() >= BLOCK_HEADER_SIZE && buf.len().is_multiple_of(RECORD_SIZE));
-    let BlockRef {
-        series_id,
-        first_page,
-        pages,
-    } = block;
-    let mut scan = BlockScan {
-        end: from,
-        ..BlockScan::default()
-    };
-    let base = first_page * PAGE;
+    let base = block.first_page * PAGE;
     let n = io.read_at(&mut buf[..BLOCK_HEADER_SIZE], base)?;
-    let expected = |h: &BlockHeader| {
-        h.series_id == series_id && h.first_page == first_page && h.pages == pages
+    let header = match raw_header(&buf[..n], block) {
+        Ok(h) => h,
+        Err(true) => return scan_compressed(io, base, &buf[..n], block, from, on_point),
+        Err(false) => return Ok(not_found(from)),
     };
-    let header = match BlockHeader::decode(&buf[..n]) {
-        Some(h) if expected(&h) => h,
-        Some(_) => return Ok(scan),
-        None => return scan_compressed(io, &buf[..n], block, from, on_point),
-    };
-    scan.header_ok = true;
-    let seed = header.record_seed();
-    let capacity = format::capacity(pages) as u32;
-    let mut slot = from;
-    let mut pending_empty = false;
-    'chunks: while slot < capacity {
-        let want = ((capacity - slot) as usize * RECORD_SIZE).min(buf.len());
-        let offset = base + BLOCK_HEADER_SIZE as u64 + slot as u64 * RECORD_SIZE as u64;
+    let capacity = format::capacity(block.pages) as u32;
+    let mut scanner = RecordScanner::new(header.record_seed(), from, stop);
+    while scanner.slot < capacity {
+        let want = ((capacity - scanner.slot) as usize * RECORD_SIZE).min(buf.len());
+        let offset = base + BLOCK_HEADER_SIZE as u64 + scanner.slot as u64 * RECORD_SIZE as u64;
         let got = io.read_at(&mut buf[..want], offset)?;
-        let whole = got / RECORD_SIZE;
-        for rec in buf[..whole * RECORD_SIZE].chunks_exact(RECORD_SIZE) {
-            match format::decode_record(seed, slot, rec) {
-                Slot::Point {
-                    step,
-                    timestamp,
-                    value,
-                } => {
-                    if pending_empty {
-                        scan.invalid += 1;
-                        pending_empty = false;
-                    }
-                    on_point(step, timestamp, value);
-                    scan.points += 1;
-                    scan.end = slot + 1;
-                    scan.torn_tail = false;
-                }
-                Slot::Empty if pending_empty => break 'chunks,
-                Slot::Empty if stop == Stop::AtFirstGap => break 'chunks,
-                Slot::Empty => pending_empty = true,
-                Slot::Invalid if stop == Stop::AtFirstGap => break 'chunks,
-                Slot::Invalid => {
-                    if pending_empty {
-                        scan.invalid += 1;
-                        pending_empty = false;
-                    }
-                    scan.invalid += 1;
-                    scan.torn_tail = true;
-                    scan.end = slot + 1;
-                }
-            }
-            slot += 1;
+        let whole = got / RECORD_SIZE * RECORD_SIZE;
+        if !scanner.feed(&buf[..whole], &mut on_point) {
+            break;
         }
-        if whole * RECORD_SIZE < want {
-            scan.truncated = true;
+        if whole < want {
+            scanner.scan.truncated = true;
             break;
         }
     }
-    if scan.torn_tail {
-        // The last written slot was damaged: count it as a torn tail, not as
-        // damage in the middle of the data.
-        scan.invalid -= 1;
-    }
-    Ok(scan)
+    Ok(scanner.finish())
 }
 
-/// Scans a compressed block: all its points or none, when it is damaged.
+/// Scans a block from its bytes in memory (a read-only mapping): the same
+/// rules as [`scan_block`], without copying the records. `bytes` may be
+/// shorter than the block when the file ends inside it.
+pub fn scan_block_bytes(
+    bytes: &[u8],
+    block: BlockRef,
+    from: u32,
+    stop: Stop,
+    mut on_point: impl FnMut(i64, i64, f64),
+) -> BlockScan {
+    let head = &bytes[..bytes.len().min(BLOCK_HEADER_SIZE)];
+    let header = match raw_header(head, block) {
+        Ok(h) => h,
+        Err(true) => {
+            // A compressed block: decode from the mapping, no I/O.
+            let io = SliceAt(bytes);
+            return scan_compressed(&io, 0, head, block, from, on_point)
+                .expect("reading from memory cannot fail");
+        }
+        Err(false) => return not_found(from),
+    };
+    let capacity = format::capacity(block.pages);
+    let start = BLOCK_HEADER_SIZE + from as usize * RECORD_SIZE;
+    let full_end = BLOCK_HEADER_SIZE + capacity * RECORD_SIZE;
+    let end = full_end.min(bytes.len());
+    let mut scanner = RecordScanner::new(header.record_seed(), from, stop);
+    if start < end {
+        let whole = (end - start) / RECORD_SIZE * RECORD_SIZE;
+        let more = scanner.feed(&bytes[start..start + whole], &mut on_point);
+        if more && end < full_end {
+            scanner.scan.truncated = true;
+        }
+    }
+    scanner.finish()
+}
+
+/// The scan of a block whose header is missing or names another block.
+fn not_found(from: u32) -> BlockScan {
+    BlockScan {
+        end: from,
+        ..BlockScan::default()
+    }
+}
+
+/// Bytes in memory, read through [`ReadAt`].
+struct SliceAt<'a>(&'a [u8]);
+
+impl ReadAt for SliceAt<'_> {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        let start = (offset as usize).min(self.0.len());
+        let n = buf.len().min(self.0.len() - start);
+        buf[..n].copy_from_slice(&self.0[start..start + n]);
+        Ok(n)
+    }
+}
+
+/// Scans a compressed block, which starts at byte `base` of `io`: all its
+/// points or none, when it is damaged.
 fn scan_compressed<R: ReadAt + ?Sized>(
     io: &R,
+    base: u64,
     head: &[u8],
     block: BlockRef,
     from: u32,
@@ -155,10 +252,7 @@ fn scan_compressed<R: ReadAt + ?Sized>(
     }
     scan.header_ok = true;
     let mut payload = vec![0u8; h.payload_len as usize];
-    let got = io.read_at(
-        &mut payload,
-        first_page * PAGE + compressed::HEADER_SIZE as u64,
-    )?;
+    let got = io.read_at(&mut payload, base + compressed::HEADER_SIZE as u64)?;
     if got < payload.len() {
         scan.truncated = true;
         scan.invalid = h.points as u64;
@@ -306,6 +400,28 @@ mod tests {
         })
         .unwrap();
         assert_eq!((s.points, s.invalid, s.end), (49, 1, 50));
+    }
+
+    #[test]
+    fn scanning_mapped_bytes_matches_scanning_reads() {
+        let mut log = block(300);
+        let damaged = PAGE as usize + BLOCK_HEADER_SIZE + 17 * RECORD_SIZE;
+        log.bytes[damaged + 3] ^= 4;
+        let block_bytes = &log.bytes[PAGE as usize..];
+        for cut in [block_bytes.len(), 5000, 100, 40] {
+            let mut read = Vec::new();
+            let mut mapped = Vec::new();
+            let short = FaultyLog {
+                bytes: log.bytes[..PAGE as usize + cut].to_vec(),
+                ..block(0)
+            };
+            let a = scan(&short, &mut read).unwrap();
+            let b = scan_block_bytes(&block_bytes[..cut], REF, 0, Stop::AtEnd, |s, _, v| {
+                mapped.push((s, v))
+            });
+            assert_eq!(a, b, "cut at {cut}");
+            assert_eq!(read, mapped, "cut at {cut}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::{lock, Store};
 use crate::error::Result;
 use crate::index::{self, BlockRow};
 use crate::log::format::{self, Slot, RECORD_SIZE};
-use crate::log::{scan_block, scan_buffer, BlockRef, ReadAt, Stop};
+use crate::log::{scan_block, scan_block_bytes, BlockRef, ReadAt, Stop};
 use crate::model::{Metric, MetricColumns, MetricPoint};
 use crate::summary::SeriesSummary;
 use crate::validate;
@@ -201,21 +201,16 @@ impl Store {
             return Ok(());
         }
         let log = self.inner.log()?;
-        let mut buf = scan_buffer();
         for b in blocks {
-            scan_block(
-                &*log,
-                &mut buf,
-                BlockRef {
+            // Blocks are read in place from a read-only mapping: no copy.
+            if let Some(view) = log.map_for_reading(b.first_page, b.pages)? {
+                let block = BlockRef {
                     series_id: b.series_id,
                     first_page: b.first_page,
                     pages: b.pages,
-                },
-                0,
-                Stop::AtEnd,
-                &mut on_point,
-            )
-            .map_err(|e| crate::error::Error::io(log.path(), e))?;
+                };
+                scan_block_bytes(view.bytes(), block, 0, Stop::AtEnd, &mut on_point);
+            }
         }
         Ok(())
     }
