@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Every test, for a fresh machine and for CI (.ci/run calls this script):
+# formatting, lints, then the whole Rust test suite in release mode (the
+# crash and concurrency tests spawn many processes and are much faster
+# optimised). Every stage runs even when an earlier one fails; a summary
+# at the end lists each stage, and the exit status is non-zero when any
+# stage failed.
+#
+# Usage: bash scripts/test.sh        (from any directory)
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+
+names=()
+results=()
+failed=0
+
+# stage NAME COMMAND...: runs COMMAND and records whether it passed.
+stage() {
+    local name=$1
+    shift
+    printf '\n==> %s: %s\n' "$name" "$*"
+    local start=$SECONDS
+    if "$@"; then
+        results+=("PASS  $name  ($((SECONDS - start))s)")
+    else
+        results+=("FAIL  $name  ($((SECONDS - start))s): $*")
+        failed=1
+    fi
+    names+=("$name")
+}
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "error: cargo is not installed; get the Rust toolchain from https://rustup.rs" >&2
+    exit 1
+fi
+if ! cargo fmt --version >/dev/null 2>&1; then
+    echo "error: cargo fmt is missing; install it with: rustup component add rustfmt" >&2
+    exit 1
+fi
+if ! cargo clippy --version >/dev/null 2>&1; then
+    echo "error: cargo clippy is missing; install it with: rustup component add clippy" >&2
+    exit 1
+fi
+
+# ---------------------------------------------------------------------------
+# Rust
+# ---------------------------------------------------------------------------
+stage "rust format" cargo fmt --all -- --check
+stage "rust lints" cargo clippy --workspace --all-targets -- -D warnings
+stage "rust tests" cargo test --workspace --release
+
+# ---------------------------------------------------------------------------
+# Python
+# ---------------------------------------------------------------------------
+# The Python package's stages go here, each as one `stage` line: build and
+# install the wheel, lint, check the type stubs against the module, tests.
+
+# ---------------------------------------------------------------------------
+# Summary
+# ---------------------------------------------------------------------------
+printf '\n==> summary\n'
+for r in "${results[@]}"; do
+    echo "  $r"
+done
+if [ "$failed" -ne 0 ]; then
+    echo "FAILED: at least one stage failed (see its output above)"
+    exit 1
+fi
+echo "ALL PASSED: ${#names[@]} stages"
