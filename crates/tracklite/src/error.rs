@@ -87,6 +87,18 @@ pub enum Error {
         old: String,
         new: String,
     },
+    /// A search filter or order_by clause that does not parse, or asks for
+    /// something MLflow's search does not allow. `position` counts
+    /// characters from the start of `input` to `token`, the offending part
+    /// (empty at the end of the input).
+    #[error("invalid {what} {input:?}: {message} (at character {position}, {token:?})")]
+    InvalidFilter {
+        what: &'static str,
+        input: String,
+        position: usize,
+        token: String,
+        message: String,
+    },
     /// The operation is not allowed in the entity's current state, such as
     /// logging to a deleted run.
     #[error("{0}")]

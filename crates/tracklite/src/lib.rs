@@ -11,6 +11,7 @@ mod index;
 mod log;
 mod model;
 mod names;
+mod search;
 mod store;
 mod summary;
 pub mod validate;
@@ -21,11 +22,13 @@ pub use model::{
     now_ms, Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricColumns, MetricPoint,
     MetricSummary, NewRun, Run, RunInfo, RunStatus, RunUpdate, ViewType,
 };
+pub use search::{SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_LIMIT};
 pub use store::FileInfo;
 pub use store::{
     CompactReport, GcReport, MetricWriter, Progress, SeriesHandle, Store, ARTIFACTS_DIR,
     INDEX_FILE, LOG_FILE, RECLAIM_GRACE,
 };
+pub use store::{ExperimentPage, RunPage};
 
 /// Format constants, for tools and tests that inspect a store's files.
 pub mod format {

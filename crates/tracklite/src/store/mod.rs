@@ -7,6 +7,7 @@ mod experiments;
 mod fork;
 mod metrics;
 mod runs;
+mod search;
 mod writer;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ pub use artifacts::FileInfo;
 pub use compact::{CompactReport, Progress, RECLAIM_GRACE};
 pub(crate) use metrics::fold_block;
 pub use runs::GcReport;
+pub use search::{ExperimentPage, RunPage};
 pub use writer::{MetricWriter, SeriesHandle};
 
 use writer::WriterState;
