@@ -254,12 +254,26 @@ impl Index {
             .map(|c| format!("b.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {cols} FROM metric_blocks b JOIN metric_series s ON s.series_id = b.series_id
-             WHERE b.sealed = 0 AND (?1 IS NULL OR s.run_uuid = ?1) ORDER BY b.first_page"
-        ))?;
-        let rows = stmt.query_map([run_id], block_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        // Two statements, so that each can use the partial index of open
+        // blocks (an `?1 IS NULL OR ...` test would scan every block).
+        let rows = match run_id {
+            Some(run_id) => {
+                let mut stmt = self.conn.prepare_cached(&format!(
+                    "SELECT {cols} FROM metric_blocks b JOIN metric_series s ON s.series_id = b.series_id
+                     WHERE b.sealed = 0 AND s.run_uuid = ?1 ORDER BY b.first_page"
+                ))?;
+                let rows = stmt.query_map([run_id], block_row)?;
+                rows.collect::<rusqlite::Result<_>>()?
+            }
+            None => {
+                let mut stmt = self.conn.prepare_cached(&format!(
+                    "SELECT {BLOCK_COLUMNS} FROM metric_blocks WHERE sealed = 0 ORDER BY first_page"
+                ))?;
+                let rows = stmt.query_map([], block_row)?;
+                rows.collect::<rusqlite::Result<_>>()?
+            }
+        };
+        Ok(rows)
     }
 
     /// Every series, for checks.

@@ -53,7 +53,12 @@ impl Index {
         }
         // NORMAL in WAL mode: a commit survives a killed process; `flush`
         // checkpoints for power-loss durability.
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;")?;
+        // A 64 MiB page cache and memory-mapped reads keep searches over
+        // large stores in memory.
+        conn.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;
+             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
+        )?;
         let mut index = Index {
             conn,
             path: path.to_path_buf(),

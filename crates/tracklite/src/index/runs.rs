@@ -24,11 +24,12 @@ pub struct RunRow<'a> {
     pub tags: &'a [(String, String)],
 }
 
-const INFO_SELECT: &str = "SELECT r.run_uuid, r.experiment_id, r.name, r.user_id, r.status,
+pub(crate) const INFO_SELECT: &str =
+    "SELECT r.run_uuid, r.experiment_id, r.name, r.user_id, r.status,
         r.start_time, r.end_time, r.lifecycle_stage, r.artifact_uri, e.artifact_location
     FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id";
 
-fn info_row(r: &Row<'_>, default_root: &str) -> rusqlite::Result<RunInfo> {
+pub(crate) fn info_row(r: &Row<'_>, default_root: &str) -> rusqlite::Result<RunInfo> {
     let run_id: String = r.get(0)?;
     let experiment_id: i64 = r.get(1)?;
     let status: String = r.get(4)?;

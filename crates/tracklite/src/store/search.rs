@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use super::Store;
 use crate::error::Result;
+use crate::index::runs::{info_row, INFO_SELECT};
 use crate::model::{
-    Dataset, DatasetInput, Experiment, LifecycleStage, MetricSummary, Run, RunInfo, RunStatus,
-    ViewType,
+    Dataset, DatasetInput, Experiment, LifecycleStage, MetricSummary, Run, ViewType,
 };
 use crate::search::page_token::PageToken;
 use crate::search::sql::{self, ExperimentQuery, RunQuery, Sql};
@@ -261,35 +261,12 @@ fn load_runs(conn: &Connection, ids: &[String], artifact_root: &str) -> Result<V
         .collect();
     let mut slots: Vec<Option<Run>> = vec![None; ids.len()];
 
-    let mut stmt = conn.prepare_cached(
-        "SELECT r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time,
-                r.end_time, r.lifecycle_stage, r.artifact_uri, e.artifact_location
-         FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id
-         WHERE r.run_uuid IN (SELECT value FROM json_each(?1))",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{INFO_SELECT} WHERE r.run_uuid IN (SELECT value FROM json_each(?1))"
+    ))?;
     let mut rows = stmt.query([&json])?;
     while let Some(r) = rows.next()? {
-        let run_id: String = r.get(0)?;
-        let experiment_id: i64 = r.get(1)?;
-        let status: String = r.get(4)?;
-        let own_uri: Option<String> = r.get(8)?;
-        let location: Option<String> = r.get(9)?;
-        // As `get_run` computes it.
-        let artifact_uri = own_uri.unwrap_or_else(|| {
-            let base = location.unwrap_or_else(|| format!("{artifact_root}/{experiment_id}"));
-            format!("{}/{run_id}/artifacts", base.trim_end_matches('/'))
-        });
-        let info = RunInfo {
-            experiment_id: experiment_id.to_string(),
-            run_name: r.get(2)?,
-            user_id: r.get(3)?,
-            status: status.parse().unwrap_or(RunStatus::Failed),
-            start_time: r.get(5)?,
-            end_time: r.get(6)?,
-            lifecycle_stage: LifecycleStage::parse_stored(&r.get::<_, String>(7)?),
-            artifact_uri,
-            run_id,
-        };
+        let info = info_row(r, artifact_root)?;
         if let Some(&i) = position.get(info.run_id.as_str()) {
             slots[i] = Some(Run {
                 info,
