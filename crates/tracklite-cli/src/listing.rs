@@ -83,31 +83,58 @@ fn find_experiment(store: &Store, name: &str) -> Result<Experiment> {
     bail!("experiment {name:?} does not exist")
 }
 
+/// What `runs` selects and in which order, in MLflow's search language.
+pub struct RunQuery {
+    pub filter: String,
+    pub order_by: Vec<String>,
+    /// All matching runs when absent.
+    pub max_results: Option<usize>,
+}
+
+/// Every run the query selects, up to its maximum, page by page.
+fn search_all(store: &Store, ids: &[&str], view: ViewType, q: &RunQuery) -> Result<Vec<Run>> {
+    let order: Vec<&str> = q.order_by.iter().map(String::as_str).collect();
+    let mut runs = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let want = q
+            .max_results
+            .map_or(tracklite::SEARCH_MAX_RESULTS_DEFAULT, |m| {
+                (m - runs.len()).min(tracklite::SEARCH_MAX_RESULTS_LIMIT)
+            });
+        if want == 0 {
+            break;
+        }
+        let page = store.search_runs(ids, &q.filter, view, want, &order, token.as_deref())?;
+        runs.extend(page.runs);
+        match page.next_page_token {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    Ok(runs)
+}
+
 pub fn runs(
     store: &Store,
     experiment: Option<&str>,
     view: ViewType,
-    limit: Option<usize>,
+    query: &RunQuery,
     as_json: bool,
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
     let only = experiment
         .map(|name| find_experiment(store, name))
         .transpose()?;
-    let ids: Vec<&str> = only.iter().map(|e| e.experiment_id.as_str()).collect();
-    let mut infos = store.list_runs(&ids, view)?;
-    if let Some(n) = limit {
-        infos.truncate(n);
-    }
-    let mut runs: Vec<Run> = Vec::with_capacity(infos.len());
-    for info in &infos {
-        match store.get_run(&info.run_id) {
-            Ok(run) => runs.push(run),
-            // Removed by another process since the listing: not an error.
-            Err(tracklite::Error::NotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
+    let all;
+    let ids: Vec<&str> = match &only {
+        Some(e) => vec![e.experiment_id.as_str()],
+        None => {
+            all = store.list_experiments(ViewType::All)?;
+            all.iter().map(|e| e.experiment_id.as_str()).collect()
         }
-    }
+    };
+    let runs = search_all(store, &ids, view, query)?;
 
     if as_json {
         let docs = runs.iter().map(json::run).collect::<Result<Vec<_>>>()?;

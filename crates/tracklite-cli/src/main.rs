@@ -59,9 +59,17 @@ enum Command {
         /// Which lifecycle stages to list
         #[arg(long, value_enum, default_value_t = View::Active)]
         view: View,
-        /// Show at most this many runs (the newest)
-        #[arg(long, value_name = "N")]
-        limit: Option<usize>,
+        /// Only runs matching this filter, in MLflow's search language,
+        /// e.g. "metrics.acc > 0.9 AND params.lr = '0.01'"
+        #[arg(long, value_name = "FILTER", default_value = "")]
+        filter: String,
+        /// Order by these keys, e.g. "metrics.acc DESC" (repeatable)
+        /// [default: start time, newest first]
+        #[arg(long, value_name = "KEY [ASC|DESC]")]
+        order_by: Vec<String>,
+        /// Show at most this many runs
+        #[arg(long, visible_alias = "limit", value_name = "N")]
+        max_results: Option<usize>,
         /// Print one JSON document instead of a table
         #[arg(long)]
         json: bool,
@@ -158,9 +166,25 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Runs {
             experiment,
             view,
-            limit,
+            filter,
+            order_by,
+            max_results,
             json,
-        } => listing::runs(&store, experiment.as_deref(), view.into(), limit, json, out),
+        } => {
+            let query = listing::RunQuery {
+                filter,
+                order_by,
+                max_results,
+            };
+            listing::runs(
+                &store,
+                experiment.as_deref(),
+                view.into(),
+                &query,
+                json,
+                out,
+            )
+        }
         Command::Run { run_id, json } => run::show(&store, &run_id, json, out),
         Command::History { run_id, key, json } => run::history(&store, &run_id, &key, json, out),
         Command::Check { repair, json } => maintenance::check(&store, repair, json, out),

@@ -744,3 +744,40 @@ fn artifacts_lists_files_and_dirs() {
     assert_eq!(bad.code, 1);
     assert!(bad.stderr.contains("artifact path"), "{}", bad.stderr);
 }
+
+#[test]
+fn runs_filter_order_and_max_results() {
+    let s = sample();
+    let ids = |out: &Out| -> Vec<String> {
+        out.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["info"]["run_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let lr = cli(
+        &s.path,
+        &["runs", "--filter", "params.lr = '0.1'", "--json"],
+    );
+    assert_eq!(ids(&lr), [s.alpha.clone()]);
+    // Oldest first, then newest first; both mnist runs.
+    let asc = cli(
+        &s.path,
+        &["runs", "--order-by", "attributes.start_time ASC", "--json"],
+    );
+    assert_eq!(ids(&asc), [s.alpha.clone(), s.beta.clone()]);
+    let one = cli(&s.path, &["runs", "--max-results", "1", "--json"]);
+    assert_eq!(ids(&one), [s.beta.clone()]);
+    let text = cli(&s.path, &["runs", "--filter", "metrics.acc > 0.5"])
+        .ok()
+        .to_string();
+    assert!(text.contains("alpha") && !text.contains("beta"), "{text}");
+    let bad = cli(&s.path, &["runs", "--filter", "params.lr > 1"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("comparator > is not allowed for param"),
+        "{}",
+        bad.stderr
+    );
+}
