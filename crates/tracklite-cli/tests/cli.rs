@@ -760,7 +760,7 @@ fn runs_filter_order_and_max_results() {
         &s.path,
         &["runs", "--filter", "params.lr = '0.1'", "--json"],
     );
-    assert_eq!(ids(&lr), [s.alpha.clone()]);
+    assert_eq!(ids(&lr), vec![s.alpha.clone()]);
     // Oldest first, then newest first; both mnist runs.
     let asc = cli(
         &s.path,
@@ -768,7 +768,7 @@ fn runs_filter_order_and_max_results() {
     );
     assert_eq!(ids(&asc), [s.alpha.clone(), s.beta.clone()]);
     let one = cli(&s.path, &["runs", "--max-results", "1", "--json"]);
-    assert_eq!(ids(&one), [s.beta.clone()]);
+    assert_eq!(ids(&one), vec![s.beta.clone()]);
     let text = cli(&s.path, &["runs", "--filter", "metrics.acc > 0.5"])
         .ok()
         .to_string();
