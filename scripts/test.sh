@@ -54,8 +54,12 @@ stage "rust tests" cargo test --workspace --release
 # ---------------------------------------------------------------------------
 # Python
 # ---------------------------------------------------------------------------
-# The Python package's stages go here, each as one `stage` line: build and
-# install the wheel, lint, check the type stubs against the module, tests.
+# The package is built from this checkout into .venv (made when missing);
+# the stub test in python/tests checks _native.pyi against the built module.
+stage "python env" bash scripts/python-env.sh
+stage "python lints" .venv/bin/ruff check python
+stage "python format" .venv/bin/ruff format --check python
+stage "python tests" .venv/bin/pytest python/tests -q -p no:cacheprovider
 
 # ---------------------------------------------------------------------------
 # Summary

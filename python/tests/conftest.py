@@ -1,0 +1,51 @@
+"""Shared fixtures. Every test gets a fresh tracking state: the fluent
+functions log into a new store under the test's tmp_path, no run or
+experiment is active, and the MLflow/tracklite environment variables are
+unset (restored afterwards)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TRACKING_ENV = (
+    "TRACKLITE_STORE",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_EXPERIMENT_ID",
+    "MLFLOW_RUN_ID",
+)
+
+
+def _reset_tracking() -> None:
+    from tracklite import _tracking, fluent
+
+    fluent._reset()
+    _tracking._forget_stores()
+
+
+@pytest.fixture(autouse=True)
+def fresh_tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The fluent functions' store for this test (``TRACKLITE_STORE``)."""
+    for name in TRACKING_ENV:
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "tracking-store"
+    monkeypatch.setenv("TRACKLITE_STORE", str(path))
+    _reset_tracking()
+    yield path
+    _reset_tracking()
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    """A folder for a store of the test's own (not created yet)."""
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def store(store_path: Path):  # -> tracklite.Store
+    import tracklite
+
+    return tracklite.Store(store_path)

@@ -1,0 +1,145 @@
+"""tracklite: an embedded, serverless experiment-tracking store.
+
+Two ways to log:
+
+- the native API, fastest: ``store = tracklite.Store("runs")``, then
+  ``with store.start_run(experiment="iris") as run: run.log_metric(...)``;
+  metric histories come back as numpy arrays;
+- MLflow's fluent functions and ``MlflowClient``, so that
+  ``import tracklite as mlflow`` runs common MLflow tracking code unchanged.
+  Without a tracking URI the store is ``./tracklite-runs``; see
+  :func:`set_tracking_uri` and the ``TRACKLITE_STORE`` variable.
+
+Every error is a :class:`TrackliteError` (also named ``MlflowException``).
+"""
+
+from __future__ import annotations
+
+from . import artifacts, client, data, entities, errors, exceptions, fluent, tracking
+from ._native import __version__
+from ._store import MetricHistory, Run, Store
+from ._tracking import DEFAULT_STORE_DIR
+from .client import MlflowClient
+from .errors import (
+    AlreadyExistsError,
+    FormatError,
+    InvalidFilterError,
+    InvalidStateError,
+    InvalidValueError,
+    NotFoundError,
+    ParamChangedError,
+    StoreIOError,
+    TrackliteError,
+)
+from .exceptions import MlflowException
+from .fluent import (
+    ActiveRun,
+    active_run,
+    autolog,
+    create_experiment,
+    delete_experiment,
+    delete_experiment_tag,
+    delete_run,
+    delete_tag,
+    end_run,
+    flush_async_logging,
+    get_artifact_uri,
+    get_experiment,
+    get_experiment_by_name,
+    get_parent_run,
+    get_run,
+    get_tracking_uri,
+    is_tracking_uri_set,
+    last_active_run,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_figure,
+    log_input,
+    log_inputs,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_stream,
+    log_text,
+    restore_experiment,
+    restore_run,
+    search_experiments,
+    search_runs,
+    set_experiment,
+    set_experiment_tag,
+    set_experiment_tags,
+    set_tag,
+    set_tags,
+    set_tracking_uri,
+    start_run,
+)
+
+__all__ = [
+    "DEFAULT_STORE_DIR",
+    "ActiveRun",
+    "AlreadyExistsError",
+    "FormatError",
+    "InvalidFilterError",
+    "InvalidStateError",
+    "InvalidValueError",
+    "MetricHistory",
+    "MlflowClient",
+    "MlflowException",
+    "NotFoundError",
+    "ParamChangedError",
+    "Run",
+    "Store",
+    "StoreIOError",
+    "TrackliteError",
+    "__version__",
+    "active_run",
+    "artifacts",
+    "autolog",
+    "client",
+    "create_experiment",
+    "data",
+    "delete_experiment",
+    "delete_experiment_tag",
+    "delete_run",
+    "delete_tag",
+    "end_run",
+    "entities",
+    "errors",
+    "exceptions",
+    "flush_async_logging",
+    "fluent",
+    "get_artifact_uri",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_parent_run",
+    "get_run",
+    "get_tracking_uri",
+    "is_tracking_uri_set",
+    "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_input",
+    "log_inputs",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_stream",
+    "log_text",
+    "restore_experiment",
+    "restore_run",
+    "search_experiments",
+    "search_runs",
+    "set_experiment",
+    "set_experiment_tag",
+    "set_experiment_tags",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+    "tracking",
+]

@@ -1,0 +1,207 @@
+"""Type stubs of the private native module. The public API is the package
+``tracklite``; this module is its engine, and may change between versions.
+
+Plain Python values cross the boundary: dicts, lists, tuples, str, int,
+float, and numpy arrays for metric columns. Errors are raised as the
+classes of ``tracklite.errors`` (imported by name), never as panics.
+"""
+
+from collections.abc import Sequence
+from typing import Any, TypedDict, final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["RunWriter", "Store", "__version__"]
+
+__version__: str
+
+class ExperimentDict(TypedDict):
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: str  # "active" | "deleted"
+    creation_time: int
+    last_update_time: int
+    tags: dict[str, str]
+
+class RunInfoDict(TypedDict):
+    run_id: str
+    experiment_id: str
+    run_name: str
+    user_id: str
+    status: str  # RUNNING | SCHEDULED | FINISHED | FAILED | KILLED
+    start_time: int
+    end_time: int | None
+    lifecycle_stage: str
+    artifact_uri: str
+
+class MetricSummaryDict(TypedDict):
+    value: float
+    timestamp: int
+    step: int
+    min: float
+    max: float
+    count: int
+
+class DatasetDict(TypedDict):
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None
+    profile: str | None
+
+class DatasetInputDict(TypedDict):
+    dataset: DatasetDict
+    tags: dict[str, str]
+
+class RunDict(TypedDict):
+    info: RunInfoDict
+    params: dict[str, str]
+    tags: dict[str, str]
+    metrics: dict[str, MetricSummaryDict]
+    inputs: list[DatasetInputDict]
+
+class FileInfoDict(TypedDict):
+    path: str
+    is_dir: bool
+    file_size: int | None
+
+# (key, value, timestamp_ms, step)
+MetricTuple = tuple[str, float, int, int]
+
+@final
+class Store:
+    """An open store directory (created when missing). Thread-safe; after
+    ``os.fork()`` the child reopens its own handles on first use."""
+
+    def __new__(cls, path: str) -> Store: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def artifact_root(self) -> str: ...
+
+    # Experiments
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> str: ...
+    def get_experiment(self, experiment_id: str) -> ExperimentDict: ...
+    def get_experiment_by_name(self, name: str) -> ExperimentDict | None: ...
+    def experiment_id_for(self, name: str) -> str: ...
+    def list_experiments(self, view: str = "active") -> list[ExperimentDict]: ...
+    def search_experiments(
+        self,
+        view: str = "active",
+        filter: str = "",
+        max_results: int = 1000,
+        order_by: Sequence[str] = (),
+        page_token: str | None = None,
+    ) -> tuple[list[ExperimentDict], str | None]: ...
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None: ...
+    def delete_experiment(self, experiment_id: str) -> None: ...
+    def restore_experiment(self, experiment_id: str) -> None: ...
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None: ...
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
+
+    # Runs
+    def create_run(
+        self,
+        experiment_id: str = "0",
+        run_name: str | None = None,
+        tags: dict[str, str] | None = None,
+        start_time: int | None = None,
+        user_id: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> RunInfoDict: ...
+    def get_run(self, run_id: str) -> RunDict: ...
+    def get_run_info(self, run_id: str) -> RunInfoDict: ...
+    def update_run(
+        self,
+        run_id: str,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfoDict: ...
+    def end_run(self, run_id: str, status: str = "FINISHED") -> RunInfoDict: ...
+    def delete_run(self, run_id: str) -> None: ...
+    def restore_run(self, run_id: str) -> None: ...
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter: str = "",
+        view: str = "active",
+        max_results: int = 1000,
+        order_by: Sequence[str] = (),
+        page_token: str | None = None,
+    ) -> tuple[list[RunDict], str | None]: ...
+
+    # Params, tags, metrics
+    def log_param(self, run_id: str, key: str, value: str) -> None: ...
+    def set_tag(self, run_id: str, key: str, value: str) -> None: ...
+    def delete_tag(self, run_id: str, key: str) -> None: ...
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[MetricTuple] = (),
+        params: Sequence[tuple[str, str]] = (),
+        tags: Sequence[tuple[str, str]] = (),
+    ) -> None: ...
+    def log_metric(
+        self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int = 0
+    ) -> None: ...
+    def log_inputs(self, run_id: str, inputs: Sequence[DatasetInputDict]) -> None: ...
+    def metric_history(
+        self, run_id: str, key: str
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """(steps, timestamps, values), in the order logged."""
+        ...
+    def writer(self, run_id: str) -> RunWriter: ...
+
+    # Artifacts
+    def artifact_dir(self, run_id: str) -> str: ...
+    def log_artifact(
+        self, run_id: str, local_path: str, artifact_path: str | None = None
+    ) -> None: ...
+    def log_artifacts(
+        self, run_id: str, local_dir: str, artifact_path: str | None = None
+    ) -> None: ...
+    def log_artifact_bytes(self, run_id: str, artifact_file: str, data: bytes) -> None: ...
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfoDict]: ...
+    def read_artifact(self, run_id: str, path: str) -> bytes: ...
+    def download_artifacts(self, run_id: str, path: str | None, dest_dir: str) -> str: ...
+
+    # Maintenance
+    def flush(self) -> None: ...
+    def check(self, repair: bool = False) -> dict[str, Any]: ...
+    def gc(self, run_ids: Sequence[str] | None = None) -> dict[str, Any]: ...
+    def compact(self) -> dict[str, Any]: ...
+
+@final
+class RunWriter:
+    """The fast path for one run's metrics. Thread-safe. Timestamps default
+    to now (ms), steps to 0. Points are durable against the process being
+    killed once a call returns."""
+
+    @property
+    def run_id(self) -> str: ...
+    def log_metric(
+        self, key: str, value: float, step: int | None = None, timestamp: int | None = None
+    ) -> None: ...
+    def log_metrics(
+        self, metrics: dict[str, float], step: int | None = None, timestamp: int | None = None
+    ) -> None: ...
+    def log_metric_array(
+        self,
+        key: str,
+        values: npt.ArrayLike,
+        steps: npt.ArrayLike | None = None,
+        timestamps: npt.ArrayLike | None = None,
+    ) -> None:
+        """Steps default to 0..n, timestamps to now."""
+        ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...

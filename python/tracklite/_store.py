@@ -1,0 +1,596 @@
+"""The native API: :class:`Store`, an open store directory, and
+:class:`Run`, a run being logged to through its fast metric writer.
+
+These are thin, typed wrappers over ``tracklite._native``: records come
+back as :mod:`tracklite.entities` objects and metric histories as numpy
+arrays. ``Run.log_metric`` *is* the native writer's method, so a call costs
+no Python frame at all.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from . import _artifacts, _native
+from . import _values as v
+from .entities import (
+    Experiment,
+    FileInfo,
+    Metric,
+    PagedList,
+    RunInfo,
+    ViewType,
+)
+from .entities import Run as RunEntity
+from .errors import InvalidStateError, InvalidValueError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = ["MetricHistory", "Run", "Store"]
+
+#: The page size MLflow's client uses when none is given.
+SEARCH_MAX_RESULTS_DEFAULT = 1000
+# MLflow's log_batch limits, used to split larger batches.
+_BATCH_PARAMS = 100
+_BATCH_TAGS = 100
+_BATCH_METRICS = 1000
+
+
+class MetricHistory(NamedTuple):
+    """Every point of one metric of one run, in the order logged, as
+    numpy columns: ``steps`` (int64), ``timestamps`` (int64, ms) and
+    ``values`` (float64)."""
+
+    steps: npt.NDArray[np.int64]
+    timestamps: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+
+
+def _experiment_ids(ids: str | int | Iterable[str | int]) -> list[str]:
+    if isinstance(ids, (str, int)):
+        return [str(ids)]
+    return [str(i) for i in ids]
+
+
+class Store:
+    """An open store directory, created when missing.
+
+    >>> store = tracklite.Store("runs")                        # doctest: +SKIP
+    >>> with store.start_run(experiment="iris") as run:        # doctest: +SKIP
+    ...     run.log_param("lr", 0.01)
+    ...     for step in range(100):
+    ...         run.log_metric("loss", 1 / (step + 1), step=step)
+    >>> store.metric_history(run.run_id, "loss").values        # doctest: +SKIP
+
+    Safe to share between threads; several processes may open the same
+    store at once. After ``os.fork()`` the child reopens its own handles.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._native = _native.Store(os.fspath(path))
+
+    @classmethod
+    def _wrap(cls, native: _native.Store) -> Store:
+        store = cls.__new__(cls)
+        store._native = native
+        return store
+
+    @property
+    def path(self) -> str:
+        """The store's directory, absolute."""
+        return self._native.path
+
+    @property
+    def artifact_root(self) -> str:
+        """The folder holding the runs' artifacts."""
+        return self._native.artifact_root
+
+    def __repr__(self) -> str:
+        return f"tracklite.Store({self.path!r})"
+
+    # Experiments
+
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Creates an experiment and returns its id. Names are unique."""
+        return self._native.create_experiment(
+            name, artifact_location, v.str_dict(tags, "experiment tags")
+        )
+
+    def get_experiment(self, experiment_id: str | int) -> Experiment:
+        """The experiment with this id, deleted or not; NotFoundError if none."""
+        return Experiment._from_native(self._native.get_experiment(str(experiment_id)))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        d = self._native.get_experiment_by_name(name)
+        return None if d is None else Experiment._from_native(d)
+
+    def experiment_id_for(self, name: str) -> str:
+        """The id of the active experiment called ``name``, created when missing."""
+        return self._native.experiment_id_for(name)
+
+    def list_experiments(self, view_type: int | str = ViewType.ACTIVE_ONLY) -> list[Experiment]:
+        return [
+            Experiment._from_native(d) for d in self._native.list_experiments(v.view(view_type))
+        ]
+
+    def search_experiments(
+        self,
+        view_type: int | str = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """One page of experiments matching an MLflow filter such as
+        ``"name LIKE 'vision-%' AND tags.team = 'cv'"``."""
+        found, token = self._native.search_experiments(
+            v.view(view_type), filter_string or "", max_results, list(order_by or ()), page_token
+        )
+        return PagedList([Experiment._from_native(d) for d in found], token)
+
+    def rename_experiment(self, experiment_id: str | int, new_name: str) -> None:
+        self._native.rename_experiment(str(experiment_id), new_name)
+
+    def delete_experiment(self, experiment_id: str | int) -> None:
+        self._native.delete_experiment(str(experiment_id))
+
+    def restore_experiment(self, experiment_id: str | int) -> None:
+        self._native.restore_experiment(str(experiment_id))
+
+    def set_experiment_tag(self, experiment_id: str | int, key: str, value: Any) -> None:
+        self._native.set_experiment_tag(str(experiment_id), key, v.text(value))
+
+    def delete_experiment_tag(self, experiment_id: str | int, key: str) -> None:
+        self._native.delete_experiment_tag(str(experiment_id), key)
+
+    # Runs
+
+    def start_run(
+        self,
+        experiment: str | None = None,
+        run_name: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        *,
+        experiment_id: str | int | None = None,
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+        start_time: int | None = None,
+        user_id: str | None = None,
+    ) -> Run:
+        """Starts a run (or resumes run ``run_id``) and returns it, ready to log.
+
+        The run goes into experiment ``experiment`` (a name; created when
+        missing) or ``experiment_id``; by default into "Default" (id "0").
+        Use it as a context manager to end it FINISHED, or FAILED when the
+        block raises; otherwise call :meth:`Run.end`.
+        """
+        if experiment is not None and experiment_id is not None:
+            raise InvalidValueError("give experiment (a name) or experiment_id, not both")
+        tag_values = v.str_dict(tags, "run tags")
+        if run_id is not None:
+            if self._native.get_run_info(run_id)["lifecycle_stage"] == "deleted":
+                raise InvalidStateError(
+                    f"cannot resume run {run_id}: it is deleted; restore it first"
+                )
+            info = self._native.update_run(run_id, "RUNNING", None, run_name)
+            if tag_values:
+                self.set_tags(run_id, tag_values)
+        else:
+            if experiment is not None:
+                experiment_id = self._native.experiment_id_for(experiment)
+            info = self._native.create_run(
+                "0" if experiment_id is None else str(experiment_id),
+                run_name,
+                tag_values,
+                start_time,
+                user_id,
+                parent_run_id,
+            )
+        return Run(self, RunInfo._from_native(info), self._native.writer(info["run_id"]))
+
+    def create_run(
+        self,
+        experiment_id: str | int = "0",
+        run_name: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        start_time: int | None = None,
+        user_id: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> RunEntity:
+        """Creates a RUNNING run and returns it (without a writer)."""
+        info = self._native.create_run(
+            str(experiment_id),
+            run_name,
+            v.str_dict(tags, "run tags"),
+            start_time,
+            user_id,
+            parent_run_id,
+        )
+        return RunEntity(RunInfo._from_native(info), None)
+
+    def get_run(self, run_id: str) -> RunEntity:
+        """The run with its params, tags, latest metrics and inputs."""
+        return RunEntity._from_native(self._native.get_run(run_id))
+
+    def get_run_info(self, run_id: str) -> RunInfo:
+        return RunInfo._from_native(self._native.get_run_info(run_id))
+
+    def update_run(
+        self,
+        run_id: str,
+        status: str | int | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        st = None if status is None else v.status(status)
+        return RunInfo._from_native(self._native.update_run(run_id, st, end_time, run_name))
+
+    def end_run(self, run_id: str, status: str | int = "FINISHED") -> RunInfo:
+        """Sets the run's status and its end time (now)."""
+        return RunInfo._from_native(self._native.end_run(run_id, v.status(status)))
+
+    def delete_run(self, run_id: str) -> None:
+        self._native.delete_run(run_id)
+
+    def restore_run(self, run_id: str) -> None:
+        self._native.restore_run(run_id)
+
+    def search_runs(
+        self,
+        experiment_ids: str | int | Iterable[str | int] | None = None,
+        filter_string: str = "",
+        view_type: int | str = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[RunEntity]:
+        """One page of runs matching an MLflow filter such as
+        ``"metrics.acc > 0.9 AND params.optimizer = 'adam'"``, ordered by
+        ``order_by`` (such as ``["metrics.acc DESC"]``; default: newest
+        first). ``experiment_ids=None`` searches every experiment."""
+        if experiment_ids is None:
+            ids = [e["experiment_id"] for e in self._native.list_experiments("all")]
+        else:
+            ids = _experiment_ids(experiment_ids)
+        if isinstance(order_by, str):
+            order_by = [order_by]
+        found, token = self._native.search_runs(
+            ids,
+            filter_string or "",
+            v.view(view_type),
+            max_results,
+            list(order_by or ()),
+            page_token,
+        )
+        return PagedList([RunEntity._from_native(d) for d in found], token)
+
+    # Params, tags, metrics
+
+    def log_param(self, run_id: str, key: str, value: Any) -> None:
+        """Logs a param (as ``str(value)``). Logging it again with another
+        value raises ParamChangedError."""
+        self._native.log_param(run_id, key, v.text(value))
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        pairs = list(v.str_dict(params, "params").items())
+        for chunk in v.chunks(pairs, _BATCH_PARAMS):
+            self._native.log_batch(run_id, (), chunk, ())
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        self._native.set_tag(run_id, key, v.text(value))
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        pairs = list(v.str_dict(tags, "tags").items())
+        for chunk in v.chunks(pairs, _BATCH_TAGS):
+            self._native.log_batch(run_id, (), (), chunk)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._native.delete_tag(run_id, key)
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        step: int | None = None,
+        timestamp: int | None = None,
+    ) -> None:
+        """Logs one point. For many points, :meth:`start_run` gives a
+        :class:`Run` whose writer is much faster."""
+        self._native.log_metric(
+            run_id,
+            v.key(key, "metric"),
+            v.metric_value(key, value),
+            v.timestamp(timestamp),
+            v.step(step),
+        )
+
+    def log_metrics(
+        self,
+        run_id: str,
+        metrics: Mapping[str, float],
+        step: int | None = None,
+        timestamp: int | None = None,
+    ) -> None:
+        ts, st = v.timestamp(timestamp), v.step(step)
+        if not isinstance(metrics, Mapping):
+            raise InvalidValueError(f"metrics must be a dict, not {type(metrics).__name__}")
+        batch = [(v.key(k, "metric"), v.metric_value(k, x), ts, st) for k, x in metrics.items()]
+        for chunk in v.chunks(batch, _BATCH_METRICS):
+            self._native.log_batch(run_id, chunk, (), ())
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Iterable[Any] = (),
+        params: Iterable[Any] = (),
+        tags: Iterable[Any] = (),
+    ) -> None:
+        """Logs metrics, params and tags at once, within MLflow's batch
+        limits (1000 metrics, 100 params, 100 tags, 1000 in all): all or
+        nothing. Entries are objects with ``key``/``value`` (and metrics
+        ``timestamp``/``step``), MLflow's entities included, or tuples."""
+        self._native.log_batch(
+            run_id,
+            [v.metric_tuple(m) for m in metrics],
+            [v.pair(p, "param") for p in params],
+            [v.pair(t, "tag") for t in tags],
+        )
+
+    def metric_history(self, run_id: str, key: str) -> MetricHistory:
+        """Every point of a metric, in the order logged, as numpy arrays."""
+        return MetricHistory(*self._native.metric_history(run_id, key))
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every point of a metric, in the order logged, as Metric objects."""
+        steps, timestamps, values = self._native.metric_history(run_id, key)
+        return [
+            Metric(key, x, t, s)
+            for s, t, x in zip(steps.tolist(), timestamps.tolist(), values.tolist())
+        ]
+
+    def log_input(
+        self,
+        run_id: str,
+        dataset: Any,
+        context: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Records a dataset as an input of the run (a dict, or an object
+        with name, digest, source_type, source, schema and profile)."""
+        self._native.log_inputs(run_id, [v.dataset_input(dataset, context, tags)])
+
+    def writer(self, run_id: str) -> _native.RunWriter:
+        """A native writer of the run's metrics (see :class:`Run`)."""
+        return self._native.writer(run_id)
+
+    # Artifacts
+
+    def artifact_dir(self, run_id: str) -> str:
+        """The run's artifact folder on disk."""
+        return os.fspath(self._native.artifact_dir(run_id))
+
+    def log_artifact(
+        self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Copies a file into the run's artifacts (under ``artifact_path``)."""
+        self._native.log_artifact(run_id, os.fspath(local_path), artifact_path)
+
+    def log_artifacts(
+        self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Copies a folder's contents into the run's artifacts."""
+        self._native.log_artifacts(run_id, os.fspath(local_dir), artifact_path)
+
+    def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
+        self._native.log_artifact_bytes(run_id, artifact_file, bytes(data))
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """Writes ``text`` (UTF-8) as the artifact ``artifact_file``."""
+        self._native.log_artifact_bytes(run_id, artifact_file, _artifacts.text_bytes(text))
+
+    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        """Writes a dict as JSON, or as YAML for .yaml/.yml files (with PyYAML)."""
+        data = _artifacts.dict_bytes(dictionary, artifact_file)
+        self._native.log_artifact_bytes(run_id, artifact_file, data)
+
+    def log_figure(
+        self,
+        run_id: str,
+        figure: Any,
+        artifact_file: str,
+        *,
+        save_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """Saves a matplotlib or plotly figure as the artifact ``artifact_file``."""
+        with _artifacts.temp_artifact(artifact_file) as (path, folder):
+            _artifacts.save_figure(figure, path, save_kwargs)
+            self._native.log_artifact(run_id, path, folder)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        return [
+            FileInfo(f["path"], f["is_dir"], f["file_size"])
+            for f in self._native.list_artifacts(run_id, path)
+        ]
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        return self._native.read_artifact(run_id, path)
+
+    def download_artifacts(
+        self, run_id: str, path: str | None = None, dst_path: str | os.PathLike[str] | None = None
+    ) -> str:
+        """Copies an artifact (file or folder; all when ``path`` is None)
+        into ``dst_path`` (a new temporary folder by default) and returns
+        the local path of the copy."""
+        dest = tempfile.mkdtemp(prefix="tracklite-") if dst_path is None else os.fspath(dst_path)
+        return os.fspath(self._native.download_artifacts(run_id, path, dest))
+
+    # Maintenance
+
+    def flush(self) -> None:
+        """Makes logged points visible to other processes and syncs them."""
+        self._native.flush()
+
+    def check(self, repair: bool = False) -> dict[str, Any]:
+        return self._native.check(repair)
+
+    def gc(self, run_ids: Sequence[str] | None = None) -> dict[str, Any]:
+        """Removes soft-deleted runs for good (all, or those listed)."""
+        return self._native.gc(None if run_ids is None else list(run_ids))
+
+    def compact(self) -> dict[str, Any]:
+        return self._native.compact()
+
+
+class Run:
+    """A run being logged to: made by :meth:`Store.start_run`.
+
+    ``log_metric``, ``log_metrics`` and ``log_metric_array`` are the
+    native writer's own methods: points go straight into the store's
+    memory-mapped log, and are durable once a call returns. As a context
+    manager the run ends FINISHED, or FAILED if the block raises.
+    """
+
+    def __init__(self, store: Store, info: RunInfo, writer: _native.RunWriter) -> None:
+        self._store = store
+        self._info = info
+        self._writer = writer
+        self._ended = False
+        self.run_id: str = info.run_id
+        # The hot path: no Python frame between the caller and the writer.
+        self.log_metric = writer.log_metric  # type: ignore[method-assign]
+        self.log_metrics = writer.log_metrics  # type: ignore[method-assign]
+        self.log_metric_array = writer.log_metric_array  # type: ignore[method-assign]
+
+    # These three are replaced per instance by the writer's methods; the
+    # definitions give their signatures and documentation.
+
+    def log_metric(
+        self, key: str, value: float, step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        """Logs one point; ``step`` defaults to 0, ``timestamp`` to now (ms)."""
+        self._writer.log_metric(key, value, step, timestamp)
+
+    def log_metrics(
+        self, metrics: dict[str, float], step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        """Logs one point of each metric, all at the same step and time."""
+        self._writer.log_metrics(metrics, step, timestamp)
+
+    def log_metric_array(
+        self,
+        key: str,
+        values: npt.ArrayLike,
+        steps: npt.ArrayLike | None = None,
+        timestamps: npt.ArrayLike | None = None,
+    ) -> None:
+        """Logs many points of one metric from arrays; steps default to
+        0..n-1 and timestamps to now."""
+        self._writer.log_metric_array(key, values, steps, timestamps)
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def info(self) -> RunInfo:
+        """The run's info as of its start (or its end, once ended)."""
+        return self._info
+
+    @property
+    def experiment_id(self) -> str:
+        return self._info.experiment_id
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def __repr__(self) -> str:
+        state = "ended" if self._ended else "running"
+        return f"<tracklite.Run {self.run_id} ({state}) in {self._store.path!r}>"
+
+    def log_param(self, key: str, value: Any) -> None:
+        self._store.log_param(self.run_id, key, value)
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self._store.log_params(self.run_id, params)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self._store.set_tag(self.run_id, key, value)
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self._store.set_tags(self.run_id, tags)
+
+    def delete_tag(self, key: str) -> None:
+        self._store.delete_tag(self.run_id, key)
+
+    def log_artifact(
+        self, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        self._store.log_artifact(self.run_id, local_path, artifact_path)
+
+    def log_artifacts(
+        self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        self._store.log_artifacts(self.run_id, local_dir, artifact_path)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self._store.log_text(self.run_id, text, artifact_file)
+
+    def log_dict(self, dictionary: Any, artifact_file: str) -> None:
+        self._store.log_dict(self.run_id, dictionary, artifact_file)
+
+    def log_figure(
+        self, figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None
+    ) -> None:
+        self._store.log_figure(self.run_id, figure, artifact_file, save_kwargs=save_kwargs)
+
+    def log_input(
+        self, dataset: Any, context: str | None = None, tags: Mapping[str, Any] | None = None
+    ) -> None:
+        self._store.log_input(self.run_id, dataset, context, tags)
+
+    def metric_history(self, key: str) -> MetricHistory:
+        return self._store.metric_history(self.run_id, key)
+
+    def fetch(self) -> RunEntity:
+        """The run as stored now: info, params, tags, latest metrics."""
+        return self._store.get_run(self.run_id)
+
+    def flush(self) -> None:
+        """Makes the points logged so far visible to other processes."""
+        self._writer.flush()
+
+    def end(self, status: str | int = "FINISHED") -> RunInfo:
+        """Closes the writer and sets the run's status and end time. Later
+        metric calls raise InvalidStateError; ending again does nothing."""
+        if not self._ended:
+            st = v.status(status)
+            try:
+                self._writer.close()
+            finally:
+                self._ended = True
+                self._info = self._store.end_run(self.run_id, st)
+        return self._info
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.end("FINISHED" if exc_type is None else "FAILED")

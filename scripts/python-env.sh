@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The Python environment of this checkout, made or brought up to date:
+# a virtual environment at .venv (created when missing), the build and test
+# tools in it (maturin, numpy, pytest, pandas, ruff; installed only when
+# missing), and the tracklite package built from this checkout in release
+# mode and installed into it (editable: python/tracklite is the package,
+# with the native module built next to its sources). Running it again only
+# rebuilds what changed.
+#
+# Usage: bash scripts/python-env.sh        (from any directory)
+#   then: .venv/bin/python, .venv/bin/pytest python/tests -q
+# Environment: PYTHON (the interpreter that makes the venv; default python3),
+#              TRACKLITE_VENV (the venv's directory; default .venv).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+venv="${TRACKLITE_VENV:-.venv}"
+python="${PYTHON:-python3}"
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "error: cargo is not installed; get the Rust toolchain from https://rustup.rs" >&2
+    exit 1
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+    echo "==> creating the virtual environment $venv"
+    "$python" -m venv "$venv"
+fi
+
+# Tools, by the module each one installs.
+missing=()
+for tool in maturin numpy pytest pandas ruff; do
+    if ! "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$tool') is None)"; then
+        missing+=("$tool")
+    fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "==> installing ${missing[*]}"
+    "$venv/bin/python" -m pip install --disable-pip-version-check --quiet "${missing[@]}"
+fi
+
+# On Python 3.10 and later, the wheel pip would pick there: built for 3.10's
+# stable ABI (see the features of crates/tracklite-py/Cargo.toml).
+features=()
+if "$venv/bin/python" -c "import sys; sys.exit(sys.version_info < (3, 10))"; then
+    features=(--no-default-features --features abi3-py310)
+fi
+echo "==> building and installing tracklite (release${features[*]:+, ${features[*]}})"
+VIRTUAL_ENV="$(cd "$venv" && pwd)" "$venv/bin/maturin" develop --release --quiet "${features[@]}"
+
+"$venv/bin/python" -c "import tracklite._native as n; print('tracklite', n.__version__, 'ready in $venv')"
