@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::{MmapMut, MmapOptions};
 
-use super::format::{self, FileHeader, LOG_VERSION, NEXT_PAGE_OFFSET, PAGE};
+use super::format::{self, FileHeader, LOG_VERSION, MAX_BLOCK_PAGES, NEXT_PAGE_OFFSET, PAGE};
 use crate::error::{Error, FormatError, Result};
 
 /// Positioned reads of the log: all that readers and checks need.
@@ -175,6 +175,16 @@ impl LogFile {
                 .map_mut(&self.file)
         }
         .map_err(|e| Error::io(&self.path, e))?;
+        // Map every page of the block in one call rather than one fault per
+        // page as points arrive. Best effort: older kernels refuse it.
+        // SAFETY: the range is exactly the mapping just made.
+        unsafe {
+            libc::madvise(
+                map.as_ptr() as *mut libc::c_void,
+                map.len(),
+                libc::MADV_POPULATE_WRITE,
+            );
+        }
         Ok(BlockMap { map, skip, len })
     }
 
@@ -183,6 +193,16 @@ impl LogFile {
     pub fn write_block(&self, bytes: &[u8], first_page: u64) -> Result<()> {
         self.file
             .write_all_at(bytes, first_page * PAGE)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Writes zeros over a newly allocated block.
+    pub fn write_zeros(&self, first_page: u64, pages: u32) -> Result<()> {
+        static ZEROS: [u8; (MAX_BLOCK_PAGES as u64 * PAGE) as usize] =
+            [0; (MAX_BLOCK_PAGES as u64 * PAGE) as usize];
+        let len = (pages as u64 * PAGE) as usize;
+        self.file
+            .write_all_at(&ZEROS[..len], first_page * PAGE)
             .map_err(|e| Error::io(&self.path, e))
     }
 

@@ -3,6 +3,7 @@
 use super::file::{BlockMap, LogFile};
 use super::format::{self, BlockHeader, BLOCK_HEADER_SIZE, RECORD_SIZE};
 use crate::error::Result;
+use crate::summary::SeriesSummary;
 
 /// A block owned by one writer, mapped shared: a point is in the page
 /// cache, and so survives the writer being killed, once `append` returns.
@@ -12,12 +13,22 @@ pub struct OpenBlock {
     seed: u32,
     capacity: u32,
     next_slot: u32,
+    /// Slots this writer knows the index has summarised.
+    pub folded: u32,
+    /// Summary of the points written since `folded`, so that folding them
+    /// into the index needs no second read of the block.
+    pub pending: SeriesSummary,
 }
 
 impl OpenBlock {
     /// Allocates, maps and stamps a new block for `series_id`.
     pub fn create(log: &LogFile, series_id: u64, pages: u32) -> Result<OpenBlock> {
         let first_page = log.allocate(pages)?;
+        // Zero the block with one positioned write before mapping it: the
+        // page cache then holds its pages already, and the writes through
+        // the mapping do not each take a page fault that allocates and
+        // zeroes a page (several times the cost on ext4).
+        log.write_zeros(first_page, pages)?;
         let mut map = log.map_block(first_page, pages)?;
         let header = BlockHeader {
             series_id,
@@ -33,6 +44,8 @@ impl OpenBlock {
             capacity: format::capacity(pages) as u32,
             header,
             next_slot: 0,
+            folded: 0,
+            pending: SeriesSummary::default(),
         })
     }
 
@@ -47,6 +60,12 @@ impl OpenBlock {
         let at = BLOCK_HEADER_SIZE + slot as usize * RECORD_SIZE;
         self.map.bytes_mut()[at..at + RECORD_SIZE].copy_from_slice(&record);
         self.next_slot = slot + 1;
+        self.pending.add(step, timestamp, value);
         true
+    }
+
+    /// Slots written so far.
+    pub fn written(&self) -> u32 {
+        self.next_slot
     }
 }

@@ -8,7 +8,7 @@ use super::{lock, Store};
 use crate::error::Result;
 use crate::index::{self, BlockRow};
 use crate::log::format::{self, Slot, RECORD_SIZE};
-use crate::log::{scan_block, scan_block_bytes, BlockRef, ReadAt, Stop};
+use crate::log::{scan_block, scan_block_bytes, BlockRef, OpenBlock, ReadAt, Stop};
 use crate::model::{Metric, MetricColumns, MetricPoint};
 use crate::summary::SeriesSummary;
 use crate::validate;
@@ -48,6 +48,34 @@ pub(crate) fn fold_block(
     if summarized != row.summarized || seal != row.sealed {
         index::record_progress(tx, &row, summarized, seal, &delta)?;
     }
+    Ok(())
+}
+
+/// Folds what a writer wrote into its own open block. When the index has
+/// summarised exactly what the writer last folded, the writer's running
+/// summary of the newer points is used and the block is not read again;
+/// otherwise (another process folded part of it) the block is read.
+pub(crate) fn fold_own_block(
+    tx: &Connection,
+    log: &dyn ReadAt,
+    block: &mut OpenBlock,
+    seal: bool,
+) -> Result<()> {
+    let first_page = block.header.first_page;
+    let Some(row) = index::block_at(tx, first_page)? else {
+        return Ok(());
+    };
+    let sealed = seal || row.sealed;
+    if row.summarized == block.folded {
+        if block.written() != row.summarized || sealed != row.sealed {
+            index::record_progress(tx, &row, block.written(), sealed, &block.pending)?;
+        }
+    } else {
+        let stop = if seal { Stop::AtEnd } else { Stop::AtFirstGap };
+        fold_block(tx, log, first_page, stop, sealed)?;
+    }
+    block.folded = block.written();
+    block.pending = SeriesSummary::default();
     Ok(())
 }
 

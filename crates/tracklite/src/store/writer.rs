@@ -10,7 +10,7 @@ use super::{fork, Inner, Store};
 use crate::error::{Error, Result};
 use crate::index::runs::ensure_active;
 use crate::log::format::block_pages;
-use crate::log::{OpenBlock, Stop};
+use crate::log::OpenBlock;
 use crate::validate;
 
 /// How often, at most, a busy writer folds its points into the index's
@@ -116,15 +116,15 @@ impl WriterState {
         let series = &mut self.series[slot];
         let pages = block_pages(series.blocks_claimed);
         let block = OpenBlock::create(&log, series.series_id, pages)?;
-        let old = series.block.take().map(|b| b.header.first_page);
+        let mut old = series.block.take();
         {
             let mut index = inner.index()?;
             let tx = index.write()?;
             // A run deleted since this writer opened stops taking points here.
             ensure_active(&tx, &self.run_id)?;
             crate::index::register_block(&tx, &block.header)?;
-            if let Some(first_page) = old {
-                super::metrics::fold_block(&tx, &*log, first_page, Stop::AtEnd, true)?;
+            if let Some(old) = old.as_mut() {
+                super::metrics::fold_own_block(&tx, &*log, old, true)?;
             }
             tx.commit()?;
         }
@@ -141,20 +141,14 @@ impl WriterState {
             self.forget_parent_blocks();
             return Ok(());
         }
-        let open: Vec<u64> = self
-            .series
-            .iter()
-            .filter_map(|s| s.block.as_ref().map(|b| b.header.first_page))
-            .collect();
-        if open.is_empty() {
+        if self.series.iter().all(|s| s.block.is_none()) {
             return Ok(());
         }
         let log = inner.log()?;
         let mut index = inner.index()?;
         let tx = index.write()?;
-        let stop = if seal { Stop::AtEnd } else { Stop::AtFirstGap };
-        for first_page in open {
-            super::metrics::fold_block(&tx, &*log, first_page, stop, seal)?;
+        for block in self.series.iter_mut().filter_map(|s| s.block.as_mut()) {
+            super::metrics::fold_own_block(&tx, &*log, block, seal)?;
         }
         tx.commit()?;
         Ok(())
