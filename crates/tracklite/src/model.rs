@@ -238,6 +238,8 @@ pub struct NewRun {
     /// Default: now, in ms since the epoch.
     pub start_time: Option<i64>,
     pub tags: Vec<(String, String)>,
+    /// Params logged with the run, in the same transaction.
+    pub params: Vec<(String, String)>,
     /// The parent of a nested run; recorded as the `mlflow.parentRunId` tag too.
     pub parent_run_id: Option<String>,
 }

@@ -159,6 +159,7 @@ fn create_run_takes_explicit_values() {
             user_id: Some("alice".into()),
             start_time: Some(1_600_000_000_000),
             tags: pairs(&[("team", "vision"), ("data/split", "v2")]),
+            params: pairs(&[("lr", "0.1")]),
             parent_run_id: None,
         })
         .unwrap();
@@ -176,6 +177,10 @@ fn create_run_takes_explicit_values() {
             (RUN_NAME_TAG.to_string(), "baseline".to_string()),
             ("team".to_string(), "vision".to_string()),
         ])
+    );
+    assert_eq!(
+        run.params,
+        BTreeMap::from([("lr".to_string(), "0.1".to_string())])
     );
 }
 

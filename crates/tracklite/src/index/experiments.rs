@@ -140,11 +140,8 @@ impl Index {
     /// The experiment's lifecycle stage, or NotFound.
     pub fn experiment_stage(conn: &Connection, id: i64) -> Result<LifecycleStage> {
         let stage: Option<String> = conn
-            .query_row(
-                "SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?1",
-                [id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?1")?
+            .query_row([id], |r| r.get(0))
             .optional()?;
         stage
             .map(|s| LifecycleStage::parse_stored(&s))

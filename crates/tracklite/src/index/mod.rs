@@ -44,6 +44,10 @@ impl Index {
         // Identify the file before changing anything in it: another
         // application's database is refused untouched.
         identify(&conn, path)?;
+        // Small pages for a new index: a run's commit touches a page in each
+        // of several indexes, and the WAL writes whole pages. (Only takes
+        // effect before the first table is made.)
+        conn.execute_batch("PRAGMA page_size = 1024;")?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::InvalidState(format!(
@@ -54,10 +58,12 @@ impl Index {
         // NORMAL in WAL mode: a commit survives a killed process; `flush`
         // checkpoints for power-loss durability.
         // A 64 MiB page cache and memory-mapped reads keep searches over
-        // large stores in memory.
+        // large stores in memory; checkpointing every 32 MiB of WAL rather
+        // than every 4 MiB takes most fsyncs off the run-creation path.
         conn.execute_batch(
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;
-             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
+             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;
+             PRAGMA wal_autocheckpoint = 8192;",
         )?;
         let mut index = Index {
             conn,

@@ -22,6 +22,7 @@ pub struct RunRow<'a> {
     pub start_time: i64,
     pub parent_run_id: Option<&'a str>,
     pub tags: &'a [(String, String)],
+    pub params: &'a [(String, String)],
 }
 
 pub(crate) const INFO_SELECT: &str =
@@ -62,11 +63,8 @@ fn key_values(conn: &Connection, sql: &str, run_id: &str) -> Result<BTreeMap<Str
 /// The run's lifecycle stage, or NotFound.
 pub fn run_stage(conn: &Connection, run_id: &str) -> Result<LifecycleStage> {
     let stage: Option<String> = conn
-        .query_row(
-            "SELECT lifecycle_stage FROM runs WHERE run_uuid = ?1",
-            [run_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?1")?
+        .query_row([run_id], |r| r.get(0))
         .optional()?;
     stage
         .map(|s| LifecycleStage::parse_stored(&s))
@@ -87,10 +85,8 @@ fn put_tag(conn: &Connection, run_id: &str, key: &str, value: &str) -> Result<()
     conn.prepare_cached("INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?1, ?2, ?3)")?
         .execute(params![run_id, key, value])?;
     if key == RUN_NAME_TAG {
-        conn.execute(
-            "UPDATE runs SET name = ?2 WHERE run_uuid = ?1",
-            params![run_id, value],
-        )?;
+        conn.prepare_cached("UPDATE runs SET name = ?2 WHERE run_uuid = ?1")?
+            .execute(params![run_id, value])?;
     }
     Ok(())
 }
@@ -122,6 +118,14 @@ impl Index {
         for (k, v) in run.tags {
             put_tag(&tx, run.run_id, k, v)?;
         }
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT OR IGNORE INTO params (run_uuid, key, value) VALUES (?1, ?2, ?3)",
+            )?;
+            for (k, v) in run.params {
+                put.execute(params![run.run_id, k, v])?;
+            }
+        }
         put_tag(&tx, run.run_id, RUN_NAME_TAG, run.name)?;
         if let Some(parent) = run.parent_run_id {
             put_tag(&tx, run.run_id, PARENT_RUN_TAG, parent)?;
@@ -132,11 +136,8 @@ impl Index {
 
     pub fn run_info(&self, run_id: &str, default_root: &str) -> Result<RunInfo> {
         self.conn
-            .query_row(
-                &format!("{INFO_SELECT} WHERE r.run_uuid = ?1"),
-                [run_id],
-                |r| info_row(r, default_root),
-            )
+            .prepare_cached(&format!("{INFO_SELECT} WHERE r.run_uuid = ?1"))?
+            .query_row([run_id], |r| info_row(r, default_root))
             .optional()?
             .ok_or_else(|| Error::not_found("run", run_id))
     }

@@ -18,6 +18,19 @@ pub struct GcReport {
     pub pages_released: u64,
 }
 
+/// Validates params, and refuses one key given two values.
+fn check_params(params: &[(String, String)]) -> Result<()> {
+    for (k, v) in params {
+        validate::param(k, v)?;
+    }
+    for (i, (k, v)) in params.iter().enumerate() {
+        if let Some((_, other)) = params[..i].iter().find(|(k2, v2)| k2 == k && v2 != v) {
+            return Err(Error::Validation(validate::duplicate_param(k, other, v)));
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Creates a run in RUNNING status and returns its info.
     pub fn create_run(&self, new: NewRun) -> Result<RunInfo> {
@@ -47,6 +60,7 @@ impl Store {
         for (k, v) in &new.tags {
             validate::tag(k, v)?;
         }
+        check_params(&new.params)?;
         if let Some(parent) = &new.parent_run_id {
             validate::run_id(parent)?;
         }
@@ -64,6 +78,7 @@ impl Store {
             start_time: new.start_time.unwrap_or_else(now_ms),
             parent_run_id: new.parent_run_id.as_deref(),
             tags: &new.tags,
+            params: &new.params,
         })?;
         self.get_run_info(&run_id)
     }
@@ -172,14 +187,7 @@ impl Store {
         tags: &[(String, String)],
     ) -> Result<()> {
         validate::run_id(run_id)?;
-        for (k, v) in params {
-            validate::param(k, v)?;
-        }
-        for (i, (k, v)) in params.iter().enumerate() {
-            if let Some((_, other)) = params[..i].iter().find(|(k2, v2)| k2 == k && v2 != v) {
-                return Err(Error::Validation(validate::duplicate_param(k, other, v)));
-            }
-        }
+        check_params(params)?;
         for (k, v) in tags {
             validate::tag(k, v)?;
         }
