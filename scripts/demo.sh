@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The main job, on a fresh machine: build tracklite in release mode, record
 # three small training runs (examples/train.rs, a neural network trained on
-# two interleaving moons) into ./demo-store, then show them with the
-# `tracklite` command-line tool: the run table, one run in detail, and a
-# check of the store.
+# two interleaving moons) into ./demo-store, then one more from Python
+# (python/examples/train_numpy.py: plain MLflow code with
+# `import tracklite as mlflow`), and show them with the `tracklite`
+# command-line tool: the run table, one run in detail, and a check of the
+# store.
 #
 # Usage: bash scripts/demo.sh        (from any directory)
 set -euo pipefail
@@ -39,8 +41,15 @@ for settings in "" "--hidden 4 --lr 0.2" "--hidden 32 --lr 2"; do
     run_ids+=("$(echo "$line" | awk '{print $2}')")
 done
 
+step "building the Python package into .venv"
+bash scripts/python-env.sh
+
+step "recording a training run from Python (import tracklite as mlflow)"
+.venv/bin/python python/examples/train_numpy.py --store "$store"
+
 step "$tracklite --store $store runs"
-"$tracklite" --store "$store" runs
+"$tracklite" --store "$store" runs --experiment demo
+"$tracklite" --store "$store" runs --experiment demo-python
 
 step "$tracklite --store $store run ${run_ids[0]}"
 "$tracklite" --store "$store" run "${run_ids[0]}"

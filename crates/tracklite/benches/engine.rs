@@ -160,11 +160,14 @@ fn create_run(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(4));
     group.bench_function("create_10_params_10_tags", |b| {
         b.iter(|| {
-            let run = store.create_run(NewRun::default()).expect("a run");
+            // One transaction: the run with its params and tags.
             store
-                .log_params_and_tags(&run.run_id, &params, &tags)
-                .expect("params and tags");
-            run
+                .create_run(NewRun {
+                    params: params.clone(),
+                    tags: tags.clone(),
+                    ..NewRun::default()
+                })
+                .expect("a run")
         })
     });
     group.finish();

@@ -348,8 +348,12 @@ fn run_creation(scale: &Scale) -> BenchResult<Row> {
         let (dir, store) = temp_store()?;
         let start = Instant::now();
         for _ in 0..scale.runs_per_rep {
-            let run = store.create_run(NewRun::default())?;
-            store.log_params_and_tags(&run.run_id, &params, &tags)?;
+            // One transaction: the run with its params and tags.
+            store.create_run(NewRun {
+                params: params.clone(),
+                tags: tags.clone(),
+                ..NewRun::default()
+            })?;
         }
         rates.push(scale.runs_per_rep as f64 / start.elapsed().as_secs_f64());
         drop(store);
