@@ -48,14 +48,18 @@ pub fn gc(
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
     let only = (!run_ids.is_empty()).then_some(run_ids);
-    let report = store.gc(only)?;
+    let report =
+        store.gc_with_progress(only, &mut progress_printer("removing artifacts", "folders"))?;
     if as_json {
         json::write(out, &serde_json::to_value(&report)?)?;
-    } else if report.removed_runs.is_empty() {
+    } else if report.removed_runs.is_empty() && report.removed_experiments.is_empty() {
         writeln!(out, "no deleted runs to remove")?;
     } else {
         for id in &report.removed_runs {
             writeln!(out, "removed run {id}")?;
+        }
+        for id in &report.removed_experiments {
+            writeln!(out, "removed experiment {id}")?;
         }
         writeln!(
             out,
@@ -66,17 +70,22 @@ pub fn gc(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Prints progress lines on standard error: about a hundred at most,
+/// however long the work.
+fn progress_printer(doing: &'static str, unit: &'static str) -> impl FnMut(tracklite::Progress) {
+    let mut last_shown = 0;
+    move |p| {
+        if p.done == p.total || p.done >= last_shown + (p.total / 100).max(1) {
+            last_shown = p.done;
+            eprintln!("{doing}: {}/{} {unit}", p.done, p.total);
+        }
+    }
+}
+
 /// Rewrites ended runs' metrics into compressed blocks, showing progress
 /// on standard error.
 pub fn compact(store: &Store, as_json: bool, out: &mut dyn Write) -> Result<ExitCode> {
-    let mut last_shown = 0;
-    let report = store.compact(&mut |p| {
-        // About a hundred progress lines at most, however long the work.
-        if p.done == p.total || p.done >= last_shown + (p.total / 100).max(1) {
-            last_shown = p.done;
-            eprintln!("compacting: {}/{} series", p.done, p.total);
-        }
-    })?;
+    let report = store.compact(&mut progress_printer("compacting", "series"))?;
     if as_json {
         json::write(out, &serde_json::to_value(&report)?)?;
         return Ok(ExitCode::SUCCESS);

@@ -65,6 +65,7 @@ struct Sample {
     alpha: String,
     beta: String,
     gamma: String,
+    old: String,
 }
 
 fn sample() -> Sample {
@@ -139,6 +140,7 @@ fn sample() -> Sample {
         alpha,
         beta,
         gamma,
+        old,
     }
 }
 
@@ -654,8 +656,8 @@ fn gc_removes_deleted_runs() {
     assert_eq!(
         out.ok(),
         format!(
-            "removed run {}\nreleased 4.0 KiB of metric log space\n",
-            s.gamma
+            "removed run {}\nremoved experiment {}\nreleased 4.0 KiB of metric log space\n",
+            s.gamma, s.old
         )
     );
     let gone = cli(&s.path, &["run", &s.gamma]);

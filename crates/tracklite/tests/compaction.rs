@@ -160,3 +160,37 @@ fn gc_releases_the_space_of_removed_runs() {
     let check = store.check(false).unwrap();
     assert!(check.is_clean(), "{check}");
 }
+
+#[test]
+fn gc_removes_deleted_experiments_with_their_artifacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let old = store.create_experiment("old", None, &[]).unwrap();
+    let kept = store.create_experiment("kept", None, &[]).unwrap();
+    let run = store
+        .create_run(NewRun {
+            experiment_id: Some(old.clone()),
+            ..NewRun::default()
+        })
+        .unwrap()
+        .run_id;
+    store.log_artifact_bytes(&run, "a.txt", b"x").unwrap();
+    store.log_metric(&run, "loss", 1.0, 1, 1).unwrap();
+    store.delete_experiment(&old).unwrap();
+    store.delete_experiment("0").unwrap();
+    // Listing runs removes nothing: only gc without a list removes experiments.
+    assert!(store.gc(Some(&[run.clone()])).unwrap().removed_experiments.is_empty());
+    let mut seen = Vec::new();
+    let report = store.gc_with_progress(None, &mut |p| seen.push((p.done, p.total))).unwrap();
+    assert_eq!(report.removed_experiments, vec![old.clone()]);
+    assert_eq!(seen.last(), Some(&(1, 1)));
+    assert!(matches!(store.get_experiment(&old), Err(tracklite::Error::NotFound { .. })));
+    assert!(store.get_experiment_by_name("old").unwrap().is_none());
+    assert!(!dir.path().join("artifacts").join(&old).exists());
+    // The Default experiment stays, deleted; the other one is untouched.
+    assert_eq!(store.get_experiment("0").unwrap().name, "Default");
+    assert_eq!(store.get_experiment(&kept).unwrap().name, "kept");
+    // The name is free again.
+    store.create_experiment("old", None, &[]).unwrap();
+    assert!(store.check(false).unwrap().is_clean());
+}

@@ -234,4 +234,31 @@ impl Index {
         tx.commit()?;
         Ok(())
     }
+
+    /// Permanently removes soft-deleted experiments that no longer hold a
+    /// run (their runs are removed first), with their tags and datasets.
+    /// The Default experiment ("0") is kept: new runs fall back to it.
+    pub fn purge_deleted_experiments(&mut self) -> Result<Vec<i64>> {
+        let tx = self.write()?;
+        let doomed: Vec<i64> = {
+            let mut stmt = tx.prepare(
+                "SELECT experiment_id FROM experiments e
+                 WHERE lifecycle_stage = 'deleted' AND experiment_id != 0
+                   AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.experiment_id = e.experiment_id)
+                 ORDER BY experiment_id",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for id in &doomed {
+            for table in ["experiment_tags", "datasets", "experiments"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE experiment_id = ?1"),
+                    [id],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(doomed)
+    }
 }

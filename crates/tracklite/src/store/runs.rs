@@ -14,6 +14,8 @@ use crate::{names, validate};
 pub struct GcReport {
     /// Ids of the runs removed for good.
     pub removed_runs: Vec<String>,
+    /// Ids of the experiments removed for good.
+    pub removed_experiments: Vec<String>,
     /// Log pages whose disk space was released.
     pub pages_released: u64,
 }
@@ -218,21 +220,42 @@ impl Store {
 
     /// Permanently removes soft-deleted runs (all, or those listed): their
     /// index rows, their metric series and their artifacts in the store,
-    /// and releases the disk space of their log pages.
+    /// and releases the disk space of their log pages. Without a list,
+    /// soft-deleted experiments left without runs are removed too.
     pub fn gc(&self, only: Option<&[String]>) -> Result<GcReport> {
+        self.gc_with_progress(only, &mut |_| {})
+    }
+
+    /// [`Store::gc`], reporting progress as artifact folders are removed.
+    pub fn gc_with_progress(
+        &self,
+        only: Option<&[String]>,
+        progress: &mut dyn FnMut(super::Progress),
+    ) -> Result<GcReport> {
         let removed = self.inner.index()?.purge_deleted_runs(only)?;
-        for (run_id, experiment_id) in &removed {
-            let dir = self
-                .path()
-                .join(ARTIFACTS_DIR)
-                .join(experiment_id.to_string())
-                .join(run_id);
+        let experiments = match only {
+            Some(_) => Vec::new(),
+            None => self.inner.index()?.purge_deleted_experiments()?,
+        };
+        let artifacts = self.path().join(ARTIFACTS_DIR);
+        let dirs: Vec<_> = removed
+            .iter()
+            .map(|(run_id, experiment_id)| artifacts.join(experiment_id.to_string()).join(run_id))
+            .chain(experiments.iter().map(|id| artifacts.join(id.to_string())))
+            .collect();
+        let total = dirs.len() as u64;
+        for (i, dir) in dirs.iter().enumerate() {
             if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             }
+            progress(super::Progress {
+                done: i as u64 + 1,
+                total,
+            });
         }
         Ok(GcReport {
             removed_runs: removed.into_iter().map(|(id, _)| id).collect(),
+            removed_experiments: experiments.iter().map(|id| id.to_string()).collect(),
             pages_released: self.reclaim(super::RECLAIM_GRACE)?,
         })
     }
