@@ -221,6 +221,7 @@ impl Store {
             user_id,
             start_time,
             tags: convert::str_pairs(tags, "tags")?,
+            params: Vec::new(),
             parent_run_id,
         };
         let info = py.detach(|| self.inner.create_run(new)).or_raise(py)?;

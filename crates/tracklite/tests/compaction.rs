@@ -179,12 +179,21 @@ fn gc_removes_deleted_experiments_with_their_artifacts() {
     store.delete_experiment(&old).unwrap();
     store.delete_experiment("0").unwrap();
     // Listing runs removes nothing: only gc without a list removes experiments.
-    assert!(store.gc(Some(&[run.clone()])).unwrap().removed_experiments.is_empty());
+    assert!(store
+        .gc(Some(&[run.clone()]))
+        .unwrap()
+        .removed_experiments
+        .is_empty());
     let mut seen = Vec::new();
-    let report = store.gc_with_progress(None, &mut |p| seen.push((p.done, p.total))).unwrap();
+    let report = store
+        .gc_with_progress(None, &mut |p| seen.push((p.done, p.total)))
+        .unwrap();
     assert_eq!(report.removed_experiments, vec![old.clone()]);
     assert_eq!(seen.last(), Some(&(1, 1)));
-    assert!(matches!(store.get_experiment(&old), Err(tracklite::Error::NotFound { .. })));
+    assert!(matches!(
+        store.get_experiment(&old),
+        Err(tracklite::Error::NotFound { .. })
+    ));
     assert!(store.get_experiment_by_name("old").unwrap().is_none());
     assert!(!dir.path().join("artifacts").join(&old).exists());
     // The Default experiment stays, deleted; the other one is untouched.
