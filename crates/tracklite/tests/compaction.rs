@@ -180,7 +180,7 @@ fn gc_removes_deleted_experiments_with_their_artifacts() {
     store.delete_experiment("0").unwrap();
     // Listing runs removes nothing: only gc without a list removes experiments.
     assert!(store
-        .gc(Some(&[run.clone()]))
+        .gc(Some(std::slice::from_ref(&run)))
         .unwrap()
         .removed_experiments
         .is_empty());
