@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Python environment of this checkout, made or brought up to date:
 # a virtual environment at .venv (created when missing), the build and test
-# tools in it (maturin, numpy, pytest, pandas, ruff; installed only when
-# missing), and the tracklite package built from this checkout in release
-# mode and installed into it (editable: python/tracklite is the package,
+# tools in it (maturin, numpy, pytest, pandas, ruff, and mlflow and
+# scikit-learn for the MLflow plugin's tests; installed only when missing),
+# and the tracklite package built from this checkout in release mode and
+# installed into it (editable: python/tracklite is the package,
 # with the native module built next to its sources). Running it again only
 # rebuilds what changed.
 #
@@ -27,11 +28,13 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 
-# Tools, by the module each one installs.
+# Tools, as "package:module" (the module tells whether it is installed).
 missing=()
-for tool in maturin numpy pytest pandas ruff; do
-    if ! "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$tool') is None)"; then
-        missing+=("$tool")
+for tool in maturin numpy pytest pandas ruff mlflow scikit-learn:sklearn; do
+    package="${tool%%:*}"
+    module="${tool##*:}"
+    if ! "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$module') is None)"; then
+        missing+=("$package")
     fi
 done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -57,6 +57,8 @@ stage "rust tests" cargo test --workspace --release
 # The package is built from this checkout into .venv (made when missing);
 # the stub test in python/tests checks _native.pyi against the built module.
 stage "python env" bash scripts/python-env.sh
+# Headless Chromium (Debian's) and playwright, for the MLflow UI test.
+stage "ui env" bash scripts/ui-env.sh
 stage "python lints" .venv/bin/ruff check python
 stage "python format" .venv/bin/ruff format --check python
 stage "python tests" .venv/bin/pytest python/tests -q -p no:cacheprovider

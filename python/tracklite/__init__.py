@@ -15,6 +15,9 @@ Every error is a :class:`TrackliteError` (also named ``MlflowException``).
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from . import artifacts, client, data, entities, errors, exceptions, fluent, tracking
 from ._native import __version__
 from ._store import MetricHistory, Run, Store
@@ -116,6 +119,7 @@ __all__ = [
     "get_parent_run",
     "get_run",
     "get_tracking_uri",
+    "import_mlruns",
     "is_tracking_uri_set",
     "last_active_run",
     "log_artifact",
@@ -143,3 +147,25 @@ __all__ = [
     "start_run",
     "tracking",
 ]
+
+
+def import_mlruns(
+    path: str | os.PathLike[str], store: Store | str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
+    """Imports the MLflow file store at ``path`` (an ``mlruns`` folder) into
+    ``store``: a :class:`Store`, a store's folder or tracking URI, or by
+    default the store of the fluent functions. Returns the report: counts,
+    and ``problems``, what was damaged and left out. The folder is only
+    read; importing it again skips what the store already has."""
+    from . import _tracking
+
+    if isinstance(store, Store):
+        return store._native.import_mlruns(os.fspath(path))
+    uri = _tracking.get_tracking_uri() if store is None else os.fspath(store)
+    folder = os.path.realpath(_tracking.store_path(uri))
+    source = os.path.realpath(path)
+    if os.path.commonpath([folder, source]) == source:  # checked before the store is made
+        raise InvalidValueError(
+            f"the store {folder!r} would be inside {source!r}, the import's source"
+        )
+    return _tracking.open_store(uri)._native.import_mlruns(source)

@@ -12,7 +12,25 @@ from typing import Any, TypedDict, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["RunWriter", "Store", "__version__"]
+__all__ = [
+    "RunWriter",
+    "Store",
+    "__version__",
+    "create_logged_model",
+    "delete_logged_model",
+    "delete_logged_model_tag",
+    "finalize_logged_model",
+    "get_logged_model",
+    "log_logged_model_params",
+    "log_model_inputs",
+    "log_model_metrics",
+    "log_outputs",
+    "record_logged_model",
+    "run_model_inputs",
+    "run_outputs",
+    "search_logged_models",
+    "set_logged_model_tags",
+]
 
 __version__: str
 
@@ -70,6 +88,61 @@ class FileInfoDict(TypedDict):
 
 # (key, value, timestamp_ms, step)
 MetricTuple = tuple[str, float, int, int]
+
+class ModelMetricDict(TypedDict):
+    model_id: str
+    key: str
+    value: float  # exact: NaN and +-inf included
+    timestamp: int
+    step: int
+    run_id: str | None
+    dataset_name: str | None
+    dataset_digest: str | None
+
+# What log_model_metrics takes: model_id, key and value are required;
+# timestamp defaults to now (ms), step to 0, the others to None.
+class ModelMetricInputDict(TypedDict, total=False):
+    model_id: str
+    key: str
+    value: float
+    timestamp: int
+    step: int
+    run_id: str | None
+    dataset_name: str | None
+    dataset_digest: str | None
+
+class LoggedModelDict(TypedDict):
+    model_id: str  # "m-" and 32 hex digits
+    experiment_id: str
+    name: str
+    artifact_location: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    model_type: str | None
+    source_run_id: str | None
+    status: str  # PENDING | READY | FAILED
+    lifecycle_stage: str  # "active" | "deleted"
+    tags: dict[str, str]
+    params: dict[str, str]
+    metrics: list[ModelMetricDict]  # every point, in the order logged
+
+class LoggedModelOutputDict(TypedDict):
+    model_id: str
+    step: int
+
+# MLflow's order_by dicts: field_name is required ("name", "creation_timestamp",
+# "last_updated_timestamp", "metrics.<key>", ...); ascending defaults to True;
+# the dataset fields only go with a metric.
+class OrderByDict(TypedDict, total=False):
+    field_name: str
+    ascending: bool
+    dataset_name: str | None
+    dataset_digest: str | None
+
+# MLflow's dataset filters of search_logged_models: dataset_name is required.
+class DatasetFilterDict(TypedDict, total=False):
+    dataset_name: str
+    dataset_digest: str | None
 
 @final
 class Store:
@@ -179,6 +252,7 @@ class Store:
     def check(self, repair: bool = False) -> dict[str, Any]: ...
     def gc(self, run_ids: Sequence[str] | None = None) -> dict[str, Any]: ...
     def compact(self) -> dict[str, Any]: ...
+    def import_mlruns(self, path: str) -> dict[str, Any]: ...
 
 @final
 class RunWriter:
@@ -205,3 +279,57 @@ class RunWriter:
         ...
     def flush(self) -> None: ...
     def close(self) -> None: ...
+
+# Logged models (MLflow 3): functions that take an open Store first. Deleted
+# models are left out of get_logged_model (unless allow_deleted) and of
+# searches.
+
+def create_logged_model(
+    store: Store,
+    experiment_id: str = "0",
+    name: str | None = None,
+    source_run_id: str | None = None,
+    tags: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    model_type: str | None = None,
+) -> LoggedModelDict:
+    """A new PENDING model; the name defaults to a generated one."""
+    ...
+
+def get_logged_model(
+    store: Store, model_id: str, allow_deleted: bool = False
+) -> LoggedModelDict: ...
+def delete_logged_model(store: Store, model_id: str) -> None: ...
+def finalize_logged_model(store: Store, model_id: str, status: str) -> LoggedModelDict:
+    """status: PENDING, READY or FAILED."""
+    ...
+
+def set_logged_model_tags(store: Store, model_id: str, tags: dict[str, str]) -> None: ...
+def delete_logged_model_tag(store: Store, model_id: str, key: str) -> None: ...
+def log_logged_model_params(store: Store, model_id: str, params: dict[str, str]) -> None: ...
+def search_logged_models(
+    store: Store,
+    experiment_ids: Sequence[str],
+    filter: str = "",
+    datasets: Sequence[DatasetFilterDict] = (),
+    max_results: int = 100,
+    order_by: Sequence[str | OrderByDict] = (),
+    page_token: str | None = None,
+) -> tuple[list[LoggedModelDict], str | None]:
+    """order_by clauses are "field [ASC|DESC]" strings or MLflow's dicts."""
+    ...
+
+def log_outputs(
+    store: Store, run_id: str, models: Sequence[LoggedModelOutputDict | tuple[str, int]]
+) -> None: ...
+def run_outputs(store: Store, run_id: str) -> list[LoggedModelOutputDict]: ...
+def log_model_inputs(store: Store, run_id: str, model_ids: Sequence[str]) -> None: ...
+def run_model_inputs(store: Store, run_id: str) -> list[str]: ...
+def log_model_metrics(store: Store, metrics: Sequence[ModelMetricInputDict]) -> None:
+    """At most 1000 points per call, all or nothing."""
+    ...
+
+def record_logged_model(store: Store, run_id: str, model_json: str) -> None:
+    """Appends a model's description (a JSON object) to the run's
+    ``mlflow.log-model.history`` tag, atomically."""
+    ...

@@ -6,6 +6,7 @@
 
 mod artifacts;
 mod format;
+mod import;
 mod json;
 mod listing;
 mod maintenance;
@@ -112,6 +113,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Import an MLflow file store (an mlruns folder), creating the store if
+    /// needed; exit status 1 when damaged files were left out
+    Import {
+        /// The mlruns folder; it is only read
+        source: PathBuf,
+        /// Print one JSON document instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// Permanently remove deleted runs: all of them, or only those listed
     Gc {
         /// Deleted runs to remove [default: every deleted run]
@@ -160,6 +170,9 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
+    if let Command::Import { source, json } = &cli.command {
+        return import::run(cli.store, source, *json, out);
+    }
     let store = open_store(cli.store)?;
     match cli.command {
         Command::Experiments { view, json } => listing::experiments(&store, view.into(), json, out),
@@ -193,6 +206,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Artifacts { run_id, path, json } => {
             artifacts::list(&store, &run_id, path.as_deref(), json, out)
         }
+        Command::Import { .. } => unreachable!("handled before the store is opened"),
     }
 }
 

@@ -7,6 +7,8 @@
 mod columns;
 mod convert;
 mod errors;
+mod import;
+mod models;
 mod store;
 mod writer;
 
@@ -23,6 +25,7 @@ mod _native {
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        crate::models::register(m)?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))
     }
 }

@@ -21,7 +21,7 @@ use crate::writer::RunWriter;
 #[pyclass(frozen, module = "tracklite._native")]
 pub struct Store {
     /// Dropped by hand, detached: see `Drop`.
-    inner: ManuallyDrop<tracklite::Store>,
+    pub(crate) inner: ManuallyDrop<tracklite::Store>,
 }
 
 impl Drop for Store {

@@ -7,6 +7,7 @@
 
 mod check;
 mod error;
+mod import;
 mod index;
 mod log;
 mod model;
@@ -18,16 +19,22 @@ pub mod validate;
 
 pub use check::{CheckReport, Problem};
 pub use error::{Error, FormatError, Result, ValidationError};
+pub use import::{check_mlruns_source, ImportProblem, ImportProgress, ImportReport};
 pub use model::{
     now_ms, Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricColumns, MetricPoint,
     MetricSummary, NewRun, Run, RunInfo, RunStatus, RunUpdate, ViewType,
 };
+pub use model::{LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric, NewLoggedModel};
 pub use search::{SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_LIMIT};
 pub use store::FileInfo;
 pub use store::{
     CompactReport, GcReport, MetricWriter, Progress, SeriesHandle, Store, ARTIFACTS_DIR,
     INDEX_FILE, LOG_FILE, RECLAIM_GRACE,
 };
+pub use store::{
+    DatasetFilter, LoggedModelOrder, LoggedModelPage, SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT,
+};
+pub use store::{ExperimentImport, ExperimentRecord, LoggedModelRecord, RunImport, RunRecord};
 pub use store::{ExperimentPage, RunPage};
 
 /// Format constants, for tools and tests that inspect a store's files.

@@ -5,6 +5,8 @@
 
 mod datasets;
 mod experiments;
+pub mod import;
+pub mod logged_models;
 mod metrics;
 pub mod runs;
 pub mod schema;

@@ -139,8 +139,74 @@ CREATE TABLE freed_pages (
 );
 ";
 
+/// Version 5: logged models (MLflow 3), with their tags, params and metric
+/// points, and the models runs give as outputs and take as inputs. Model
+/// metrics are few, so their points live here rather than in the metric
+/// log; `bits` keeps the exact f64 and `value` the same as a REAL for
+/// search (NULL for NaN).
+const V5: &str = "
+CREATE TABLE logged_models (
+    model_id          TEXT PRIMARY KEY,
+    experiment_id     INTEGER NOT NULL,
+    name              TEXT NOT NULL,
+    -- NULL: <experiment artifact location>/models/<model_id>/artifacts.
+    artifact_location TEXT,
+    creation_time     INTEGER NOT NULL,
+    last_updated_time INTEGER NOT NULL,
+    source_run_id     TEXT,
+    status            TEXT NOT NULL,
+    model_type        TEXT,
+    lifecycle_stage   TEXT NOT NULL DEFAULT 'active'
+);
+CREATE INDEX logged_models_by_experiment ON logged_models (experiment_id, creation_time);
+
+CREATE TABLE logged_model_tags (
+    model_id TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (model_id, key)
+) WITHOUT ROWID;
+
+CREATE TABLE logged_model_params (
+    model_id TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (model_id, key)
+) WITHOUT ROWID;
+
+CREATE TABLE logged_model_metrics (
+    model_id       TEXT NOT NULL,
+    key            TEXT NOT NULL,
+    timestamp      INTEGER NOT NULL,
+    step           INTEGER NOT NULL,
+    bits           INTEGER NOT NULL,
+    value          REAL,
+    run_uuid       TEXT,
+    dataset_name   TEXT,
+    dataset_digest TEXT
+);
+-- A point logged again (same model, key, time, step, run and dataset) is kept once.
+CREATE UNIQUE INDEX logged_model_metrics_unique ON logged_model_metrics
+    (model_id, key, timestamp, step, ifnull(run_uuid, ''), ifnull(dataset_name, ''),
+     ifnull(dataset_digest, ''));
+CREATE INDEX logged_model_metrics_by_key ON logged_model_metrics (key, value);
+
+-- Models a run produced (MLflow's run outputs) and models it used (run inputs).
+CREATE TABLE run_model_outputs (
+    run_uuid TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    step     INTEGER NOT NULL,
+    UNIQUE (run_uuid, model_id, step)
+);
+CREATE TABLE run_model_inputs (
+    run_uuid TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    UNIQUE (run_uuid, model_id)
+);
+";
+
 /// The migrations, in order: entry `i` takes a store from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -5,6 +5,8 @@ mod artifacts;
 mod compact;
 mod experiments;
 mod fork;
+mod import;
+mod logged_models;
 mod metrics;
 mod runs;
 mod search;
@@ -20,6 +22,10 @@ use crate::log::LogFile;
 
 pub use artifacts::FileInfo;
 pub use compact::{CompactReport, Progress, RECLAIM_GRACE};
+pub use import::{ExperimentImport, ExperimentRecord, LoggedModelRecord, RunImport, RunRecord};
+pub use logged_models::{
+    DatasetFilter, LoggedModelOrder, LoggedModelPage, SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT,
+};
 pub(crate) use metrics::fold_block;
 pub use runs::GcReport;
 pub use search::{ExperimentPage, RunPage};

@@ -1,0 +1,270 @@
+//! Copying a run's artifacts folder from `mlruns` into the store, file by
+//! file, with the store's artifact API (each file written atomically). A
+//! file that cannot be read or has a name the store refuses is reported
+//! and left out; a failure of the store itself stops the run's import.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::{ImportProblem, RunFiller};
+use crate::error::{Error, Result};
+
+/// MLflow's local artifact repository stages uploads under this prefix: a
+/// file so named is an upload that did not finish.
+const UNFINISHED_UPLOAD: &str = ".artifact.uploading.";
+
+/// Copies the folder `dir`, which is `rel` ('/'-separated, empty at the
+/// top) in the run's artifacts. `ancestors` holds the real paths of the
+/// folders being copied, so that a link back up is not followed forever.
+pub(super) fn copy_tree(
+    run: &mut RunFiller<'_>,
+    dir: &Path,
+    rel: &str,
+    ancestors: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let mut entries = match fs::read_dir(dir).and_then(|d| d.collect::<Result<Vec<_>, _>>()) {
+        Ok(entries) => entries,
+        Err(e) => {
+            run.problem(
+                dir,
+                format!("cannot be listed: {e}; its artifacts left out"),
+            );
+            return Ok(());
+        }
+    };
+    entries.sort_by_key(|e| e.file_name());
+    let under = (!rel.is_empty()).then_some(rel);
+    if entries.is_empty() {
+        // An empty folder is part of what MLflow lists.
+        if let Some(rel) = under {
+            store_call(run, dir, |run| {
+                run.store.log_artifacts(run.run_id, dir, Some(rel))
+            })?;
+        }
+        return Ok(());
+    }
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // Links are followed, as MLflow's listing does.
+        let meta = match fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                run.problem(&path, format!("cannot be read: {e}; artifact left out"));
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            let real = match path.canonicalize() {
+                Ok(real) => real,
+                Err(e) => {
+                    run.problem(&path, format!("cannot be read: {e}; artifacts left out"));
+                    continue;
+                }
+            };
+            if ancestors.contains(&real) {
+                run.problem(&path, "a link to a folder that contains it; left out");
+                continue;
+            }
+            let child = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            ancestors.push(real);
+            let copied = copy_tree(run, &path, &child, ancestors);
+            ancestors.pop();
+            copied?;
+        } else if !meta.is_file() {
+            run.problem(&path, "not a regular file; artifact left out");
+        } else if name.starts_with(UNFINISHED_UPLOAD) {
+            run.problem(&path, "an upload MLflow did not finish; artifact left out");
+        } else {
+            let copied = store_call(run, &path, |run| {
+                run.store.log_artifact(run.run_id, &path, under)
+            })?;
+            if copied {
+                run.files += 1;
+                run.bytes += meta.len();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a store call on behalf of the source file `path`: true when it
+/// succeeded. Refusals of the file (its name, its contents unreadable)
+/// become problems; any other error is the store's, and is returned.
+fn store_call(
+    run: &mut RunFiller<'_>,
+    path: &Path,
+    call: impl FnOnce(&RunFiller<'_>) -> Result<()>,
+) -> Result<bool> {
+    match call(run) {
+        Ok(()) => Ok(true),
+        Err(Error::Validation(e)) => {
+            run.problem(path, format!("{e}; artifact left out"));
+            Ok(false)
+        }
+        Err(Error::Io { path: at, source }) if at.starts_with(run.root) => {
+            run.problem(path, format!("cannot be read: {source}; artifact left out"));
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Copies the files under `src` into `dest` (created as needed), each
+/// written under a hidden temporary name, synced, then renamed, as the
+/// store writes artifacts: for artifacts outside any run, such as those of
+/// logged models. Returns the files and bytes copied. Source files that
+/// cannot be read are reported in `problems` and left out; a failure to
+/// write is returned.
+pub(super) fn copy_plain_tree(
+    src: &Path,
+    dest: &Path,
+    source_root: &Path,
+    problems: &mut Vec<ImportProblem>,
+) -> Result<(u64, u64)> {
+    let mut done = (0, 0);
+    let mut ancestors = Vec::new();
+    copy_plain(src, dest, source_root, problems, &mut ancestors, &mut done)?;
+    Ok(done)
+}
+
+fn copy_plain(
+    src: &Path,
+    dest: &Path,
+    source_root: &Path,
+    problems: &mut Vec<ImportProblem>,
+    ancestors: &mut Vec<PathBuf>,
+    done: &mut (u64, u64),
+) -> Result<()> {
+    let real = match src.canonicalize() {
+        Ok(real) => real,
+        Err(e) => {
+            push(
+                problems,
+                src,
+                format!("cannot be read: {e}; artifacts left out"),
+            );
+            return Ok(());
+        }
+    };
+    if ancestors.contains(&real) {
+        push(
+            problems,
+            src,
+            "a link to a folder that contains it; left out",
+        );
+        return Ok(());
+    }
+    let mut entries = match fs::read_dir(src).and_then(|d| d.collect::<Result<Vec<_>, _>>()) {
+        Ok(entries) => entries,
+        Err(e) => {
+            push(
+                problems,
+                src,
+                format!("cannot be listed: {e}; its artifacts left out"),
+            );
+            return Ok(());
+        }
+    };
+    entries.sort_by_key(|e| e.file_name());
+    fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
+    ancestors.push(real);
+    let copied = entries.iter().try_for_each(|entry| {
+        let path = entry.path();
+        let name = entry.file_name();
+        let text_name = name.to_string_lossy();
+        let meta = match fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                push(
+                    problems,
+                    &path,
+                    format!("cannot be read: {e}; artifact left out"),
+                );
+                return Ok(());
+            }
+        };
+        if meta.is_dir() {
+            return copy_plain(
+                &path,
+                &dest.join(&name),
+                source_root,
+                problems,
+                ancestors,
+                done,
+            );
+        }
+        if !meta.is_file() {
+            push(problems, &path, "not a regular file; artifact left out");
+        } else if text_name.starts_with(UNFINISHED_UPLOAD)
+            || (text_name.starts_with('.') && text_name.contains(".tmp-"))
+        {
+            push(problems, &path, "an unfinished upload; artifact left out");
+        } else {
+            let mut source = match fs::File::open(&path) {
+                Ok(f) => f,
+                Err(e) => {
+                    push(
+                        problems,
+                        &path,
+                        format!("cannot be read: {e}; artifact left out"),
+                    );
+                    return Ok(());
+                }
+            };
+            match write_atomic(dest, &name, &mut source) {
+                Ok(n) => {
+                    done.0 += 1;
+                    done.1 += n;
+                }
+                Err((at, e)) if at.starts_with(source_root) => {
+                    push(
+                        problems,
+                        &path,
+                        format!("cannot be read: {e}; artifact left out"),
+                    );
+                }
+                Err((at, e)) => return Err(Error::io(at, e)),
+            }
+        }
+        Ok(())
+    });
+    ancestors.pop();
+    copied
+}
+
+fn push(problems: &mut Vec<ImportProblem>, path: &Path, message: impl Into<String>) {
+    problems.push(ImportProblem {
+        path: path.display().to_string(),
+        message: message.into(),
+    });
+}
+
+/// Writes `source` as `dir/name`: into `.<name>.tmp-<random>` first,
+/// synced, then renamed. The error comes with the path it happened on.
+fn write_atomic(
+    dir: &Path,
+    name: &std::ffi::OsStr,
+    source: &mut fs::File,
+) -> std::result::Result<u64, (PathBuf, std::io::Error)> {
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+    let temp = dir.join(temp_name);
+    let target = dir.join(name);
+    let written = (|| {
+        let mut file = fs::File::create(&temp).map_err(|e| (temp.clone(), e))?;
+        let n = std::io::copy(source, &mut file).map_err(|e| (temp.clone(), e))?;
+        file.sync_all().map_err(|e| (temp.clone(), e))?;
+        fs::rename(&temp, &target).map_err(|e| (target.clone(), e))?;
+        Ok(n)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written
+}

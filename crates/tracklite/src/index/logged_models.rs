@@ -1,0 +1,855 @@
+//! Logged models (MLflow 3) in the index: the models with their tags,
+//! params and metric points, the models runs give as outputs and take as
+//! inputs, and the search over models.
+//!
+//! A model search keeps MLflow's semantics where they are defined:
+//! - a metric clause holds when any point of the metric passes (only
+//!   points on the search's datasets, when it names some); a NaN point
+//!   passes only `!=`;
+//! - a tag or param clause holds when the model has the key with a value
+//!   that passes; `IS NULL` when it lacks the key;
+//! - ordering puts missing values last in both directions; a metric orders
+//!   by its latest point (greatest timestamp, then step, then least run
+//!   id), NaN after every number and before missing values; ties fall back
+//!   to the newest first (creation time, then the order of creation).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+
+use super::runs::{ensure_active, run_stage};
+use super::Index;
+use crate::error::{Error, Result, ValidationError};
+use crate::model::{
+    now_ms, LifecycleStage, LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric,
+};
+use crate::search::ast::{Comparator, KeyTest, NumTest, Number, TextTest};
+use crate::search::sql::like_to_glob;
+
+/// The run tag in which MLflow lists the models logged to a run, as a
+/// JSON list of their descriptions.
+pub const LOG_MODEL_HISTORY_TAG: &str = "mlflow.log-model.history";
+
+/// A logged model as `create_logged_model` writes it: every default filled in.
+pub struct ModelRow<'a> {
+    pub model_id: &'a str,
+    pub experiment_id: i64,
+    pub name: &'a str,
+    pub source_run_id: Option<&'a str>,
+    pub model_type: Option<&'a str>,
+    pub creation_time: i64,
+    pub tags: &'a [(String, String)],
+    pub params: &'a [(String, String)],
+}
+
+/// A text attribute of a logged model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelText {
+    ModelId,
+    Name,
+    Status,
+    ModelType,
+    SourceRunId,
+    ArtifactLocation,
+}
+
+/// A time attribute of a logged model (ms since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelTime {
+    Creation,
+    LastUpdated,
+}
+
+/// One clause of a model filter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelClause {
+    Text {
+        attribute: ModelText,
+        test: TextTest,
+    },
+    Time {
+        attribute: ModelTime,
+        test: NumTest,
+    },
+    Tag {
+        key: String,
+        test: KeyTest,
+    },
+    Param {
+        key: String,
+        test: KeyTest,
+    },
+    Metric {
+        key: String,
+        test: NumTest,
+    },
+}
+
+/// What models can be ordered by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSortKey {
+    Text(ModelText),
+    Time(ModelTime),
+    /// The latest point of the metric, among points on the dataset when
+    /// one is named.
+    Metric {
+        key: String,
+        dataset_name: Option<String>,
+        dataset_digest: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelOrder {
+    pub key: ModelSortKey,
+    pub ascending: bool,
+}
+
+/// A model search, ready to run.
+pub struct ModelQuery<'a> {
+    pub experiment_ids: &'a [i64],
+    pub clauses: &'a [ModelClause],
+    /// (name, digest): metric clauses only look at points on these
+    /// datasets; with no metric clause, a model needs a point on one.
+    pub datasets: &'a [(String, Option<String>)],
+    pub order: &'a [ModelOrder],
+    /// The greatest model rowid the first page could see; None on the
+    /// first page.
+    pub snapshot: Option<i64>,
+    pub limit: usize,
+    pub offset: usize,
+    pub artifact_root: &'a str,
+}
+
+/// One page of a model search.
+pub struct ModelSearchPage {
+    pub models: Vec<LoggedModel>,
+    /// The bound that later pages keep to.
+    pub snapshot: i64,
+    /// True when more models follow this page.
+    pub more: bool,
+}
+
+/// The model's lifecycle stage, or NotFound.
+pub fn model_stage(conn: &Connection, model_id: &str) -> Result<LifecycleStage> {
+    let stage: Option<String> = conn
+        .prepare_cached("SELECT lifecycle_stage FROM logged_models WHERE model_id = ?1")?
+        .query_row([model_id], |r| r.get(0))
+        .optional()?;
+    stage
+        .map(|s| LifecycleStage::parse_stored(&s))
+        .ok_or_else(|| Error::not_found("logged model", model_id))
+}
+
+fn put_tags(conn: &Connection, model_id: &str, tags: &[(String, String)]) -> Result<()> {
+    let mut put = conn.prepare_cached(
+        "INSERT OR REPLACE INTO logged_model_tags (model_id, key, value) VALUES (?1, ?2, ?3)",
+    )?;
+    for (k, v) in tags {
+        put.execute(params![model_id, k, v])?;
+    }
+    Ok(())
+}
+
+/// Logs params; a key already logged with another value is refused.
+fn put_params(conn: &Connection, model_id: &str, params: &[(String, String)]) -> Result<()> {
+    let mut get = conn
+        .prepare_cached("SELECT value FROM logged_model_params WHERE model_id = ?1 AND key = ?2")?;
+    let mut put = conn.prepare_cached(
+        "INSERT OR IGNORE INTO logged_model_params (model_id, key, value) VALUES (?1, ?2, ?3)",
+    )?;
+    for (k, v) in params {
+        let old: Option<String> = get
+            .query_row(params![model_id, k], |r| r.get(0))
+            .optional()?;
+        match old {
+            Some(old) if &old != v => {
+                return Err(ValidationError::InvalidValue {
+                    field: "logged model param",
+                    value: k.clone(),
+                    rule: format!(
+                        "model {model_id} already has it as {old:?}, it cannot change to {v:?}; params are immutable"
+                    ),
+                }
+                .into())
+            }
+            Some(_) => {}
+            None => {
+                put.execute(params![model_id, k, v])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+const MODEL_SELECT: &str = "SELECT m.model_id, m.experiment_id, m.name, m.artifact_location,
+        m.creation_time, m.last_updated_time, m.model_type, m.source_run_id, m.status,
+        m.lifecycle_stage, e.artifact_location
+    FROM logged_models m LEFT JOIN experiments e ON e.experiment_id = m.experiment_id";
+
+fn model_row(r: &Row<'_>, default_root: &str) -> rusqlite::Result<LoggedModel> {
+    let model_id: String = r.get(0)?;
+    let experiment_id: i64 = r.get(1)?;
+    let location: Option<String> = r.get(3)?;
+    let experiment_location: Option<String> = r.get(10)?;
+    let artifact_location = location.unwrap_or_else(|| {
+        let base = experiment_location.unwrap_or_else(|| format!("{default_root}/{experiment_id}"));
+        format!("{}/models/{model_id}/artifacts", base.trim_end_matches('/'))
+    });
+    let status: String = r.get(8)?;
+    Ok(LoggedModel {
+        experiment_id: experiment_id.to_string(),
+        name: r.get(2)?,
+        artifact_location,
+        creation_timestamp: r.get(4)?,
+        last_updated_timestamp: r.get(5)?,
+        model_type: r.get(6)?,
+        source_run_id: r.get(7)?,
+        // Only valid statuses are ever written.
+        status: status.parse().unwrap_or(LoggedModelStatus::Failed),
+        lifecycle_stage: LifecycleStage::parse_stored(&r.get::<_, String>(9)?),
+        tags: BTreeMap::new(),
+        params: BTreeMap::new(),
+        metrics: Vec::new(),
+        model_id,
+    })
+}
+
+/// Loads whole models, in the order of `ids`, with one query per table.
+fn load_models(conn: &Connection, ids: &[String], default_root: &str) -> Result<Vec<LoggedModel>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let json = serde_json::to_string(ids).expect("ids serialise");
+    let position: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let mut slots: Vec<Option<LoggedModel>> = vec![None; ids.len()];
+    let mut stmt = conn.prepare_cached(&format!(
+        "{MODEL_SELECT} WHERE m.model_id IN (SELECT value FROM json_each(?1))"
+    ))?;
+    let mut rows = stmt.query([&json])?;
+    while let Some(r) = rows.next()? {
+        let model = model_row(r, default_root)?;
+        if let Some(&i) = position.get(model.model_id.as_str()) {
+            slots[i] = Some(model);
+        }
+    }
+    drop(rows);
+    let slot = |slots: &mut Vec<Option<LoggedModel>>, id: &str| -> Option<usize> {
+        position.get(id).copied().filter(|&i| slots[i].is_some())
+    };
+    for (table, is_param) in [("logged_model_params", true), ("logged_model_tags", false)] {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT model_id, key, value FROM {table} WHERE model_id IN (SELECT value FROM json_each(?1))"
+        ))?;
+        let mut rows = stmt.query([&json])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            if let Some(i) = slot(&mut slots, &id) {
+                let model = slots[i].as_mut().expect("checked");
+                let map = if is_param {
+                    &mut model.params
+                } else {
+                    &mut model.tags
+                };
+                map.insert(r.get(1)?, r.get(2)?);
+            }
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT model_id, key, bits, timestamp, step, run_uuid, dataset_name, dataset_digest
+         FROM logged_model_metrics WHERE model_id IN (SELECT value FROM json_each(?1))
+         ORDER BY rowid",
+    )?;
+    let mut rows = stmt.query([&json])?;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        if let Some(i) = slot(&mut slots, &id) {
+            let metric = ModelMetric {
+                key: r.get(1)?,
+                value: f64::from_bits(r.get::<_, i64>(2)? as u64),
+                timestamp: r.get(3)?,
+                step: r.get(4)?,
+                run_id: r.get(5)?,
+                dataset_name: r.get(6)?,
+                dataset_digest: r.get(7)?,
+                model_id: id,
+            };
+            slots[i].as_mut().expect("checked").metrics.push(metric);
+        }
+    }
+    Ok(slots.into_iter().flatten().collect())
+}
+
+impl Index {
+    /// Creates a PENDING model in an active experiment, with its tags and params.
+    pub fn create_logged_model(&mut self, row: &ModelRow<'_>) -> Result<()> {
+        let tx = self.write()?;
+        if Self::experiment_stage(&tx, row.experiment_id)? != LifecycleStage::Active {
+            return Err(Error::InvalidState(format!(
+                "experiment {} is deleted; logged models cannot be created in it",
+                row.experiment_id
+            )));
+        }
+        if let Some(run_id) = row.source_run_id {
+            run_stage(&tx, run_id)?;
+        }
+        tx.execute(
+            "INSERT INTO logged_models (model_id, experiment_id, name, creation_time,
+                last_updated_time, source_run_id, status, model_type)
+             VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",
+            params![
+                row.model_id,
+                row.experiment_id,
+                row.name,
+                row.creation_time,
+                row.source_run_id,
+                LoggedModelStatus::Pending.as_str(),
+                row.model_type
+            ],
+        )?;
+        put_params(&tx, row.model_id, row.params)?;
+        put_tags(&tx, row.model_id, row.tags)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The model with its tags, params and metrics; NotFound when it is
+    /// missing, or deleted and `allow_deleted` is false.
+    pub fn logged_model(
+        &self,
+        model_id: &str,
+        allow_deleted: bool,
+        default_root: &str,
+    ) -> Result<LoggedModel> {
+        // One read transaction: the model's rows agree with each other.
+        let tx = self.conn.unchecked_transaction()?;
+        let found = load_models(&tx, &[model_id.to_string()], default_root)?.pop();
+        tx.commit()?;
+        match found {
+            Some(m) if allow_deleted || m.lifecycle_stage == LifecycleStage::Active => Ok(m),
+            _ => Err(Error::not_found("logged model", model_id)),
+        }
+    }
+
+    /// Soft-deletes a model (again: no change but the update time).
+    pub fn delete_logged_model(&mut self, model_id: &str) -> Result<()> {
+        let tx = self.write()?;
+        model_stage(&tx, model_id)?;
+        tx.execute(
+            "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_time = ?2
+             WHERE model_id = ?1",
+            params![model_id, now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn finalize_logged_model(
+        &mut self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<()> {
+        let tx = self.write()?;
+        model_stage(&tx, model_id)?;
+        tx.execute(
+            "UPDATE logged_models SET status = ?2, last_updated_time = ?3 WHERE model_id = ?1",
+            params![model_id, status.as_str(), now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn set_logged_model_tags(
+        &mut self,
+        model_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<()> {
+        let tx = self.write()?;
+        model_stage(&tx, model_id)?;
+        put_tags(&tx, model_id, tags)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn delete_logged_model_tag(&mut self, model_id: &str, key: &str) -> Result<()> {
+        let tx = self.write()?;
+        model_stage(&tx, model_id)?;
+        let n = tx.execute(
+            "DELETE FROM logged_model_tags WHERE model_id = ?1 AND key = ?2",
+            params![model_id, key],
+        )?;
+        if n == 0 {
+            return Err(Error::not_found(
+                "logged model tag",
+                format!("{key} (logged model {model_id})"),
+            ));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Logs params: all or nothing. The same value again is accepted.
+    pub fn log_logged_model_params(
+        &mut self,
+        model_id: &str,
+        params: &[(String, String)],
+    ) -> Result<()> {
+        let tx = self.write()?;
+        model_stage(&tx, model_id)?;
+        put_params(&tx, model_id, params)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records models as outputs of an active run; an output already
+    /// recorded (same model and step) is kept once.
+    pub fn log_outputs(&mut self, run_id: &str, outputs: &[LoggedModelOutput]) -> Result<()> {
+        let tx = self.write()?;
+        ensure_active(&tx, run_id)?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT OR IGNORE INTO run_model_outputs (run_uuid, model_id, step) VALUES (?1, ?2, ?3)",
+            )?;
+            for o in outputs {
+                model_stage(&tx, &o.model_id)?;
+                put.execute(params![run_id, o.model_id, o.step])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records models as inputs of an active run, each once.
+    pub fn log_model_inputs(&mut self, run_id: &str, model_ids: &[&str]) -> Result<()> {
+        let tx = self.write()?;
+        ensure_active(&tx, run_id)?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT OR IGNORE INTO run_model_inputs (run_uuid, model_id) VALUES (?1, ?2)",
+            )?;
+            for id in model_ids {
+                model_stage(&tx, id)?;
+                put.execute(params![run_id, id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The models a run gave as outputs, in the order recorded.
+    pub fn run_outputs(&self, run_id: &str) -> Result<Vec<LoggedModelOutput>> {
+        run_stage(&self.conn, run_id)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT model_id, step FROM run_model_outputs WHERE run_uuid = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok(LoggedModelOutput {
+                model_id: r.get(0)?,
+                step: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The models a run took as inputs, in the order recorded.
+    pub fn run_model_inputs(&self, run_id: &str) -> Result<Vec<String>> {
+        run_stage(&self.conn, run_id)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT model_id FROM run_model_inputs WHERE run_uuid = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map([run_id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Logs metric points of models: all or nothing. Every model must
+    /// exist, and every run named must be active. A point logged again
+    /// (same model, key, timestamp, step, run and dataset) is kept once.
+    pub fn log_model_metrics(&mut self, metrics: &[ModelMetric]) -> Result<()> {
+        let tx = self.write()?;
+        let mut models = HashSet::new();
+        let mut runs = HashSet::new();
+        for m in metrics {
+            if models.insert(m.model_id.as_str()) {
+                model_stage(&tx, &m.model_id)?;
+            }
+            if let Some(run_id) = m.run_id.as_deref() {
+                if runs.insert(run_id) {
+                    ensure_active(&tx, run_id)?;
+                }
+            }
+        }
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT OR IGNORE INTO logged_model_metrics (model_id, key, timestamp, step, bits,
+                    value, run_uuid, dataset_name, dataset_digest)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for m in metrics {
+                put.execute(params![
+                    m.model_id,
+                    m.key,
+                    m.timestamp,
+                    m.step,
+                    m.value.to_bits() as i64,
+                    (!m.value.is_nan()).then_some(m.value),
+                    m.run_id,
+                    m.dataset_name,
+                    m.dataset_digest
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Appends a model's description (a JSON object) to the run's
+    /// [`LOG_MODEL_HISTORY_TAG`], a JSON list, in one transaction: writers
+    /// of one run never lose each other's entries. The list keeps the text
+    /// it had (so that MLflow's formatting stays as it was), and the tag
+    /// keeps to the run tag limit.
+    pub fn record_logged_model(&mut self, run_id: &str, model_json: &str) -> Result<()> {
+        let tx = self.write()?;
+        ensure_active(&tx, run_id)?;
+        let old: Option<String> = tx
+            .query_row(
+                "SELECT value FROM tags WHERE run_uuid = ?1 AND key = ?2",
+                params![run_id, LOG_MODEL_HISTORY_TAG],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let value = match old {
+            None => format!("[{model_json}]"),
+            Some(old) => {
+                let entries = serde_json::from_str::<serde_json::Value>(&old)
+                    .ok()
+                    .and_then(|v| v.as_array().map(Vec::len));
+                let body = old.trim_end().strip_suffix(']');
+                match (entries, body) {
+                    (Some(0), _) => format!("[{model_json}]"),
+                    (Some(_), Some(body)) => format!("{body}, {model_json}]"),
+                    _ => {
+                        return Err(Error::InvalidState(format!(
+                            "the {LOG_MODEL_HISTORY_TAG} tag of run {run_id} is not a JSON list; \
+                             delete or fix it before recording models"
+                        )))
+                    }
+                }
+            }
+        };
+        crate::validate::tag(LOG_MODEL_HISTORY_TAG, &value)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?1, ?2, ?3)",
+            params![run_id, LOG_MODEL_HISTORY_TAG, value],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// One page of a model search, in one read transaction.
+    pub fn search_logged_models(&self, q: &ModelQuery<'_>) -> Result<ModelSearchPage> {
+        let tx = self.conn.unchecked_transaction()?;
+        let snapshot = match q.snapshot {
+            Some(s) => s,
+            None => tx.query_row(
+                "SELECT coalesce(max(rowid), 0) FROM logged_models",
+                [],
+                |r| r.get(0),
+            )?,
+        };
+        let sql = search_sql(q, snapshot);
+        // Not cached: the text varies with the filter's shape.
+        let mut stmt = tx.prepare(&sql.text)?;
+        let mut ids = stmt
+            .query_map(params_from_iter(sql.params.iter()), |r| {
+                r.get::<_, String>(0)
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        drop(stmt);
+        let more = ids.len() > q.limit;
+        ids.truncate(q.limit);
+        let models = load_models(&tx, &ids, q.artifact_root)?;
+        tx.commit()?;
+        Ok(ModelSearchPage {
+            models,
+            snapshot,
+            more,
+        })
+    }
+}
+
+/// SQL text with its parameters, in order.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    params: Vec<Value>,
+}
+
+impl Sql {
+    fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    fn bind(&mut self, v: impl Into<Value>) -> &mut Self {
+        self.text.push('?');
+        self.params.push(v.into());
+        self
+    }
+
+    /// `(SELECT value FROM json_each(?))`: a list as one parameter.
+    fn bind_list<T: serde::Serialize>(&mut self, values: &[T]) -> &mut Self {
+        let json = serde_json::to_string(values).expect("strings and integers serialise");
+        self.push("(SELECT value FROM json_each(")
+            .bind(json)
+            .push("))")
+    }
+}
+
+/// The SQL of a model's text attribute, on the aliases `m` (the model)
+/// and `e` (its experiment).
+fn text_column(s: &mut Sql, a: ModelText, artifact_root: &str) {
+    match a {
+        ModelText::ModelId => s.push("m.model_id"),
+        ModelText::Name => s.push("m.name"),
+        ModelText::Status => s.push("m.status"),
+        ModelText::ModelType => s.push("m.model_type"),
+        ModelText::SourceRunId => s.push("m.source_run_id"),
+        // Computed as `get_logged_model` computes it.
+        ModelText::ArtifactLocation => s
+            .push("coalesce(m.artifact_location, rtrim(coalesce(e.artifact_location, ")
+            .bind(artifact_root.to_string())
+            .push(" || '/' || m.experiment_id), '/') || '/models/' || m.model_id || '/artifacts')"),
+    };
+}
+
+fn time_column(a: ModelTime) -> &'static str {
+    match a {
+        ModelTime::Creation => "m.creation_time",
+        ModelTime::LastUpdated => "m.last_updated_time",
+    }
+}
+
+/// `<column> <test>`; `column` writes the column's SQL.
+fn text_test(s: &mut Sql, column: &dyn Fn(&mut Sql), test: &TextTest) {
+    match test {
+        TextTest::Eq(v) => {
+            column(s);
+            s.push(" = ").bind(v.clone());
+        }
+        TextTest::Ne(v) => {
+            column(s);
+            s.push(" != ").bind(v.clone());
+        }
+        TextTest::Like(p) => {
+            column(s);
+            s.push(" GLOB ").bind(like_to_glob(p));
+        }
+        TextTest::ILike(p) => {
+            s.push("lower(");
+            column(s);
+            s.push(") GLOB ")
+                .bind(like_to_glob(&p.to_ascii_lowercase()));
+        }
+        TextTest::In(vs) => {
+            column(s);
+            s.push(" IN ").bind_list(vs);
+        }
+        TextTest::NotIn(vs) => {
+            column(s);
+            s.push(" NOT IN ").bind_list(vs);
+        }
+    }
+}
+
+fn number_value(n: Number) -> Value {
+    match n {
+        Number::Int(i) => Value::Integer(i),
+        Number::Float(f) => Value::Real(f),
+    }
+}
+
+fn op_sql(op: Comparator) -> &'static str {
+    op.numeric_sql()
+        .expect("numeric tests carry a numeric comparator")
+}
+
+/// `(x.dataset_name = ? [AND x.dataset_digest = ?]) OR ...`, in parentheses.
+fn datasets_condition(s: &mut Sql, datasets: &[(String, Option<String>)]) {
+    s.push("(");
+    for (i, (name, digest)) in datasets.iter().enumerate() {
+        if i > 0 {
+            s.push(" OR ");
+        }
+        s.push("(x.dataset_name = ").bind(name.clone());
+        if let Some(d) = digest {
+            s.push(" AND x.dataset_digest = ").bind(d.clone());
+        }
+        s.push(")");
+    }
+    s.push(")");
+}
+
+/// A tag or param clause on `table`.
+fn key_test(s: &mut Sql, table: &str, key: &str, test: &KeyTest) {
+    s.push(if matches!(test, KeyTest::IsNull) {
+        "NOT EXISTS"
+    } else {
+        "EXISTS"
+    })
+    .push(" (SELECT 1 FROM ")
+    .push(table)
+    .push(" x WHERE x.model_id = m.model_id AND x.key = ")
+    .bind(key.to_string());
+    if let KeyTest::Value(t) = test {
+        s.push(" AND ");
+        text_test(
+            s,
+            &|s: &mut Sql| {
+                s.push("x.value");
+            },
+            t,
+        );
+    }
+    s.push(")");
+}
+
+fn clause(s: &mut Sql, c: &ModelClause, q: &ModelQuery<'_>) {
+    match c {
+        ModelClause::Text { attribute, test } => {
+            let a = *attribute;
+            text_test(s, &|s: &mut Sql| text_column(s, a, q.artifact_root), test);
+        }
+        ModelClause::Time { attribute, test } => {
+            s.push(time_column(*attribute))
+                .push(" ")
+                .push(op_sql(test.op))
+                .push(" ")
+                .bind(number_value(test.value));
+        }
+        ModelClause::Tag { key, test } => key_test(s, "logged_model_tags", key, test),
+        ModelClause::Param { key, test } => key_test(s, "logged_model_params", key, test),
+        ModelClause::Metric { key, test } => {
+            let bound = match test.value {
+                Number::Int(i) => i as f64,
+                Number::Float(f) => f,
+            };
+            s.push("EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.key = ")
+                .bind(key.clone())
+                .push(" AND ");
+            if test.op == Comparator::Ne {
+                // NaN (a NULL value) differs from every number.
+                s.push("(x.value != ")
+                    .bind(bound)
+                    .push(" OR x.value IS NULL)");
+            } else {
+                s.push("x.value ")
+                    .push(op_sql(test.op))
+                    .push(" ")
+                    .bind(bound);
+            }
+            if !q.datasets.is_empty() {
+                s.push(" AND ");
+                datasets_condition(s, q.datasets);
+            }
+            s.push(")");
+        }
+    }
+}
+
+fn direction(ascending: bool) -> &'static str {
+    if ascending {
+        ""
+    } else {
+        " DESC"
+    }
+}
+
+/// The query of a page's model ids: one more than the page holds, to
+/// tell whether another page follows.
+fn search_sql(q: &ModelQuery<'_>, snapshot: i64) -> Sql {
+    let mut s = Sql::default();
+    s.push(
+        "SELECT m.model_id FROM logged_models m
+         LEFT JOIN experiments e ON e.experiment_id = m.experiment_id",
+    );
+    // The latest point of each metric the order names.
+    for (n, o) in q.order.iter().enumerate() {
+        if let ModelSortKey::Metric {
+            key,
+            dataset_name,
+            dataset_digest,
+        } = &o.key
+        {
+            s.push(&format!(
+                " LEFT JOIN logged_model_metrics o{n} ON o{n}.rowid = (SELECT x.rowid
+                   FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.key = "
+            ))
+            .bind(key.clone());
+            if let Some(name) = dataset_name {
+                s.push(" AND x.dataset_name = ").bind(name.clone());
+            }
+            if let Some(digest) = dataset_digest {
+                s.push(" AND x.dataset_digest = ").bind(digest.clone());
+            }
+            s.push(" ORDER BY x.timestamp DESC, x.step DESC, ifnull(x.run_uuid, '') LIMIT 1)");
+        }
+    }
+    s.push(" WHERE m.rowid <= ")
+        .bind(snapshot)
+        .push(" AND m.lifecycle_stage = 'active' AND m.experiment_id IN ")
+        .bind_list(q.experiment_ids);
+    for c in q.clauses {
+        s.push(" AND ");
+        clause(&mut s, c, q);
+    }
+    let has_metric_clause = q
+        .clauses
+        .iter()
+        .any(|c| matches!(c, ModelClause::Metric { .. }));
+    if !q.datasets.is_empty() && !has_metric_clause {
+        s.push(
+            " AND EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id AND ",
+        );
+        datasets_condition(&mut s, q.datasets);
+        s.push(")");
+    }
+    s.push(" ORDER BY ");
+    let mut creation_order = None;
+    for (n, o) in q.order.iter().enumerate() {
+        let dir = direction(o.ascending);
+        match &o.key {
+            ModelSortKey::Text(a) => {
+                s.push("(");
+                text_column(&mut s, *a, q.artifact_root);
+                s.push(") IS NULL, ");
+                text_column(&mut s, *a, q.artifact_root);
+                s.push(dir).push(", ");
+            }
+            ModelSortKey::Time(a) => {
+                if *a == ModelTime::Creation {
+                    creation_order = Some(o.ascending);
+                }
+                s.push(time_column(*a)).push(dir).push(", ");
+            }
+            ModelSortKey::Metric { .. } => {
+                s.push(&format!(
+                    "o{n}.rowid IS NULL, o{n}.value IS NULL, o{n}.value{dir}, "
+                ));
+            }
+        }
+    }
+    match creation_order {
+        Some(ascending) => s.push("m.rowid").push(direction(ascending)),
+        None => s.push("m.creation_time DESC, m.rowid DESC"),
+    };
+    s.push(" LIMIT ")
+        .bind(q.limit as i64 + 1)
+        .push(" OFFSET ")
+        .bind(q.offset as i64);
+    s
+}

@@ -1,0 +1,373 @@
+//! Importing experiments and runs recorded elsewhere (such as an MLflow
+//! `mlruns` folder) with the ids, names, times, statuses and lifecycle
+//! stages they already have. [`Store::import_mlruns`] is built on these.
+//!
+//! A run is imported all or nothing: its row is written first, marked as
+//! pending, then its metric points, then its params, tags, inputs and final
+//! lifecycle stage in one transaction that also removes the mark. An import
+//! cut short leaves the mark; the next import of the run removes what was
+//! written and starts the run again. Until then the run is visible, active.
+
+use super::{MetricWriter, Store, ARTIFACTS_DIR};
+use crate::error::{Error, Result};
+use crate::index::import::{
+    ExperimentOutcome, ExperimentRow, ImportModelRow, ImportRunRest, ImportRunRow, RunBegin,
+};
+use crate::index::runs::PARENT_RUN_TAG;
+use crate::model::{
+    DatasetInput, LifecycleStage, LoggedModelOutput, LoggedModelStatus, ModelMetric, RunStatus,
+};
+use crate::validate;
+
+/// Longest logged model name, as MLflow allows.
+const MAX_MODEL_NAME_LENGTH: usize = 500;
+
+/// An experiment to import, with everything it has.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExperimentRecord {
+    /// Decimal digits, kept as they are (MLflow's file store uses large
+    /// random numbers).
+    pub experiment_id: String,
+    pub name: String,
+    /// None: the store's own `artifacts/<experiment_id>` folder.
+    pub artifact_location: Option<String>,
+    pub lifecycle_stage: LifecycleStage,
+    pub creation_time: i64,
+    pub last_update_time: i64,
+    pub tags: Vec<(String, String)>,
+}
+
+/// What [`Store::import_experiment`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExperimentImport {
+    /// The experiment was new to the store.
+    Created,
+    /// The store had an experiment of that id and name with no runs and no
+    /// tags, such as the Default experiment every store starts with: it
+    /// now has the imported times, location, stage and tags.
+    Replaced,
+    /// The store had the experiment, with runs or tags: it is left as it is.
+    Present,
+}
+
+/// A run to import, with everything but its metric points and artifacts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub experiment_id: String,
+    pub run_name: String,
+    pub user_id: String,
+    pub status: RunStatus,
+    pub start_time: i64,
+    pub end_time: Option<i64>,
+    pub lifecycle_stage: LifecycleStage,
+    /// When the run was deleted, for a deleted run.
+    pub deleted_time: Option<i64>,
+    /// None: `<experiment artifact location>/<run_id>/artifacts`.
+    pub artifact_uri: Option<String>,
+    pub params: Vec<(String, String)>,
+    /// Stored exactly as given: no `mlflow.runName` tag is added.
+    pub tags: Vec<(String, String)>,
+    pub inputs: Vec<DatasetInput>,
+    /// Ids of logged models the run used.
+    pub model_inputs: Vec<String>,
+    /// Logged models the run produced.
+    pub model_outputs: Vec<LoggedModelOutput>,
+}
+
+/// A logged model to import, with its tags, params and metric points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedModelRecord {
+    pub model_id: String,
+    pub experiment_id: String,
+    pub name: String,
+    /// None: `<experiment artifact location>/models/<model_id>/artifacts`.
+    pub artifact_location: Option<String>,
+    pub creation_timestamp: i64,
+    pub last_updated_timestamp: i64,
+    pub model_type: Option<String>,
+    pub source_run_id: Option<String>,
+    pub status: LoggedModelStatus,
+    pub lifecycle_stage: LifecycleStage,
+    pub tags: Vec<(String, String)>,
+    pub params: Vec<(String, String)>,
+    /// Every point, each naming its model (this one).
+    pub metrics: Vec<ModelMetric>,
+}
+
+/// What [`Store::import_run`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunImport {
+    /// The run was imported.
+    Imported,
+    /// An earlier import of the run had been cut short; it was removed and
+    /// the run imported again.
+    Restarted,
+    /// The store already had the run: nothing was written.
+    Present,
+    /// Another process is importing this run right now: nothing was written.
+    Busy { pid: u32 },
+}
+
+impl Store {
+    /// Writes an experiment with its own id, name, times, stage and tags.
+    ///
+    /// An experiment of the same id and name already in the store is kept:
+    /// see [`ExperimentImport`]. The id or the name held by another
+    /// experiment is an InvalidState error, and nothing is written.
+    pub fn import_experiment(&self, e: &ExperimentRecord) -> Result<ExperimentImport> {
+        let id = validate::experiment_id(&e.experiment_id)?;
+        if id.to_string() != e.experiment_id {
+            return Err(validate_error(
+                "experiment id",
+                &e.experiment_id,
+                "must have no leading zeros, so that it can be kept as it is",
+            ));
+        }
+        validate::experiment_name(&e.name)?;
+        for (k, v) in &e.tags {
+            validate::experiment_tag(k, v)?;
+        }
+        let outcome = self.inner.index()?.import_experiment(&ExperimentRow {
+            experiment_id: id,
+            name: &e.name,
+            artifact_location: e.artifact_location.as_deref(),
+            lifecycle_stage: e.lifecycle_stage,
+            creation_time: e.creation_time,
+            last_update_time: e.last_update_time,
+            tags: &e.tags,
+        })?;
+        Ok(match outcome {
+            ExperimentOutcome::Created => ExperimentImport::Created,
+            ExperimentOutcome::Replaced => ExperimentImport::Replaced,
+            ExperimentOutcome::Present => ExperimentImport::Present,
+        })
+    }
+
+    /// Imports a run with its own id, times, status and stage, into an
+    /// experiment already in the store (in any lifecycle stage). `fill`
+    /// writes the run's metric points with the writer it is given; it may
+    /// also log the run's artifacts, as the run is active meanwhile.
+    ///
+    /// All or nothing: when `fill` or a later step fails, what was written
+    /// is removed (or, if even that fails, the next import removes it). A
+    /// run the store already has is left as it is.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use tracklite::{LifecycleStage, RunImport, RunRecord, RunStatus, Store};
+    /// let store = Store::open(dir.path().join("runs"))?;
+    /// let run = RunRecord {
+    ///     run_id: "0123456789abcdef0123456789abcdef".into(),
+    ///     experiment_id: "0".into(),
+    ///     run_name: "imported".into(),
+    ///     user_id: "ada".into(),
+    ///     status: RunStatus::Finished,
+    ///     start_time: 1_700_000_000_000,
+    ///     end_time: Some(1_700_000_060_000),
+    ///     lifecycle_stage: LifecycleStage::Active,
+    ///     deleted_time: None,
+    ///     artifact_uri: None,
+    ///     params: vec![("lr".into(), "0.1".into())],
+    ///     tags: vec![],
+    ///     inputs: vec![],
+    ///     model_inputs: vec![],
+    ///     model_outputs: vec![],
+    /// };
+    /// let done = store.import_run(&run, |w| w.log("loss", 0.5, 1_700_000_000_001, 0))?;
+    /// assert_eq!(done, RunImport::Imported);
+    /// assert_eq!(store.import_run(&run, |_| Ok(()))?, RunImport::Present);
+    /// assert_eq!(store.get_run(&run.run_id)?.metrics["loss"].value, 0.5);
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn import_run(
+        &self,
+        run: &RunRecord,
+        fill: impl FnOnce(&mut MetricWriter) -> Result<()>,
+    ) -> Result<RunImport> {
+        validate::run_id(&run.run_id)?;
+        let experiment_id = validate::experiment_id(&run.experiment_id)?;
+        validate::run_name(&run.run_name)?;
+        for (k, v) in &run.params {
+            validate::param(k, v)?;
+        }
+        for (i, (k, v)) in run.params.iter().enumerate() {
+            if let Some((_, other)) = run.params[..i].iter().find(|(k2, _)| k2 == k) {
+                return Err(Error::Validation(validate::duplicate_param(k, other, v)));
+            }
+        }
+        for (k, v) in &run.tags {
+            validate::tag(k, v)?;
+        }
+        for input in &run.inputs {
+            validate::dataset(&input.dataset)?;
+            for (k, v) in &input.tags {
+                validate::input_tag(k, v)?;
+            }
+        }
+        for model_id in run
+            .model_inputs
+            .iter()
+            .chain(run.model_outputs.iter().map(|o| &o.model_id))
+        {
+            check_model_id(model_id)?;
+        }
+        let parent = run
+            .tags
+            .iter()
+            .find(|(k, _)| k == PARENT_RUN_TAG)
+            .map(|(_, v)| v.as_str())
+            .filter(|p| validate::run_id(p).is_ok());
+        let begin = self.inner.index()?.begin_run_import(&ImportRunRow {
+            run_id: &run.run_id,
+            experiment_id,
+            name: &run.run_name,
+            user_id: &run.user_id,
+            status: run.status,
+            start_time: run.start_time,
+            end_time: run.end_time,
+            artifact_uri: run.artifact_uri.as_deref(),
+            parent_run_id: parent,
+        })?;
+        let outcome = match begin {
+            RunBegin::Present => return Ok(RunImport::Present),
+            RunBegin::Busy { pid } => return Ok(RunImport::Busy { pid }),
+            RunBegin::Started => RunImport::Imported,
+            RunBegin::Restarted => {
+                // Files the cut-short import had copied go too.
+                self.remove_store_artifacts(experiment_id, &run.run_id)?;
+                RunImport::Restarted
+            }
+        };
+        let written = self.metric_writer(&run.run_id).and_then(|mut writer| {
+            let filled = fill(&mut writer);
+            // Sealed and synced even when `fill` failed: the blocks it used
+            // are removed with the run below, never left open.
+            let closed = writer.close();
+            filled.and(closed)
+        });
+        let finished = written.and_then(|()| {
+            self.inner.index()?.finish_run_import(&ImportRunRest {
+                run_id: &run.run_id,
+                lifecycle_stage: run.lifecycle_stage,
+                deleted_time: run.deleted_time,
+                params: &run.params,
+                tags: &run.tags,
+                inputs: &run.inputs,
+                model_inputs: &run.model_inputs,
+                model_outputs: &run.model_outputs,
+            })
+        });
+        match finished {
+            Ok(()) => Ok(outcome),
+            Err(e) => {
+                // Best effort: when this fails too, the mark stays and the
+                // next import removes the run.
+                let abandoned = self
+                    .inner
+                    .index()
+                    .and_then(|mut index| index.abandon_run_import(&run.run_id));
+                if abandoned.is_ok() {
+                    let _ = self.remove_store_artifacts(experiment_id, &run.run_id);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Imports a logged model with its own id, times, status and stage, its
+    /// tags, params and metric points, all in one transaction, into an
+    /// experiment already in the store. True when it was imported; false
+    /// when the store already had a model of that id, left as it is.
+    pub fn import_logged_model(&self, m: &LoggedModelRecord) -> Result<bool> {
+        check_model_id(&m.model_id)?;
+        let experiment_id = validate::experiment_id(&m.experiment_id)?;
+        validate::length("logged model name", &m.name, &m.name, MAX_MODEL_NAME_LENGTH)?;
+        if let Some(run_id) = &m.source_run_id {
+            validate::run_id(run_id)?;
+        }
+        for (k, v) in &m.tags {
+            validate::tag(k, v)?;
+        }
+        for (k, v) in &m.params {
+            validate::param(k, v)?;
+        }
+        for p in &m.metrics {
+            if p.model_id != m.model_id {
+                return Err(validate_error(
+                    "logged model metric",
+                    &p.key,
+                    &format!("names model {}, not {}", p.model_id, m.model_id),
+                ));
+            }
+            validate::key("metric", &p.key)?;
+            if let Some(run_id) = &p.run_id {
+                validate::run_id(run_id)?;
+            }
+        }
+        self.inner.index()?.import_logged_model(&ImportModelRow {
+            model_id: &m.model_id,
+            experiment_id,
+            name: &m.name,
+            artifact_location: m.artifact_location.as_deref(),
+            creation_time: m.creation_timestamp,
+            last_updated_time: m.last_updated_timestamp,
+            source_run_id: m.source_run_id.as_deref(),
+            status: m.status,
+            model_type: m.model_type.as_deref(),
+            lifecycle_stage: m.lifecycle_stage,
+            tags: &m.tags,
+            params: &m.params,
+            metrics: &m.metrics,
+        })
+    }
+
+    /// Removes a run's folder under the store's own `artifacts` folder,
+    /// where an import copies artifacts; a location outside the store is
+    /// never touched.
+    fn remove_store_artifacts(&self, experiment_id: i64, run_id: &str) -> Result<()> {
+        let dir = self
+            .path()
+            .join(ARTIFACTS_DIR)
+            .join(experiment_id.to_string())
+            .join(run_id);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&dir, e)),
+        }
+    }
+
+    /// Ids of runs whose import was cut short and not resumed yet: they are
+    /// in the store, incomplete, until the next import of their source.
+    pub fn pending_imports(&self) -> Result<Vec<String>> {
+        self.inner.index()?.pending_run_imports()
+    }
+}
+
+/// A logged model id: a letter or digit, then letters, digits, `_` or `-`
+/// (MLflow's own are `m-` and 32 hex digits).
+fn check_model_id(id: &str) -> Result<()> {
+    let mut chars = id.chars();
+    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && id.len() <= 256
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(validate_error(
+            "logged model id",
+            id,
+            "must be 1 to 256 characters: a letter or digit, then letters, digits, '_' or '-'",
+        ))
+    }
+}
+
+fn validate_error(field: &'static str, value: &str, rule: &str) -> Error {
+    Error::Validation(crate::error::ValidationError::InvalidValue {
+        field,
+        value: value.to_string(),
+        rule: rule.to_string(),
+    })
+}

@@ -1,0 +1,794 @@
+//! Logged models (MLflow 3): models logged to an experiment, with their
+//! tags, params and metrics; the models runs give as outputs and take as
+//! inputs; and the search over models.
+//!
+//! The rules are MLflow's: ids are `m-` and 32 hex digits; a new model is
+//! PENDING until finalized; deletion is soft, and a deleted model is left
+//! out of `get_logged_model` (unless asked for) and of searches; model
+//! names may not contain `/ : . % " '`.
+
+use super::Store;
+use crate::error::{Error, Result, ValidationError};
+use crate::index::logged_models::{
+    ModelClause, ModelOrder, ModelQuery, ModelRow, ModelSortKey, ModelText, ModelTime,
+};
+use crate::model::{
+    now_ms, LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric, NewLoggedModel,
+};
+use crate::search::ast::{Comparator, NUMERIC, TEXT_OR_LIST};
+use crate::search::check_max_results;
+use crate::search::lexer::{Scan, SyntaxError};
+use crate::search::page_token::PageToken;
+use crate::search::parser::{self, RawClause};
+use crate::search::values::{check_comparator, key_test, non_empty_key, num_test, text_test};
+use crate::{names, validate};
+
+/// The number of models a search returns when the caller has no
+/// preference, as in MLflow.
+pub const SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT: usize = 100;
+
+/// Longest model name.
+const MAX_MODEL_NAME_LENGTH: usize = 500;
+/// Longest model type.
+const MAX_MODEL_TYPE_LENGTH: usize = 500;
+/// Characters MLflow refuses in a model name.
+const NAME_FORBIDDEN: &[char] = &['/', ':', '.', '%', '"', '\''];
+
+/// One page of [`Store::search_logged_models`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedModelPage {
+    pub models: Vec<LoggedModel>,
+    /// Pass this to the next call for the next page; None on the last page.
+    pub next_page_token: Option<String>,
+}
+
+/// One order_by clause of [`Store::search_logged_models`], shaped as
+/// MLflow's: a field, a direction and, for a metric, the dataset whose
+/// points count.
+///
+/// Fields: `name`, `model_id`, `status`, `model_type`, `source_run_id`,
+/// `artifact_location`, `creation_timestamp` (or `creation_time`),
+/// `last_updated_timestamp`, and `metrics.<key>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedModelOrder {
+    pub field: String,
+    /// Default (in [`LoggedModelOrder::new`] and `parse`): true.
+    pub ascending: bool,
+    /// Only for a metric: order by its latest point on this dataset.
+    pub dataset_name: Option<String>,
+    /// Only with `dataset_name`: the dataset's digest too.
+    pub dataset_digest: Option<String>,
+}
+
+impl LoggedModelOrder {
+    pub fn new(field: impl Into<String>, ascending: bool) -> Self {
+        LoggedModelOrder {
+            field: field.into(),
+            ascending,
+            dataset_name: None,
+            dataset_digest: None,
+        }
+    }
+
+    /// A clause written as text: a field, then `ASC` or `DESC` (any case).
+    ///
+    /// ```
+    /// use tracklite::LoggedModelOrder;
+    /// let o = LoggedModelOrder::parse("metrics.accuracy DESC")?;
+    /// assert_eq!((o.field.as_str(), o.ascending), ("metrics.accuracy", false));
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn parse(clause: &str) -> Result<Self> {
+        let clause = clause.trim();
+        let (field, ascending) = match clause.rsplit_once(char::is_whitespace) {
+            Some((f, d)) if d.eq_ignore_ascii_case("asc") => (f.trim_end(), true),
+            Some((f, d)) if d.eq_ignore_ascii_case("desc") => (f.trim_end(), false),
+            _ => (clause, true),
+        };
+        if field.is_empty() {
+            return Err(order_error(
+                clause,
+                "an order_by clause names a field and an optional direction, such as `metrics.accuracy DESC`",
+            ));
+        }
+        Ok(LoggedModelOrder::new(field, ascending))
+    }
+}
+
+/// A dataset that a model search's metric filters are restricted to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetFilter {
+    pub name: String,
+    /// None: any digest.
+    pub digest: Option<String>,
+}
+
+fn invalid_model_id(id: &str) -> ValidationError {
+    ValidationError::InvalidValue {
+        field: "logged model id",
+        value: id.to_string(),
+        rule: "must be 1 to 256 characters: a letter or digit, then letters, digits, '_' or '-' (new models get 'm-' and 32 hex digits)".into(),
+    }
+}
+
+/// Checks a model id: the characters of an id, so that it can name a folder.
+fn model_id(id: &str) -> Result<(), ValidationError> {
+    let mut chars = id.chars();
+    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && id.len() <= 256
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid_model_id(id))
+    }
+}
+
+/// Checks a model name as MLflow does: not empty, none of `/ : . % " '`,
+/// at most 500 characters.
+fn model_name(name: &str) -> Result<(), ValidationError> {
+    if name.is_empty() || name.contains(NAME_FORBIDDEN) {
+        return Err(ValidationError::InvalidValue {
+            field: "logged model name",
+            value: name.to_string(),
+            rule: "must be a non-empty string without any of the characters / : . % \" '".into(),
+        });
+    }
+    validate::length("logged model name", name, name, MAX_MODEL_NAME_LENGTH)
+}
+
+fn model_tags(tags: &[(String, String)]) -> Result<(), ValidationError> {
+    for (k, _) in tags {
+        validate::key("logged model tag", k)?;
+    }
+    Ok(())
+}
+
+/// Params: MLflow's param rules, and one value per key.
+fn model_params(params: &[(String, String)]) -> Result<(), ValidationError> {
+    for (k, v) in params {
+        validate::param(k, v)?;
+    }
+    for (i, (k, v)) in params.iter().enumerate() {
+        if let Some((_, other)) = params[..i].iter().find(|(k2, v2)| k2 == k && v2 != v) {
+            return Err(validate::duplicate_param(k, other, v));
+        }
+    }
+    Ok(())
+}
+
+fn model_metric(m: &ModelMetric) -> Result<(), ValidationError> {
+    model_id(&m.model_id)?;
+    validate::key("metric", &m.key)?;
+    if let Some(run_id) = &m.run_id {
+        validate::run_id(run_id)?;
+    }
+    if let Some(name) = &m.dataset_name {
+        validate::length(
+            "dataset name",
+            &m.key,
+            name,
+            validate::MAX_DATASET_NAME_LENGTH,
+        )?;
+    }
+    if let Some(digest) = &m.dataset_digest {
+        validate::length(
+            "dataset digest",
+            &m.key,
+            digest,
+            validate::MAX_DATASET_DIGEST_LENGTH,
+        )?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Creates a logged model in PENDING status and returns it. The
+    /// experiment must be active and the source run, when given, must exist.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use tracklite::{LoggedModelStatus, NewLoggedModel, Store};
+    /// let store = Store::open(dir.path())?;
+    /// let model = store.create_logged_model(NewLoggedModel {
+    ///     name: Some("classifier".into()),
+    ///     params: vec![("alpha".into(), "0.5".into())],
+    ///     ..NewLoggedModel::default()
+    /// })?;
+    /// assert!(model.model_id.starts_with("m-"));
+    /// assert!(model.artifact_location.ends_with(&format!("/0/models/{}/artifacts", model.model_id)));
+    /// let model = store.finalize_logged_model(&model.model_id, LoggedModelStatus::Ready)?;
+    /// assert_eq!(model.status, LoggedModelStatus::Ready);
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn create_logged_model(&self, new: NewLoggedModel) -> Result<LoggedModel> {
+        let experiment_id = validate::experiment_id(new.experiment_id.as_deref().unwrap_or("0"))?;
+        let random = uuid::Uuid::new_v4();
+        let model_id = format!("m-{}", random.simple());
+        let name = match new.name {
+            Some(name) => {
+                model_name(&name)?;
+                name
+            }
+            None => names::run_name(random.as_u128()),
+        };
+        if let Some(run_id) = &new.source_run_id {
+            validate::run_id(run_id)?;
+        }
+        if let Some(t) = &new.model_type {
+            validate::length("model type", t, t, MAX_MODEL_TYPE_LENGTH)?;
+        }
+        model_tags(&new.tags)?;
+        model_params(&new.params)?;
+        self.inner.index()?.create_logged_model(&ModelRow {
+            model_id: &model_id,
+            experiment_id,
+            name: &name,
+            source_run_id: new.source_run_id.as_deref(),
+            model_type: new.model_type.as_deref(),
+            creation_time: now_ms(),
+            tags: &new.tags,
+            params: &new.params,
+        })?;
+        self.get_logged_model(&model_id, false)
+    }
+
+    /// The model with its tags, params and metrics. A deleted model is
+    /// NotFound unless `allow_deleted`.
+    pub fn get_logged_model(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel> {
+        self::model_id(model_id)?;
+        self.inner
+            .index()?
+            .logged_model(model_id, allow_deleted, &self.inner.artifact_root)
+    }
+
+    /// Soft-deletes a model. Deleting a deleted model again is accepted,
+    /// as in MLflow.
+    pub fn delete_logged_model(&self, model_id: &str) -> Result<()> {
+        self::model_id(model_id)?;
+        self.inner.index()?.delete_logged_model(model_id)
+    }
+
+    /// Sets a model's status (READY or FAILED once its artifacts are
+    /// written, or failed to be) and returns the model.
+    pub fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel> {
+        self::model_id(model_id)?;
+        self.inner
+            .index()?
+            .finalize_logged_model(model_id, status)?;
+        self.get_logged_model(model_id, true)
+    }
+
+    /// Sets (or replaces) tags of a model; for a key given twice, the last
+    /// value wins.
+    pub fn set_logged_model_tags(&self, model_id: &str, tags: &[(String, String)]) -> Result<()> {
+        self::model_id(model_id)?;
+        model_tags(tags)?;
+        self.inner.index()?.set_logged_model_tags(model_id, tags)
+    }
+
+    /// Deletes a model's tag; NotFound when it is not set.
+    pub fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()> {
+        self::model_id(model_id)?;
+        self.inner.index()?.delete_logged_model_tag(model_id, key)
+    }
+
+    /// Logs params of a model, all or nothing. As for runs, params are
+    /// immutable: the same value again is accepted, another is an error.
+    pub fn log_logged_model_params(
+        &self,
+        model_id: &str,
+        params: &[(String, String)],
+    ) -> Result<()> {
+        self::model_id(model_id)?;
+        model_params(params)?;
+        self.inner
+            .index()?
+            .log_logged_model_params(model_id, params)
+    }
+
+    /// Records models as outputs of an active run, each at a step of the
+    /// run (MLflow's `log_outputs`). The models must exist.
+    pub fn log_outputs(&self, run_id: &str, outputs: &[LoggedModelOutput]) -> Result<()> {
+        validate::run_id(run_id)?;
+        for o in outputs {
+            model_id(&o.model_id)?;
+        }
+        self.inner.index()?.log_outputs(run_id, outputs)
+    }
+
+    /// The models a run gave as outputs, in the order recorded.
+    pub fn run_outputs(&self, run_id: &str) -> Result<Vec<LoggedModelOutput>> {
+        validate::run_id(run_id)?;
+        self.inner.index()?.run_outputs(run_id)
+    }
+
+    /// Records models as inputs of an active run (MLflow's `log_inputs`
+    /// with models). The models must exist.
+    pub fn log_model_inputs(&self, run_id: &str, model_ids: &[&str]) -> Result<()> {
+        validate::run_id(run_id)?;
+        for id in model_ids {
+            model_id(id)?;
+        }
+        self.inner.index()?.log_model_inputs(run_id, model_ids)
+    }
+
+    /// Appends a model's description, a JSON object (MLflow's
+    /// `Model.get_tags_dict()` as `json.dumps` writes it), to the run's
+    /// `mlflow.log-model.history` tag, atomically. The run must be active;
+    /// a tag that would grow past the run tag limit (8000 characters) is
+    /// refused, never cut.
+    pub fn record_logged_model(&self, run_id: &str, model_json: &str) -> Result<()> {
+        validate::run_id(run_id)?;
+        if !serde_json::from_str::<serde_json::Value>(model_json).is_ok_and(|v| v.is_object()) {
+            return Err(ValidationError::InvalidValue {
+                field: "logged model description",
+                value: model_json.chars().take(200).collect(),
+                rule: "must be a JSON object".into(),
+            }
+            .into());
+        }
+        self.inner
+            .index()?
+            .record_logged_model(run_id, model_json.trim())
+    }
+
+    /// The models a run took as inputs, in the order recorded.
+    pub fn run_model_inputs(&self, run_id: &str) -> Result<Vec<String>> {
+        validate::run_id(run_id)?;
+        self.inner.index()?.run_model_inputs(run_id)
+    }
+
+    /// Logs metric points of models (MLflow's metrics logged with a
+    /// `model_id`), at most 1000 per call, all or nothing. Values are kept
+    /// exactly, NaN and ±inf included. The models must exist, and the runs
+    /// named must be active. A point logged again (same model, key,
+    /// timestamp, step, run and dataset) is kept once.
+    ///
+    /// These points belong to the models only: a caller that also wants
+    /// them in a run's history logs them to the run as well.
+    pub fn log_model_metrics(&self, metrics: &[ModelMetric]) -> Result<()> {
+        validate::batch(metrics.len(), 0, 0)?;
+        for m in metrics {
+            model_metric(m)?;
+        }
+        self.inner.index()?.log_model_metrics(metrics)
+    }
+
+    /// Searches the active models of some experiments.
+    ///
+    /// - `filter`: clauses joined by AND, in MLflow's filter language:
+    ///   attributes `name`, `model_id`, `status`, `model_type`,
+    ///   `source_run_id`, `artifact_location` (`= != LIKE ILIKE IN NOT
+    ///   IN`), `creation_timestamp` (or `creation_time`) and
+    ///   `last_updated_timestamp` (`= != < <= > >=`); `tags.<key>` and
+    ///   `params.<key>` (as text, and `IS NULL`, `IS NOT NULL`);
+    ///   `metrics.<key>` (numbers: true when any point passes).
+    /// - `datasets`: metric clauses only look at points on these datasets;
+    ///   with no metric clause, models need a point on one of them.
+    /// - `max_results`: 1 to [`crate::SEARCH_MAX_RESULTS_LIMIT`]; MLflow's
+    ///   default is [`SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT`].
+    /// - `order_by`: see [`LoggedModelOrder`]; missing values come last.
+    ///   Default and final tie-break: newest first.
+    /// - `page_token`: None for the first page, then the token the previous
+    ///   page returned; models created while paging do not appear.
+    ///
+    /// An empty `experiment_ids` matches no model, as in MLflow.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use tracklite::{LoggedModelOrder, NewLoggedModel, Store};
+    /// let store = Store::open(dir.path())?;
+    /// for name in ["small", "large"] {
+    ///     store.create_logged_model(NewLoggedModel {
+    ///         name: Some(name.into()),
+    ///         model_type: Some("classifier".into()),
+    ///         ..NewLoggedModel::default()
+    ///     })?;
+    /// }
+    /// let page = store.search_logged_models(
+    ///     &["0"],
+    ///     "model_type = 'classifier' AND name LIKE '%a%'",
+    ///     &[],
+    ///     100,
+    ///     &[LoggedModelOrder::new("name", true)],
+    ///     None,
+    /// )?;
+    /// let names: Vec<_> = page.models.iter().map(|m| m.name.as_str()).collect();
+    /// assert_eq!(names, ["large", "small"]);
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn search_logged_models(
+        &self,
+        experiment_ids: &[&str],
+        filter: &str,
+        datasets: &[DatasetFilter],
+        max_results: usize,
+        order_by: &[LoggedModelOrder],
+        page_token: Option<&str>,
+    ) -> Result<LoggedModelPage> {
+        check_max_results(max_results)?;
+        let experiment_ids = experiment_ids
+            .iter()
+            .map(|id| validate::experiment_id(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let clauses = parse_filter(filter)?;
+        let order = parse_order_by(order_by)?;
+        let datasets = datasets
+            .iter()
+            .map(|d| {
+                if d.name.is_empty() {
+                    return Err(Error::from(ValidationError::InvalidValue {
+                        field: "dataset filter",
+                        value: String::new(),
+                        rule: "a dataset filter must name its dataset".into(),
+                    }));
+                }
+                Ok((d.name.clone(), d.digest.clone()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let token = page_token.map(PageToken::decode).transpose()?;
+        if experiment_ids.is_empty() {
+            return Ok(LoggedModelPage {
+                models: Vec::new(),
+                next_page_token: None,
+            });
+        }
+        let offset = token.map_or(0, |t| t.offset);
+        let page = self.inner.index()?.search_logged_models(&ModelQuery {
+            experiment_ids: &experiment_ids,
+            clauses: &clauses,
+            datasets: &datasets,
+            order: &order,
+            snapshot: token.and_then(|t| t.snapshot),
+            limit: max_results,
+            offset,
+            artifact_root: &self.inner.artifact_root,
+        })?;
+        let next_page_token = page.more.then(|| {
+            PageToken {
+                offset: offset + max_results,
+                snapshot: Some(page.snapshot),
+            }
+            .encode()
+        });
+        Ok(LoggedModelPage {
+            models: page.models,
+            next_page_token,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attribute {
+    Text(ModelText),
+    Time(ModelTime),
+}
+
+const ATTRIBUTES: &str = "name, model_id, status, model_type, source_run_id, artifact_location, creation_timestamp, last_updated_timestamp";
+
+/// A model attribute, by any of MLflow's spellings.
+fn attribute(name: &str) -> Option<Attribute> {
+    Some(match name {
+        "name" => Attribute::Text(ModelText::Name),
+        "model_id" => Attribute::Text(ModelText::ModelId),
+        "status" => Attribute::Text(ModelText::Status),
+        "model_type" => Attribute::Text(ModelText::ModelType),
+        "source_run_id" => Attribute::Text(ModelText::SourceRunId),
+        "artifact_location" | "artifact_uri" => Attribute::Text(ModelText::ArtifactLocation),
+        "creation_timestamp" | "creation_time" | "creation_timestamp_ms" => {
+            Attribute::Time(ModelTime::Creation)
+        }
+        "last_updated_timestamp" | "last_updated_timestamp_ms" => {
+            Attribute::Time(ModelTime::LastUpdated)
+        }
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entity {
+    Attribute,
+    Metric,
+    Param,
+    Tag,
+}
+
+const ENTITIES: &str = "attributes, metrics, params, tags";
+
+fn entity(name: &str) -> Option<Entity> {
+    Some(match name {
+        "attributes" | "attribute" | "attr" => Entity::Attribute,
+        "metrics" | "metric" => Entity::Metric,
+        "params" | "param" | "parameters" | "parameter" => Entity::Param,
+        "tags" | "tag" => Entity::Tag,
+        _ => return None,
+    })
+}
+
+/// Comparators of model tags and params: text, lists, and whether the
+/// model has the key.
+const MODEL_KEYED: &[Comparator] = &[
+    Comparator::Eq,
+    Comparator::Ne,
+    Comparator::Like,
+    Comparator::ILike,
+    Comparator::In,
+    Comparator::NotIn,
+    Comparator::IsNull,
+    Comparator::IsNotNull,
+];
+
+fn resolve(clause: &RawClause) -> Scan<ModelClause> {
+    let key = &clause.ident.key;
+    let which = match &clause.ident.entity {
+        None => Entity::Attribute,
+        Some(e) => entity(&e.value).ok_or_else(|| {
+            SyntaxError::at(
+                e,
+                format!(
+                    "invalid entity type '{}'; expected one of {ENTITIES}",
+                    e.value
+                ),
+            )
+        })?,
+    };
+    Ok(match which {
+        Entity::Metric => {
+            let name = non_empty_key(key, "metric")?;
+            let field = format!("metric '{name}'");
+            check_comparator(clause, NUMERIC, &field)?;
+            ModelClause::Metric {
+                test: num_test(clause, &field, false)?,
+                key: name,
+            }
+        }
+        Entity::Param | Entity::Tag => {
+            let kind = if which == Entity::Param {
+                "param"
+            } else {
+                "tag"
+            };
+            let name = non_empty_key(key, kind)?;
+            let field = format!("{kind} '{name}'");
+            check_comparator(clause, MODEL_KEYED, &field)?;
+            let test = key_test(clause, &field)?;
+            if which == Entity::Param {
+                ModelClause::Param { key: name, test }
+            } else {
+                ModelClause::Tag { key: name, test }
+            }
+        }
+        Entity::Attribute => match attribute(&key.value) {
+            Some(Attribute::Text(a)) => {
+                let field = format!("attribute {}", key.value);
+                check_comparator(clause, TEXT_OR_LIST, &field)?;
+                ModelClause::Text {
+                    attribute: a,
+                    test: text_test(clause, &field)?,
+                }
+            }
+            Some(Attribute::Time(a)) => {
+                let field = format!("attribute {}", key.value);
+                check_comparator(clause, NUMERIC, &field)?;
+                ModelClause::Time {
+                    attribute: a,
+                    test: num_test(clause, &field, false)?,
+                }
+            }
+            None => {
+                return Err(SyntaxError::at(
+                    key,
+                    format!(
+                        "invalid attribute key '{}'; expected one of {ATTRIBUTES}",
+                        key.value
+                    ),
+                ))
+            }
+        },
+    })
+}
+
+/// Parses a model filter; an empty (or blank) filter has no clauses.
+fn parse_filter(input: &str) -> Result<Vec<ModelClause>> {
+    let invalid = |e: SyntaxError| Error::InvalidFilter {
+        what: "filter",
+        input: input.to_string(),
+        position: e.pos,
+        token: e.token,
+        message: e.message,
+    };
+    let raw = parser::filter(input).map_err(invalid)?;
+    raw.iter().map(|c| resolve(c).map_err(invalid)).collect()
+}
+
+fn order_error(field: &str, message: impl Into<String>) -> Error {
+    Error::InvalidFilter {
+        what: "order_by clause",
+        input: field.to_string(),
+        position: 0,
+        token: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Strips one pair of backticks or double quotes around a key.
+fn unquote(key: &str) -> &str {
+    for q in ['`', '"'] {
+        if let Some(inner) = key.strip_prefix(q).and_then(|k| k.strip_suffix(q)) {
+            if !inner.is_empty() {
+                return inner;
+            }
+        }
+    }
+    key
+}
+
+/// Resolves order_by clauses. As in MLflow, a field with a dot is an
+/// entity and a key (`metrics.<key>`, the key taken as written), one
+/// without is an attribute.
+fn parse_order_by(order_by: &[LoggedModelOrder]) -> Result<Vec<ModelOrder>> {
+    order_by
+        .iter()
+        .map(|o| {
+            let field = o.field.trim();
+            let key = match field.split_once('.') {
+                None => match attribute(unquote(field)) {
+                    Some(Attribute::Text(a)) => ModelSortKey::Text(a),
+                    Some(Attribute::Time(a)) => ModelSortKey::Time(a),
+                    None => {
+                        return Err(order_error(
+                            field,
+                            format!("invalid order_by field '{field}'; expected one of {ATTRIBUTES}, or metrics.<key>"),
+                        ))
+                    }
+                },
+                Some((e, k)) => match (entity(unquote(e)), unquote(k)) {
+                    (Some(Entity::Metric), k) if !k.is_empty() => ModelSortKey::Metric {
+                        key: k.to_string(),
+                        dataset_name: o.dataset_name.clone(),
+                        dataset_digest: o.dataset_digest.clone(),
+                    },
+                    (Some(Entity::Attribute), k) => match attribute(k) {
+                        Some(Attribute::Text(a)) => ModelSortKey::Text(a),
+                        Some(Attribute::Time(a)) => ModelSortKey::Time(a),
+                        None => {
+                            return Err(order_error(
+                                field,
+                                format!("invalid attribute '{k}'; expected one of {ATTRIBUTES}"),
+                            ))
+                        }
+                    },
+                    _ => {
+                        return Err(order_error(
+                            field,
+                            format!("invalid order_by field '{field}'; models are ordered by attributes ({ATTRIBUTES}) or metrics.<key>"),
+                        ))
+                    }
+                },
+            };
+            let is_metric = matches!(key, ModelSortKey::Metric { .. });
+            if !is_metric && (o.dataset_name.is_some() || o.dataset_digest.is_some()) {
+                return Err(order_error(
+                    field,
+                    "dataset_name and dataset_digest may only be given when ordering by a metric",
+                ));
+            }
+            if o.dataset_digest.is_some() && o.dataset_name.is_none() {
+                return Err(order_error(
+                    field,
+                    "dataset_digest may only be given with dataset_name",
+                ));
+            }
+            Ok(ModelOrder {
+                key,
+                ascending: o.ascending,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::ast::{KeyTest, NumTest, Number, TextTest};
+
+    fn one(input: &str) -> ModelClause {
+        let mut v = parse_filter(input).unwrap();
+        assert_eq!(v.len(), 1, "{input}");
+        v.remove(0)
+    }
+
+    #[test]
+    fn filters() {
+        assert_eq!(
+            one("name = 'm'"),
+            ModelClause::Text {
+                attribute: ModelText::Name,
+                test: TextTest::Eq("m".into())
+            }
+        );
+        assert_eq!(
+            one("attributes.creation_time >= 5"),
+            ModelClause::Time {
+                attribute: ModelTime::Creation,
+                test: NumTest {
+                    op: Comparator::Ge,
+                    value: Number::Int(5)
+                }
+            }
+        );
+        assert_eq!(
+            one("tags.`a b` IN ('x', 'y')"),
+            ModelClause::Tag {
+                key: "a b".into(),
+                test: KeyTest::Value(TextTest::In(vec!["x".into(), "y".into()]))
+            }
+        );
+        assert!(matches!(
+            one("params.lr IS NULL"),
+            ModelClause::Param {
+                test: KeyTest::IsNull,
+                ..
+            }
+        ));
+        assert!(matches!(
+            one("metrics.acc > 0.5"),
+            ModelClause::Metric { .. }
+        ));
+        for bad in [
+            "foo = 'x'",
+            "runs.x = 'a'",
+            "metrics.acc LIKE 'a'",
+            "name > 'a'",
+            "creation_time = 'x'",
+            "name = 'a' OR name = 'b'",
+        ] {
+            assert!(
+                matches!(parse_filter(bad), Err(Error::InvalidFilter { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn order_by() {
+        let o = |f: &str| parse_order_by(&[LoggedModelOrder::new(f, false)]);
+        assert_eq!(
+            o("creation_timestamp").unwrap()[0].key,
+            ModelSortKey::Time(ModelTime::Creation)
+        );
+        assert_eq!(
+            o("metrics.f1 score").unwrap()[0].key,
+            ModelSortKey::Metric {
+                key: "f1 score".into(),
+                dataset_name: None,
+                dataset_digest: None
+            }
+        );
+        assert!(o("params.x").is_err());
+        assert!(o("size").is_err());
+        let mut with_dataset = LoggedModelOrder::new("name", true);
+        with_dataset.dataset_name = Some("d".into());
+        assert!(parse_order_by(&[with_dataset]).is_err());
+        let parsed = LoggedModelOrder::parse("  metrics.`a b`   desc ").unwrap();
+        assert_eq!(parsed, LoggedModelOrder::new("metrics.`a b`", false));
+        assert!(LoggedModelOrder::parse(" ").is_err());
+    }
+
+    #[test]
+    fn names() {
+        model_name("my-model_1 x").unwrap();
+        for bad in ["", "a/b", "a.b", "a:b", "50%", "a'b", "a\"b"] {
+            assert!(model_name(bad).is_err(), "{bad}");
+        }
+        assert!(model_name(&"x".repeat(501)).is_err());
+        model_id("m-0123456789abcdef0123456789abcdef").unwrap();
+        assert!(model_id("../x").is_err());
+        assert!(model_id("").is_err());
+    }
+}
