@@ -11,6 +11,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+use super::datasets::put_inputs;
 use super::Index;
 use crate::error::{Error, Result};
 use crate::model::{
@@ -463,50 +464,4 @@ impl Index {
         let rows = stmt.query_map(params![n + 1, n, PENDING_PREFIX], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
-}
-
-/// Records datasets as inputs of a run, as `log_inputs` does, whatever the
-/// run's lifecycle stage.
-fn put_inputs(
-    tx: &Transaction<'_>,
-    experiment_id: i64,
-    run_id: &str,
-    inputs: &[DatasetInput],
-) -> Result<()> {
-    for input in inputs {
-        let d = &input.dataset;
-        let existing: Option<String> = tx
-            .query_row(
-                "SELECT dataset_uuid FROM datasets WHERE experiment_id = ?1 AND name = ?2 AND digest = ?3",
-                params![experiment_id, d.name, d.digest],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let dataset_uuid = match existing {
-            Some(id) => id,
-            None => {
-                let id = uuid::Uuid::new_v4().simple().to_string();
-                tx.execute(
-                    "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, schema, profile)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![id, experiment_id, d.name, d.digest, d.source_type, d.source, d.schema, d.profile],
-                )?;
-                id
-            }
-        };
-        let input_uuid = uuid::Uuid::new_v4().simple().to_string();
-        let added = tx.execute(
-            "INSERT OR IGNORE INTO inputs (input_uuid, dataset_uuid, run_uuid) VALUES (?1, ?2, ?3)",
-            params![input_uuid, dataset_uuid, run_id],
-        )?;
-        if added == 1 {
-            for (k, v) in &input.tags {
-                tx.execute(
-                    "INSERT OR REPLACE INTO input_tags (input_uuid, key, value) VALUES (?1, ?2, ?3)",
-                    params![input_uuid, k, v],
-                )?;
-            }
-        }
-    }
-    Ok(())
 }

@@ -3,7 +3,7 @@
 //! and write at once; every write transaction starts IMMEDIATE, so that a
 //! busy database is waited for rather than failed.
 
-mod datasets;
+pub(crate) mod datasets;
 mod experiments;
 pub mod import;
 pub mod logged_models;
