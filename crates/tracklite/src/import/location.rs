@@ -47,7 +47,7 @@ fn local_path(location: &str) -> Option<PathBuf> {
             }
             None => rest,
         };
-        return Some(PathBuf::from(percent_decode(path)?));
+        return Some(PathBuf::from(crate::store::percent_decode(path)?));
     }
     let scheme = location.split_once(':').map(|(s, _)| s).filter(|s| {
         s.len() > 1
@@ -58,31 +58,6 @@ fn local_path(location: &str) -> Option<PathBuf> {
         Some(_) => None,
         None => Some(PathBuf::from(location)),
     }
-}
-
-/// Decodes `%XX` escapes, as MLflow's URIs spell special characters.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match escaped {
-            Some(b) => {
-                out.push(b);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

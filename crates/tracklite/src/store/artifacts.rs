@@ -302,7 +302,7 @@ fn has_scheme(uri: &str) -> bool {
 
 /// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as is,
 /// as Python's `unquote` leaves it.
-fn percent_decode(s: &str) -> Option<String> {
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

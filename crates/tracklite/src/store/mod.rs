@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::index::Index;
 use crate::log::LogFile;
 
+pub(crate) use artifacts::percent_decode;
 pub use artifacts::FileInfo;
 pub use compact::{CompactReport, Progress, RECLAIM_GRACE};
 pub use import::{ExperimentImport, ExperimentRecord, LoggedModelRecord, RunImport, RunRecord};
