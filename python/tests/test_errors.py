@@ -16,6 +16,7 @@ ERRORS = [
     (errors.NotFoundError, LookupError, "RESOURCE_DOES_NOT_EXIST"),
     (errors.AlreadyExistsError, Exception, "RESOURCE_ALREADY_EXISTS"),
     (errors.InvalidStateError, Exception, "INVALID_STATE"),
+    (errors.RunDeletedError, errors.InvalidStateError, "INVALID_PARAMETER_VALUE"),
     (errors.FormatError, Exception, "INTERNAL_ERROR"),
     (errors.StoreIOError, OSError, "INTERNAL_ERROR"),
 ]
@@ -138,9 +139,10 @@ def test_logging_to_a_deleted_run():
     with mlflow.start_run() as run:
         pass
     mlflow.delete_run(run.info.run_id)
-    with pytest.raises(tracklite.InvalidStateError, match="deleted") as e:
+    with pytest.raises(tracklite.RunDeletedError, match="deleted") as e:
         mlflow.log_metric("m", 1.0, run_id=run.info.run_id)
-    assert e.value.error_code == "INVALID_STATE"
+    assert isinstance(e.value, tracklite.InvalidStateError)
+    assert e.value.error_code == "INVALID_PARAMETER_VALUE"
 
 
 def test_ended_native_run_refuses_more_points(store):

@@ -60,6 +60,7 @@ def test_module_surface():
         (errors.NotFoundError, (errors.TrackliteError, LookupError), "RESOURCE_DOES_NOT_EXIST"),
         (errors.AlreadyExistsError, (errors.TrackliteError,), "RESOURCE_ALREADY_EXISTS"),
         (errors.InvalidStateError, (errors.TrackliteError,), "INVALID_STATE"),
+        (errors.RunDeletedError, (errors.InvalidStateError,), "INVALID_PARAMETER_VALUE"),
         (errors.FormatError, (errors.TrackliteError,), "INTERNAL_ERROR"),
         (errors.StoreIOError, (errors.TrackliteError, OSError), "INTERNAL_ERROR"),
     ],

@@ -31,6 +31,7 @@ from .errors import (
     InvalidValueError,
     NotFoundError,
     ParamChangedError,
+    RunDeletedError,
     StoreIOError,
     TrackliteError,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "MlflowException",
     "NotFoundError",
     "ParamChangedError",
+    "RunDeletedError",
     "Run",
     "Store",
     "StoreIOError",

@@ -15,6 +15,7 @@ __all__ = [
     "FormatError",
     "InvalidFilterError",
     "InvalidStateError",
+    "RunDeletedError",
     "InvalidValueError",
     "NotFoundError",
     "ParamChangedError",
@@ -68,6 +69,13 @@ class InvalidStateError(TrackliteError):
     logging to a deleted run or through a closed writer."""
 
     error_code = "INVALID_STATE"
+
+
+class RunDeletedError(InvalidStateError):
+    """A change to, or logging into, a deleted run; restore it first.
+    Its error code is MLflow's for a write to a run that is not active."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
 
 
 class FormatError(TrackliteError):

@@ -17,6 +17,7 @@ from .errors import (
     InvalidValueError,
     NotFoundError,
     ParamChangedError,
+    RunDeletedError,
     StoreIOError,
     TrackliteError,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "MlflowException",
     "NotFoundError",
     "ParamChangedError",
+    "RunDeletedError",
     "StoreIOError",
     "TrackliteError",
 ]

@@ -19,11 +19,12 @@ pub enum Kind {
     NotFound,
     AlreadyExists,
     InvalidState,
+    RunDeleted,
     Format,
     StoreIO,
 }
 
-const KINDS: usize = 9;
+const KINDS: usize = 10;
 
 impl Kind {
     fn class_name(self) -> &'static str {
@@ -35,6 +36,7 @@ impl Kind {
             Kind::NotFound => "NotFoundError",
             Kind::AlreadyExists => "AlreadyExistsError",
             Kind::InvalidState => "InvalidStateError",
+            Kind::RunDeleted => "RunDeletedError",
             Kind::Format => "FormatError",
             Kind::StoreIO => "StoreIOError",
         }
@@ -50,6 +52,7 @@ impl Kind {
             E::NotFound { .. } => Kind::NotFound,
             E::AlreadyExists { .. } => Kind::AlreadyExists,
             E::InvalidState(_) => Kind::InvalidState,
+            E::RunDeleted(_) => Kind::RunDeleted,
             E::Format(_) => Kind::Format,
             E::Io { .. } => Kind::StoreIO,
             E::Index(e) => match e.sqlite_error_code() {

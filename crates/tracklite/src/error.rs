@@ -103,6 +103,10 @@ pub enum Error {
     /// logging to a deleted run.
     #[error("{0}")]
     InvalidState(String),
+    /// A change to, or logging into, a deleted run (its id is the value).
+    /// The run must be restored first.
+    #[error("run {0} is deleted; restore it before changing or logging to it")]
+    RunDeleted(String),
     /// An I/O error, with the path it happened on.
     #[error("I/O error on {path}: {source}")]
     Io {

@@ -544,7 +544,10 @@ fn deleted_and_unknown_runs_and_missing_files() {
             .log_artifacts(&f.run_id, &f.dir.path().join("local"), None),
     ] {
         let err = result.unwrap_err();
-        assert!(matches!(err, Error::InvalidState(_)), "{err:?}");
+        assert!(
+            matches!(&err, Error::RunDeleted(id) if id == &f.run_id),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("is deleted"), "{err}");
     }
     // A deleted run's artifacts can still be read, as in MLflow.

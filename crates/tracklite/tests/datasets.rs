@@ -79,6 +79,6 @@ fn inputs_are_validated_and_need_an_active_run() {
     let err = store
         .log_inputs(&run, &[input("iris", "d", "training")])
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidState(_)), "{err}");
+    assert!(matches!(err, Error::RunDeleted(_)), "{err}");
     assert!(store.get_run(&run).unwrap().inputs.is_empty());
 }

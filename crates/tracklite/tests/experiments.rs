@@ -49,6 +49,16 @@ fn assert_invalid_state<T: std::fmt::Debug>(result: Result<T, Error>, needles: &
     }
 }
 
+fn assert_run_deleted<T: std::fmt::Debug>(result: Result<T, Error>, run_id: &str) {
+    match &result {
+        Err(e @ Error::RunDeleted(id)) => {
+            assert_eq!(id, run_id);
+            assert!(e.to_string().contains("is deleted"), "{e}");
+        }
+        other => panic!("expected RunDeleted for {run_id}, got {other:?}"),
+    }
+}
+
 fn assert_not_found(err: Error, kind: &str, id: &str) {
     match &err {
         Error::NotFound { kind: k, id: i } => {
@@ -412,14 +422,11 @@ fn runs_of_a_deleted_experiment_refuse_logging() {
 
     store.delete_experiment(&id).unwrap();
 
-    assert_invalid_state(
-        store.log_metric(&run, "loss", 2.0, 2, 1),
-        &[&run, "deleted"],
-    );
-    assert_invalid_state(store.log_metric(&run, "acc", 2.0, 2, 1), &[&run, "deleted"]);
-    assert_invalid_state(store.log_param(&run, "lr", "0.1"), &[&run, "deleted"]);
-    assert_invalid_state(store.set_tag(&run, "k", "v"), &[&run, "deleted"]);
-    assert_invalid_state(store.metric_writer(&run).map(|_| ()), &[&run, "deleted"]);
+    assert_run_deleted(store.log_metric(&run, "loss", 2.0, 2, 1), &run);
+    assert_run_deleted(store.log_metric(&run, "acc", 2.0, 2, 1), &run);
+    assert_run_deleted(store.log_param(&run, "lr", "0.1"), &run);
+    assert_run_deleted(store.set_tag(&run, "k", "v"), &run);
+    assert_run_deleted(store.metric_writer(&run).map(|_| ()), &run);
     let history = store.metric_history(&run, "loss").unwrap();
     assert_eq!(
         history.len(),

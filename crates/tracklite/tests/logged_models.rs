@@ -287,7 +287,7 @@ fn run_outputs_and_inputs() {
     assert!(store.run_outputs(&other).unwrap().is_empty());
     store.delete_run(&other).unwrap();
     let e = store.log_outputs(&other, &[out(&a, 0)]).unwrap_err();
-    assert!(matches!(e, Error::InvalidState(_)), "{e:?}");
+    assert!(matches!(e, Error::RunDeleted(_)), "{e:?}");
     let e = store
         .run_outputs("0123456789abcdef0123456789abcdef")
         .unwrap_err();
@@ -335,7 +335,7 @@ fn metrics_keep_exact_values_and_are_deduplicated() {
     let mut late = metric(&m, "x", 1.0, 0, 0);
     late.run_id = Some(run);
     let e = store.log_model_metrics(&[late]).unwrap_err();
-    assert!(matches!(e, Error::InvalidState(_)), "{e:?}");
+    assert!(matches!(e, Error::RunDeleted(_)), "{e:?}");
     assert_eq!(store.get_logged_model(&m, false).unwrap().metrics.len(), 5);
 
     let e = store
@@ -748,5 +748,5 @@ fn recording_models_appends_to_the_run_history_tag() {
     assert_eq!(store.get_run(&run).unwrap().tags[tag], "[{}]");
     store.delete_run(&run).unwrap();
     let e = store.record_logged_model(&run, "{}").unwrap_err();
-    assert!(matches!(e, Error::InvalidState(_)), "{e:?}");
+    assert!(matches!(e, Error::RunDeleted(_)), "{e:?}");
 }

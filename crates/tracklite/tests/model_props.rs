@@ -94,6 +94,7 @@ enum Outcome {
     Ok,
     NotFound,
     InvalidState,
+    RunDeleted,
     ParamChanged,
 }
 
@@ -102,6 +103,7 @@ fn outcome(r: Result<(), Error>) -> Outcome {
         Ok(()) => Outcome::Ok,
         Err(Error::NotFound { .. }) => Outcome::NotFound,
         Err(Error::InvalidState(_)) => Outcome::InvalidState,
+        Err(Error::RunDeleted(_)) => Outcome::RunDeleted,
         Err(Error::ParamChanged { .. }) => Outcome::ParamChanged,
         Err(e) => panic!("unexpected error: {e}"),
     }
@@ -122,7 +124,7 @@ fn key(k: usize) -> String {
 fn apply(store: &mut Store, path: &Path, model: &mut Vec<ModelRun>, op: &Op) {
     let active = |model: &Vec<ModelRun>, run: usize| match model.get(run) {
         Some(r) if !r.deleted => Outcome::Ok,
-        Some(_) => Outcome::InvalidState,
+        Some(_) => Outcome::RunDeleted,
         None => Outcome::NotFound,
     };
     let id = |model: &Vec<ModelRun>, run: usize| {

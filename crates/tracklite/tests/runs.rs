@@ -53,6 +53,16 @@ fn assert_invalid_state<T: std::fmt::Debug>(result: Result<T, Error>, needles: &
     }
 }
 
+fn assert_run_deleted<T: std::fmt::Debug>(result: Result<T, Error>, run_id: &str) {
+    match &result {
+        Err(e @ Error::RunDeleted(id)) => {
+            assert_eq!(id, run_id);
+            assert!(e.to_string().contains("is deleted"), "{e}");
+        }
+        other => panic!("expected RunDeleted for {run_id}, got {other:?}"),
+    }
+}
+
 fn assert_run_not_found<T: std::fmt::Debug>(result: Result<T, Error>, id: &str) {
     match result {
         Err(err @ Error::NotFound { .. }) => {
@@ -464,21 +474,20 @@ fn deleted_runs_refuse_changes_until_restored() {
     // A deleted run can still be read.
     assert_eq!(store.get_run(&run).unwrap().metrics["loss"].count, 1);
 
-    let needles = [run.as_str(), "deleted"];
-    assert_invalid_state(store.log_param(&run, "lr", "0.1"), &needles);
-    assert_invalid_state(store.set_tag(&run, "k", "v"), &needles);
-    assert_invalid_state(store.delete_tag(&run, "keep"), &needles);
-    assert_invalid_state(store.log_metric(&run, "loss", 2.0, 2, 1), &needles);
-    assert_invalid_state(
+    assert_run_deleted(store.log_param(&run, "lr", "0.1"), &run);
+    assert_run_deleted(store.set_tag(&run, "k", "v"), &run);
+    assert_run_deleted(store.delete_tag(&run, "keep"), &run);
+    assert_run_deleted(store.log_metric(&run, "loss", 2.0, 2, 1), &run);
+    assert_run_deleted(
         store.log_batch(&run, &[Metric::new("loss", 2.0, 2, 1)], &[], &[]),
-        &needles,
+        &run,
     );
-    assert_invalid_state(
+    assert_run_deleted(
         store.log_batch(&run, &[], &pairs(&[("lr", "0.1")]), &[]),
-        &needles,
+        &run,
     );
-    assert_invalid_state(store.metric_writer(&run).map(|_| ()), &needles);
-    assert_invalid_state(store.end_run(&run, RunStatus::Finished), &needles);
+    assert_run_deleted(store.metric_writer(&run).map(|_| ()), &run);
+    assert_run_deleted(store.end_run(&run, RunStatus::Finished), &run);
     assert_invalid_state(store.delete_run(&run), &[&run, "already deleted"]);
     let after = store.get_run(&run).unwrap();
     assert!(after.params.is_empty());

@@ -20,11 +20,9 @@ difference, not a bug of either store):
   ordered by name (unique) only: creation and update times are stamped by
   each store itself.
 
-Known mismatch, kept as its own strict xfail (``test_write_to_deleted_run``)
-and left out of the random sequence so the rest stays comparable: writes to
-a deleted run (log_batch, log_param, set_tag, delete_tag, set_terminated)
-raise INVALID_PARAMETER_VALUE in MLflow's sqlite store but INVALID_STATE in
-tracklite.
+Writes to a deleted run (log_batch, log_param, set_tag, delete_tag,
+set_terminated) are checked by their own test (``test_write_to_deleted_run``):
+both stores must refuse them with INVALID_PARAMETER_VALUE.
 """
 
 from __future__ import annotations
@@ -422,15 +420,11 @@ def _deleted_run_cases(pair: Pair) -> list[tuple[str, tuple[Any, ...], dict[str,
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writes to a deleted run: MLflow's sqlite store raises "
-    "INVALID_PARAMETER_VALUE, tracklite INVALID_STATE",
-)
 def test_write_to_deleted_run(tmp_path: Path) -> None:
     pair = Pair(tmp_path)
     for method, args, kwargs in _deleted_run_cases(pair):
-        pair.apply(method, *args, **kwargs)
+        # Both must raise, with the same error code.
+        assert not pair.apply(method, *args, **kwargs), method
 
 
 @pytest.mark.parametrize("seed", SEEDS)

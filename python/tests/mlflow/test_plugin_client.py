@@ -152,7 +152,9 @@ def test_logging_to_a_deleted_run_fails(client) -> None:
     client.delete_run(run_id)
     with pytest.raises(MlflowException) as info:
         client.log_metric(run_id, "m", 1.0)
-    assert _code(info) == "INVALID_STATE"
+    # MLflow's code for a write to a run that is not active.
+    assert _code(info) == "INVALID_PARAMETER_VALUE"
+    assert "is deleted" in str(info.value)
 
 
 def test_search_runs_pages_filters_and_orders(client) -> None:

@@ -71,13 +71,11 @@ pub fn run_stage(conn: &Connection, run_id: &str) -> Result<LifecycleStage> {
         .ok_or_else(|| Error::not_found("run", run_id))
 }
 
-/// NotFound for a missing run, InvalidState for a deleted one.
+/// NotFound for a missing run, RunDeleted for a deleted one.
 pub fn ensure_active(conn: &Connection, run_id: &str) -> Result<()> {
     match run_stage(conn, run_id)? {
         LifecycleStage::Active => Ok(()),
-        LifecycleStage::Deleted => Err(Error::InvalidState(format!(
-            "run {run_id} is deleted; restore it before changing or logging to it"
-        ))),
+        LifecycleStage::Deleted => Err(Error::RunDeleted(run_id.to_owned())),
     }
 }
 
