@@ -25,6 +25,7 @@ __all__ = [
     "log_model_inputs",
     "log_model_metrics",
     "log_outputs",
+    "metric_objects",
     "record_logged_model",
     "run_model_inputs",
     "run_outputs",
@@ -223,6 +224,14 @@ class Store:
         params: Sequence[tuple[str, str]] = (),
         tags: Sequence[tuple[str, str]] = (),
     ) -> None: ...
+    def log_batch_entities(
+        self, run_id: str, metrics: Sequence[Any], params: Sequence[Any], tags: Sequence[Any]
+    ) -> bool:
+        """Logs MLflow ``Metric``/``Param``/``RunTag`` objects (lists or
+        tuples of them) and returns True when every one is plain (str keys
+        and param values, float or int values, int or None steps and
+        timestamps, no model id); else logs nothing and returns False."""
+        ...
     def log_metric(
         self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int = 0
     ) -> None: ...
@@ -332,4 +341,16 @@ def log_model_metrics(store: Store, metrics: Sequence[ModelMetricInputDict]) -> 
 def record_logged_model(store: Store, run_id: str, model_json: str) -> None:
     """Appends a model's description (a JSON object) to the run's
     ``mlflow.log-model.history`` tag, atomically."""
+    ...
+
+def metric_objects(
+    cls: type[Any],
+    key: str,
+    steps: npt.NDArray[np.int64],
+    timestamps: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float64],
+) -> list[Any]:
+    """The objects ``cls(key, value, timestamp, step)`` of a history's
+    columns (MLflow's ``Metric``), made without running ``__init__`` for
+    each when ``cls`` keeps its fields as plain attributes."""
     ...

@@ -6,6 +6,7 @@
 
 mod columns;
 mod convert;
+mod entities;
 mod errors;
 mod import;
 mod models;
@@ -18,6 +19,8 @@ use pyo3::prelude::*;
 mod _native {
     use pyo3::prelude::*;
 
+    #[pymodule_export]
+    use crate::entities::metric_objects;
     #[pymodule_export]
     use crate::store::Store;
     #[pymodule_export]

@@ -15,14 +15,15 @@ from mlflow.entities import Metric
 from mlflow.entities.metric import MetricWithRunId
 from mlflow.store.entities.paged_list import PagedList
 
+from .._native import metric_objects
 from ._errors import invalid
 
 Columns = tuple[Any, Any, Any]  # steps, timestamps, values (numpy arrays)
 
 
 def _metrics(key: str, cols: Columns, index: Any) -> list[Metric]:
-    steps, timestamps, values = (c[index].tolist() for c in cols)
-    return [Metric(key, x, t, s) for s, t, x in zip(steps, timestamps, values)]
+    steps, timestamps, values = (np.ascontiguousarray(c[index]) for c in cols)
+    return metric_objects(Metric, key, steps, timestamps, values)
 
 
 def encode_offset(offset: int) -> str:

@@ -69,6 +69,7 @@ class TrackliteStore(_models.LoggedModelsMixin, AbstractStore):
         # keeps every run's artifacts in its own folder instead.
         self._default_artifact_uri = artifact_uri
         self._native = self._open(store_path(self._store_uri))
+        self._held_history: tuple[str, str, _history.Columns] | None = None
 
     @staticmethod
     @translated
@@ -222,10 +223,15 @@ class TrackliteStore(_models.LoggedModelsMixin, AbstractStore):
         self, run_id: str, metrics: Sequence[Any], params: Sequence[Any], tags: Sequence[Any]
     ) -> None:
         metrics = list(metrics or ())
+        params, tags = list(params or ()), list(tags or ())
+        # Plain entities (the common case) are read and logged natively; the
+        # Python path below converts the others or refuses them precisely.
+        if self._native.log_batch_entities(run_id, metrics, params, tags):
+            return
         points = c.metric_tuples(metrics)
         if any(getattr(m, "model_id", None) for m in metrics):
             points = self._new_points(run_id, metrics, points)
-        params_, tags_ = c.pairs(params or (), "param"), c.pairs(tags or (), "tag")
+        params_, tags_ = c.pairs(params, "param"), c.pairs(tags, "tag")
         if points or params_ or tags_:
             self._native.log_batch(run_id, points, params_, tags_)
 
@@ -279,8 +285,17 @@ class TrackliteStore(_models.LoggedModelsMixin, AbstractStore):
         max_results: int | None = None,
         page_token: str | None = None,
     ) -> PagedList[Metric]:
-        cols = self._native.metric_history(run_id, metric_key)
-        return _history.page(metric_key, cols, max_results, page_token)
+        # A paged walk reads the history once: its first page keeps the
+        # columns for the pages after it (the history only grows, so they
+        # read as a snapshot taken at the first page).
+        held = self._held_history
+        if page_token is not None and held is not None and held[:2] == (run_id, metric_key):
+            cols = held[2]
+        else:
+            cols = self._native.metric_history(run_id, metric_key)
+        page = _history.page(metric_key, cols, max_results, page_token)
+        self._held_history = None if page.token is None else (run_id, metric_key, cols)
+        return page
 
     @translated
     def get_metric_history_bulk(
