@@ -669,3 +669,47 @@ fn check_is_clean_after_ordinary_use() {
     assert!(report.is_clean(), "{report}");
     assert_eq!(report.points, expected_points);
 }
+
+#[test]
+fn logging_to_many_runs_keeps_few_blocks_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let runs: Vec<String> = (0..300).map(|_| new_run(&store)).collect();
+    for (i, run) in runs.iter().enumerate() {
+        store.log_metric(run, "loss", i as f64, 10, 0).unwrap();
+        store
+            .log_batch(run, &[Metric::new("acc", 0.5, 11, 1)], &[], &[])
+            .unwrap();
+    }
+    // Runs logged to long ago had their writers closed and blocks sealed.
+    let index = rusqlite::Connection::open(dir.path().join("store/index.sqlite")).unwrap();
+    let open_blocks: i64 = index
+        .query_row(
+            "SELECT count(*) FROM metric_blocks WHERE sealed = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(open_blocks <= 2 * 64, "{open_blocks} blocks still open");
+    // A run whose writer was closed takes points again, into a new block.
+    store.log_metric(&runs[0], "loss", -1.0, 20, 1).unwrap();
+    let history = store.metric_history(&runs[0], "loss").unwrap();
+    assert_eq!(
+        bits(&history),
+        vec![(0, 10, 0f64.to_bits()), (1, 20, (-1f64).to_bits())]
+    );
+    // Every summary is right, whichever writer folded it.
+    let page = store
+        .search_runs(&[], "", ViewType::ActiveOnly, 1000, &[], None)
+        .unwrap();
+    for run in &page.runs {
+        let i = runs.iter().position(|r| *r == run.info.run_id).unwrap();
+        let loss = &run.metrics["loss"];
+        let expected = if i == 0 { (2, -1.0) } else { (1, i as f64) };
+        assert_eq!((loss.count, loss.value), expected, "run {i}");
+        assert_eq!(run.metrics["acc"].count, 1);
+    }
+    let report = store.check(false).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.points, 601);
+}

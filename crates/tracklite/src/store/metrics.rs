@@ -1,6 +1,9 @@
 //! Logging and reading metrics, and keeping the index's summaries in step
 //! with the log.
 
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
 use rusqlite::Connection;
 
 use super::writer::WriterState;
@@ -12,6 +15,10 @@ use crate::log::{scan_block, scan_block_bytes, BlockRef, OpenBlock, ReadAt, Stop
 use crate::model::{Metric, MetricColumns, MetricPoint};
 use crate::summary::SeriesSummary;
 use crate::validate;
+
+/// The store's own writers (one per run logged to) kept open at most; past
+/// this, the least recently used half is closed.
+const MAX_CACHED_WRITERS: usize = 64;
 
 /// Histories at least this long are decoded by two threads.
 const PARALLEL_READ_POINTS: usize = 200_000;
@@ -164,13 +171,49 @@ impl Store {
         f: impl FnOnce(&mut WriterState, &super::Inner) -> Result<T>,
     ) -> Result<T> {
         let mut writers = lock(&self.inner.writers);
+        if !writers.contains_key(run_id) && writers.len() >= MAX_CACHED_WRITERS {
+            self.close_least_used(&mut writers)?;
+        }
+        let tick = self.inner.writer_ticks.fetch_add(1, Ordering::Relaxed);
         let writer = match writers.entry(run_id.to_string()) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(WriterState::new(&self.inner, run_id)?)
             }
         };
+        writer.last_used = tick;
         f(writer, &self.inner)
+    }
+
+    /// Closes the least recently used half of the cached writers, sealing
+    /// their blocks in one transaction. A store logging to many runs (a
+    /// server, an import, a sweep) so keeps few blocks open, and reading
+    /// summaries never has many open blocks to fold; a run logged to again
+    /// gets a new writer.
+    fn close_least_used(&self, writers: &mut HashMap<String, WriterState>) -> Result<()> {
+        let mut by_use: Vec<(u64, String)> = writers
+            .iter()
+            .map(|(id, w)| (w.last_used, id.clone()))
+            .collect();
+        by_use.sort_unstable();
+        let closing: Vec<WriterState> = by_use[..by_use.len() / 2]
+            .iter()
+            .filter_map(|(_, id)| writers.remove(id))
+            .collect();
+        let log = self.inner.log()?;
+        let mut index = self.inner.index()?;
+        let tx = index.write()?;
+        let mut closing = closing;
+        for w in &mut closing {
+            if w.has_news(true) {
+                w.fold_in(&tx, &*log, true)?;
+            }
+        }
+        tx.commit()?;
+        for w in &mut closing {
+            w.release_blocks();
+        }
+        Ok(())
     }
 
     /// Every point of metric `key` of a run, in the order logged.
@@ -324,11 +367,22 @@ impl Store {
     /// of other writers are read where they have news.
     pub(crate) fn refresh_summaries(&self, run_id: Option<&str>) -> Result<()> {
         {
+            // This process's writers fold what they hold, all in one transaction.
             let mut writers = lock(&self.inner.writers);
-            for (id, w) in writers.iter_mut() {
-                if run_id.is_none_or(|r| r == id) {
-                    w.fold_summaries(&self.inner, false)?;
+            let mut news: Vec<&mut WriterState> = writers
+                .iter_mut()
+                .filter(|(id, _)| run_id.is_none_or(|r| r == id.as_str()))
+                .map(|(_, w)| w)
+                .filter_map(|w| w.has_news(false).then_some(w))
+                .collect();
+            if !news.is_empty() {
+                let log = self.inner.log()?;
+                let mut index = self.inner.index()?;
+                let tx = index.write()?;
+                for w in &mut news {
+                    w.fold_in(&tx, &*log, false)?;
                 }
+                tx.commit()?;
             }
         }
         let log = self.inner.log()?;

@@ -14,6 +14,7 @@ mod writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
@@ -66,6 +67,8 @@ pub(crate) struct Inner {
     log: Mutex<fork::PerProcess<Arc<LogFile>>>,
     /// Writers behind `Store::log_metric` and `log_batch`, one per run.
     writers: Mutex<HashMap<String, WriterState>>,
+    /// A clock of uses of `writers`, to close the least recently used.
+    writer_ticks: AtomicU64,
 }
 
 impl Store {
@@ -95,6 +98,7 @@ impl Store {
                 index: Mutex::new(fork::PerProcess::new(index)),
                 log: Mutex::new(fork::PerProcess::new(Arc::new(log))),
                 writers: Mutex::new(HashMap::new()),
+                writer_ticks: AtomicU64::new(0),
             }),
         };
         store.recover()?;

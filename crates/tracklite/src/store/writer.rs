@@ -6,11 +6,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rusqlite::Connection;
+
 use super::{fork, Inner, Store};
 use crate::error::{Error, Result};
 use crate::index::runs::ensure_active;
 use crate::log::format::block_pages;
-use crate::log::OpenBlock;
+use crate::log::{OpenBlock, ReadAt};
 use crate::validate;
 
 /// How often, at most, a busy writer folds its points into the index's
@@ -34,6 +36,8 @@ pub(crate) struct WriterState {
     series: Vec<SeriesSlot>,
     appends: u32,
     last_summary: Instant,
+    /// When the store's cache of writers last handed this one out.
+    pub last_used: u64,
 }
 
 impl WriterState {
@@ -47,6 +51,7 @@ impl WriterState {
             series: Vec::new(),
             appends: 0,
             last_summary: Instant::now(),
+            last_used: 0,
         })
     }
 
@@ -137,30 +142,53 @@ impl WriterState {
     /// seals its blocks when `seal` is set (the writer is done with them).
     pub fn fold_summaries(&mut self, inner: &Inner, seal: bool) -> Result<()> {
         self.last_summary = Instant::now();
-        if self.generation != fork::generation() {
-            self.forget_parent_blocks();
-            return Ok(());
-        }
-        if self.series.iter().all(|s| s.block.is_none()) {
+        if !self.has_news(seal) {
             return Ok(());
         }
         let log = inner.log()?;
         let mut index = inner.index()?;
         let tx = index.write()?;
-        for block in self.series.iter_mut().filter_map(|s| s.block.as_mut()) {
-            super::metrics::fold_own_block(&tx, &*log, block, seal)?;
-        }
+        self.fold_in(&tx, &*log, seal)?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// True when folding (or sealing, with `seal`) would change the index:
+    /// a block holds points not folded yet. A forked child's copy of its
+    /// parent's blocks is dropped here, never folded.
+    pub fn has_news(&mut self, seal: bool) -> bool {
+        if self.generation != fork::generation() {
+            self.forget_parent_blocks();
+            return false;
+        }
+        self.series
+            .iter()
+            .filter_map(|s| s.block.as_ref())
+            .any(|b| seal || b.written() != b.folded)
+    }
+
+    /// [`WriterState::fold_summaries`] inside the caller's transaction, so
+    /// that many writers fold in one.
+    pub fn fold_in(&mut self, tx: &Connection, log: &dyn ReadAt, seal: bool) -> Result<()> {
+        self.last_summary = Instant::now();
+        for block in self.series.iter_mut().filter_map(|s| s.block.as_mut()) {
+            super::metrics::fold_own_block(tx, log, block, seal)?;
+        }
         Ok(())
     }
 
     /// Seals every block and releases the mappings.
     pub fn close(&mut self, inner: &Inner) -> Result<()> {
         let folded = self.fold_summaries(inner, true);
+        self.release_blocks();
+        folded
+    }
+
+    /// Drops the mappings of the blocks (after they were sealed).
+    pub fn release_blocks(&mut self) {
         for s in &mut self.series {
             s.block = None;
         }
-        folded
     }
 
     pub fn run_id(&self) -> &str {
