@@ -7,6 +7,7 @@
 
 mod check;
 mod error;
+mod huge_pages;
 mod import;
 mod index;
 mod log;

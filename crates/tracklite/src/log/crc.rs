@@ -17,9 +17,14 @@ pub fn record_crc(seed: u32, body: &[u8; 28]) -> u32 {
     crc32c::crc32c_append(seed, body)
 }
 
+/// [`record_crc`] with SSE 4.2's CRC instructions.
+///
+/// # Safety
+/// The CPU must support SSE 4.2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse4.2")]
-unsafe fn record_crc_sse42(seed: u32, body: &[u8; 28]) -> u32 {
+#[inline]
+pub unsafe fn record_crc_sse42(seed: u32, body: &[u8; 28]) -> u32 {
     use std::arch::x86_64::{_mm_crc32_u32, _mm_crc32_u64};
     let word = |i: usize| u64::from_le_bytes(body[i..i + 8].try_into().unwrap());
     let mut c = u64::from(!seed);

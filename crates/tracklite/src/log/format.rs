@@ -161,10 +161,22 @@ pub enum Slot {
 
 #[inline(always)]
 pub fn decode_record(seed: u32, slot: u32, r: &[u8]) -> Slot {
+    decode_record_with(seed, slot, r, super::crc::record_crc)
+}
+
+/// [`decode_record`] with the CRC computed by `record_crc`, so that a
+/// caller compiled for SSE 4.2 inlines the instructions.
+#[inline(always)]
+pub fn decode_record_with(
+    seed: u32,
+    slot: u32,
+    r: &[u8],
+    record_crc: impl Fn(u32, &[u8; 28]) -> u32,
+) -> Slot {
     let r: &[u8; RECORD_SIZE] = r.try_into().expect("a record is 32 bytes");
     let crc = u32::from_le_bytes(r[28..32].try_into().unwrap());
     let marker = u32::from_le_bytes(r[24..28].try_into().unwrap());
-    if marker == slot + 1 && super::crc::record_crc(seed, r[0..28].try_into().unwrap()) == crc {
+    if marker == slot + 1 && record_crc(seed, r[0..28].try_into().unwrap()) == crc {
         return Slot::Point {
             step: i64::from_le_bytes(r[0..8].try_into().unwrap()),
             timestamp: i64::from_le_bytes(r[8..16].try_into().unwrap()),

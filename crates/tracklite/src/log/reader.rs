@@ -70,8 +70,42 @@ impl RecordScanner {
     /// Feeds consecutive whole records; `false` once the data has ended.
     #[inline]
     fn feed(&mut self, records: &[u8], on_point: &mut impl FnMut(i64, i64, f64)) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("sse4.2") {
+            // SAFETY: the CPU supports SSE 4.2, checked just above.
+            return unsafe { self.feed_sse42(records, on_point) };
+        }
+        self.feed_with(records, on_point, super::crc::record_crc)
+    }
+
+    /// [`RecordScanner::feed`] compiled for SSE 4.2, with the checksum's
+    /// instructions inlined into the loop (a call per record cost 10% of
+    /// a history read).
+    ///
+    /// # Safety
+    /// The CPU must support SSE 4.2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "sse4.2")]
+    unsafe fn feed_sse42(
+        &mut self,
+        records: &[u8],
+        on_point: &mut impl FnMut(i64, i64, f64),
+    ) -> bool {
+        self.feed_with(records, on_point, |seed, body| {
+            // SAFETY: this function runs only where SSE 4.2 is supported.
+            unsafe { super::crc::record_crc_sse42(seed, body) }
+        })
+    }
+
+    #[inline(always)]
+    fn feed_with(
+        &mut self,
+        records: &[u8],
+        on_point: &mut impl FnMut(i64, i64, f64),
+        record_crc: impl Fn(u32, &[u8; 28]) -> u32 + Copy,
+    ) -> bool {
         for rec in records.chunks_exact(RECORD_SIZE) {
-            match format::decode_record(self.seed, self.slot, rec) {
+            match format::decode_record_with(self.seed, self.slot, rec, record_crc) {
                 Slot::Point {
                     step,
                     timestamp,

@@ -243,6 +243,9 @@ impl Store {
             timestamps: Vec::with_capacity(count),
             values: Vec::with_capacity(count),
         };
+        crate::huge_pages::advise(&mut c.steps);
+        crate::huge_pages::advise(&mut c.timestamps);
+        crate::huge_pages::advise(&mut c.values);
         self.scan_series(&blocks, |step, timestamp, value| {
             c.steps.push(step);
             c.timestamps.push(timestamp);
@@ -273,6 +276,9 @@ impl Store {
             timestamps: vec![0; total],
             values: vec![0.0; total],
         };
+        crate::huge_pages::advise(&mut c.steps);
+        crate::huge_pages::advise(&mut c.timestamps);
+        crate::huge_pages::advise(&mut c.values);
         let (s1, s2) = c.steps.split_at_mut(first_half);
         let (t1, t2) = c.timestamps.split_at_mut(first_half);
         let (v1, v2) = c.values.split_at_mut(first_half);
