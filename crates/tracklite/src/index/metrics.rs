@@ -122,6 +122,17 @@ pub fn block_at(conn: &Connection, first_page: u64) -> Result<Option<BlockRow>> 
 
 /// Records a new block. The row is committed before the first point is
 /// written into the block, so every acknowledged point is findable.
+/// The id of the series `key` of run `run_id`, made if new, inside the
+/// caller's write transaction (which has checked that the run is active).
+pub fn series_id_in(tx: &Connection, run_id: &str, key: &str) -> Result<u64> {
+    tx.prepare_cached("INSERT OR IGNORE INTO metric_series (run_uuid, key) VALUES (?1, ?2)")?
+        .execute(params![run_id, key])?;
+    let id: i64 = tx
+        .prepare_cached("SELECT series_id FROM metric_series WHERE run_uuid = ?1 AND key = ?2")?
+        .query_row(params![run_id, key], |r| r.get(0))?;
+    Ok(id as u64)
+}
+
 pub fn register_block(conn: &Connection, h: &BlockHeader) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO metric_blocks (first_page, series_id, pages, writer_pid) VALUES (?1, ?2, ?3, ?4)",
@@ -207,17 +218,9 @@ impl Index {
         }
         let tx = self.write()?;
         ensure_active(&tx, run_id)?;
-        tx.execute(
-            "INSERT OR IGNORE INTO metric_series (run_uuid, key) VALUES (?1, ?2)",
-            params![run_id, key],
-        )?;
-        let id: i64 = tx.query_row(
-            "SELECT series_id FROM metric_series WHERE run_uuid = ?1 AND key = ?2",
-            params![run_id, key],
-            |r| r.get(0),
-        )?;
+        let id = series_id_in(&tx, run_id, key)?;
         tx.commit()?;
-        Ok(id as u64)
+        Ok(id)
     }
 
     pub fn find_series(&self, run_id: &str, key: &str) -> Result<Option<u64>> {

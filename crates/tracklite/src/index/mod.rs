@@ -20,7 +20,7 @@ use crate::error::{Error, FormatError, Result};
 
 pub use metrics::{
     block_at, free_pages, load_summary as metrics_summary, record_progress, register_block,
-    register_compressed, BlockRow,
+    register_compressed, series_id_in, BlockRow,
 };
 
 /// How long a writer waits for another process's transaction to finish.
@@ -132,6 +132,19 @@ impl Index {
 
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Runs `f` with every commit it makes synced to disk (the WAL is
+    /// fsynced at commit), which makes those commits and all before them
+    /// durable against power loss, for one fsync instead of a checkpoint's
+    /// two and its copying.
+    pub fn durably<T>(&mut self, f: impl FnOnce(&mut Index) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("PRAGMA synchronous = FULL")?;
+        let out = f(self);
+        let reset = self.conn.execute_batch("PRAGMA synchronous = NORMAL");
+        let out = out?;
+        reset?;
+        Ok(out)
     }
 
     /// Writes the WAL back into the database file and syncs it.

@@ -185,16 +185,12 @@ impl Index {
         let tx = self.write()?;
         ensure_active(&tx, run_id)?;
         if let Some(status) = update.status {
-            tx.execute(
-                "UPDATE runs SET status = ?2 WHERE run_uuid = ?1",
-                params![run_id, status.as_str()],
-            )?;
+            tx.prepare_cached("UPDATE runs SET status = ?2 WHERE run_uuid = ?1")?
+                .execute(params![run_id, status.as_str()])?;
         }
         if let Some(end) = update.end_time {
-            tx.execute(
-                "UPDATE runs SET end_time = ?2 WHERE run_uuid = ?1",
-                params![run_id, end],
-            )?;
+            tx.prepare_cached("UPDATE runs SET end_time = ?2 WHERE run_uuid = ?1")?
+                .execute(params![run_id, end])?;
         }
         if let Some(name) = &update.run_name {
             put_tag(&tx, run_id, RUN_NAME_TAG, name)?;

@@ -157,6 +157,8 @@ impl Store {
             return Ok(());
         }
         self.with_writer(run_id, |w, inner| {
+            let keys: Vec<&str> = checked.iter().copied().collect();
+            w.open_series(inner, &keys)?;
             for m in metrics {
                 let slot = w.slot(inner, &m.key)?;
                 w.append(inner, slot, m.step, m.timestamp, m.value)?;

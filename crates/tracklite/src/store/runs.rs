@@ -133,11 +133,17 @@ impl Store {
             validate::run_name(name)?;
         }
         if update.status.is_some_and(RunStatus::is_terminal) {
+            // An ended run is durable: its points are synced, then its end
+            // is committed with the index's WAL synced.
             self.close_cached_writer(run_id)?;
             self.refresh_summaries(Some(run_id))?;
-            self.sync()?;
+            self.inner.log()?.sync()?;
+            self.inner
+                .index()?
+                .durably(|index| index.update_run(run_id, &update))?;
+        } else {
+            self.inner.index()?.update_run(run_id, &update)?;
         }
-        self.inner.index()?.update_run(run_id, &update)?;
         self.get_run_info(run_id)
     }
 

@@ -72,6 +72,51 @@ impl WriterState {
         Ok(slot)
     }
 
+    /// Makes the series of those of `keys` this writer has no slot for
+    /// yet, with their first blocks, in one transaction: a batch naming
+    /// new keys costs one commit, not two per key.
+    pub fn open_series(&mut self, inner: &Inner, keys: &[&str]) -> Result<()> {
+        let mut new: Vec<&str> = keys
+            .iter()
+            .copied()
+            .filter(|k| !self.keys.contains_key(*k))
+            .collect();
+        new.sort_unstable();
+        new.dedup();
+        if new.is_empty() {
+            return Ok(());
+        }
+        for key in &new {
+            validate::key("metric", key)?;
+        }
+        if self.generation != fork::generation() {
+            self.forget_parent_blocks();
+        }
+        let log = inner.log()?;
+        let mut opened = Vec::with_capacity(new.len());
+        {
+            let mut index = inner.index()?;
+            let tx = index.write()?;
+            ensure_active(&tx, &self.run_id)?;
+            for key in &new {
+                let series_id = crate::index::series_id_in(&tx, &self.run_id, key)?;
+                let block = OpenBlock::create(&log, series_id, block_pages(0))?;
+                crate::index::register_block(&tx, &block.header)?;
+                opened.push((*key, series_id, block));
+            }
+            tx.commit()?;
+        }
+        for (key, series_id, block) in opened {
+            self.series.push(SeriesSlot {
+                series_id,
+                block: Some(block),
+                blocks_claimed: 1,
+            });
+            self.keys.insert(key.to_string(), self.series.len() - 1);
+        }
+        Ok(())
+    }
+
     /// Appends one point to the series in `slot`.
     #[inline]
     pub fn append(
