@@ -1,0 +1,272 @@
+"""The report: BENCHMARKS.md, a header describing the machine and the run,
+the targets with met or not met, and the table of every figure with its
+ratio to MLflow's sqlite store."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+from _common import (
+    BASELINE,
+    FILE,
+    HISTORY_SIZES,
+    LOG_BATCH,
+    LOG_METRIC,
+    NATIVE,
+    NOOP,
+    PLUGIN,
+    SEARCH_SIZES,
+    SQLITE,
+    SWEEP_PROCESSES,
+    Row,
+    count,
+    fmt,
+    history,
+    search,
+    sweep,
+)
+
+import tracklite
+
+STORE_NOTES = {
+    FILE: "MLflow's file store (`file:` URI), through MLflow's client",
+    SQLITE: "MLflow's sqlite store (`sqlite:///` URI, MLflow's default backend), the baseline",
+    PLUGIN: "tracklite through MLflow's client (the plugin, `tracklite:` URI)",
+    NATIVE: "tracklite's native Python API (`tracklite.Store`, `Run`, numpy columns)",
+    NOOP: "a store whose metric logging does nothing: the cost of MLflow's own layers, "
+    "the ceiling of any store behind MLflow's fluent API",
+}
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """How this report was made."""
+
+    mode: str
+    reps: int
+    command: str
+    date: str
+    runtime_s: float
+    work_dir: Path
+
+
+@dataclass(frozen=True)
+class Target:
+    """A figure tracklite aims for: ``op`` is ">=" or "<=" (of the row's
+    value), or "clean" (no error and no lost point)."""
+
+    text: str
+    workload: str
+    store: str
+    op: str
+    threshold: float = 0.0
+
+
+TARGETS = (
+    Target("native `Run.log_metric` ≥ 1,000,000 calls/s", LOG_METRIC, NATIVE, ">=", 1e6),
+    Target("native `log_metric_array` ≥ 20M points/s", LOG_BATCH, NATIVE, ">=", 20e6),
+    Target(
+        "history of 1,000,000 points ≤ 10 ms (native)", history(HISTORY_SIZES[-1]), NATIVE, "<=", 10
+    ),
+    Target(
+        "search over 100,000 runs ≤ 200 ms (native)", search(SEARCH_SIZES[-1]), NATIVE, "<=", 200
+    ),
+    Target("plugin `log_batch` ≥ 500,000 points/s", LOG_BATCH, PLUGIN, ">=", 5e5),
+    Target(
+        f"{SWEEP_PROCESSES[-1]} processes at once: no error, no lost point (native)",
+        sweep(SWEEP_PROCESSES[-1]),
+        NATIVE,
+        "clean",
+    ),
+    Target(
+        f"{SWEEP_PROCESSES[-1]} processes at once: no error, no lost point (plugin)",
+        sweep(SWEEP_PROCESSES[-1]),
+        PLUGIN,
+        "clean",
+    ),
+)
+
+
+def ratio(row: Row, base: Row | None) -> float | None:
+    """How many times better than the baseline (None when not comparable)."""
+    if base is None or row.value is None or base.value is None:
+        return None
+    if row.value <= 0 or base.value <= 0:
+        return None
+    if row.lower_is_better:
+        return base.value / row.value if row.size == base.size else None
+    return row.value / base.value
+
+
+def ratios(rows: Sequence[Row]) -> dict[tuple[str, str], float]:
+    """Each row's ratio to the baseline of its workload, where comparable."""
+    bases = {r.workload: r for r in rows if r.store == BASELINE}
+    found = {}
+    for r in rows:
+        x = ratio(r, bases.get(r.workload))
+        if x is not None:
+            found[(r.workload, r.store)] = x
+    return found
+
+
+def _find(rows: Sequence[Row], workload: str, store: str) -> Row | None:
+    return next((r for r in rows if r.workload == workload and r.store == store), None)
+
+
+def target_status(target: Target, rows: Sequence[Row], nominal: int | None) -> tuple[str, str]:
+    """The figure a target is judged on, and "met", "not met" or why not judged."""
+    row = _find(rows, target.workload, target.store)
+    if row is None:
+        return "—", "not measured (workload not run)"
+    if row.value is None:
+        return "—", "not measured (skipped in this mode, see its row)"
+    if target.op == "clean":
+        return f"{row.errors or 0} errors, {row.lost or 0} lost", (
+            "met" if not row.errors and not row.lost else "**not met**"
+        )
+    figure = f"{fmt(row.value)} {row.unit}"
+    if nominal is not None and row.size != nominal:
+        return figure, f"not measured at full size ({row.size:,})"
+    ok = row.value >= target.threshold if target.op == ">=" else row.value <= target.threshold
+    return figure, "met" if ok else "**not met**"
+
+
+def _nominal(target: Target) -> int | None:
+    for n in HISTORY_SIZES:
+        if target.workload == history(n):
+            return n
+    for n in SEARCH_SIZES:
+        if target.workload == search(n):
+            return n
+    return None
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory() -> str:
+    try:
+        with open("/proc/meminfo") as fh:
+            kib = int(fh.readline().split()[1])
+        return f"{kib / 2**20:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        return "unknown"
+
+
+def _filesystem(path: Path) -> str:
+    """The type of the filesystem holding ``path`` (from /proc/mounts)."""
+    best, kind = "", "unknown"
+    try:
+        with open("/proc/mounts") as fh:
+            for line in fh:
+                fields = line.split()
+                mount = fields[1]
+                inside = mount == "/" or f"{path}/".startswith(mount.rstrip("/") + "/")
+                if inside and len(mount) > len(best):
+                    best, kind = mount, fields[2]
+    except (OSError, IndexError):
+        pass
+    return kind
+
+
+def header(info: RunInfo) -> list[str]:
+    """The machine and the run, as a two-column table."""
+    cores = os.cpu_count() or 0
+    facts = [
+        ("CPU", f"{_cpu_model()}, {cores} cores"),
+        ("memory", _memory()),
+        ("OS", platform.platform()),
+        ("stores' folder", f"{info.work_dir} ({_filesystem(info.work_dir)})"),
+        ("Python", platform.python_version()),
+        ("MLflow", mlflow.__version__),
+        ("tracklite", tracklite.__version__),
+        ("numpy", np.__version__),
+        ("mode", f"{info.mode}: each figure is the median of {count(info.reps, 'repetition')}"),
+        ("command", f"`{info.command}`"),
+        ("date", info.date),
+        ("runtime", f"{info.runtime_s / 60:.1f} min"),
+    ]
+    return ["| | |", "|---|---|", *(f"| {k} | {_cell(v)} |" for k, v in facts)]
+
+
+def targets_table(rows: Sequence[Row]) -> list[str]:
+    lines = ["| target | measured | status |", "|---|---|---|"]
+    for t in TARGETS:
+        figure, status = target_status(t, rows, _nominal(t))
+        lines.append(f"| {t.text} | {_cell(figure)} | {status} |")
+    return lines
+
+
+def results_table(rows: Sequence[Row]) -> list[str]:
+    found = ratios(rows)
+    lines = [
+        "| workload | store | median | unit | vs MLflow sqlite | size / notes |",
+        "|---|---|--:|---|--:|---|",
+    ]
+    for r in rows:
+        value = "skipped" if r.value is None else fmt(r.value)
+        x = found.get((r.workload, r.store))
+        shown = "—" if x is None else f"{fmt(x)}×"
+        lines.append(
+            f"| {r.workload} | {r.store} | {value} | {r.unit} | {shown} | {_cell(r.note)} |"
+        )
+    return lines
+
+
+def render(rows: Sequence[Row], info: RunInfo, chart: str) -> str:
+    """The whole of BENCHMARKS.md."""
+    parts = [
+        "# Benchmarks: tracklite against MLflow's stores",
+        "",
+        f"Made by `{info.command}`: every figure below was measured in that one run, "
+        "on this machine. A figure is the median of several repetitions; "
+        '"vs MLflow sqlite" says how many times better than MLflow\'s sqlite store '
+        "(MLflow's default backend) a store did: for rates, store ÷ sqlite; for times "
+        "and sizes, sqlite ÷ store, and only where both were measured at the same size. "
+        "Where a store was measured at another size than the workload's, or not at all, "
+        "its note says so; nothing is extrapolated.",
+        "",
+        *header(info),
+        "",
+        "## Targets",
+        "",
+        *targets_table(rows),
+        "",
+        "## Results",
+        "",
+        *results_table(rows),
+        "",
+        "## Stores",
+        "",
+        *(f"- **{name}**: {text}" for name, text in STORE_NOTES.items()),
+        "",
+        "MLflow's stores are filled for the read workloads by writing their own on-disk "
+        "format directly (rows in the tables of a database MLflow created; run folders "
+        "laid out as MLflow's file store lays them out), then read through MLflow's "
+        "client; tracklite stores are filled through the native API.",
+        "",
+        "## How cost grows with size",
+        "",
+        f"![History reads and searches at growing sizes, and speed relative to MLflow's "
+        f"sqlite store]({chart})",
+        "",
+    ]
+    return "\n".join(parts)

@@ -1,0 +1,129 @@
+"""tracklite against MLflow's own stores: the benchmark suite.
+
+Measures, in one run on one machine, MLflow's file store, MLflow's sqlite
+store, tracklite through MLflow's client (the plugin) and tracklite's
+native API, on: logging metrics one point per call (with MLflow's no-op
+ceiling), one call per step and 1,000 points per call; creating runs;
+reading a metric history of 10k, 100k and 1M points; search_runs over 1k,
+10k and 100k runs; disk size and file count after the same runs; and 4
+and 8 processes logging into one store at once (errors and lost points
+counted). Writes BENCHMARKS.md (the machine, the targets with met or not
+met, every figure with its ratio to MLflow's sqlite store) and a chart,
+docs/benchmarks.png.
+
+Usage: python python/benchmarks/suite.py [--quick | --smoke] [--out-dir DIR]
+       (``bash scripts/bench.sh`` builds tracklite in release mode, then runs this)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import shlex
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import _concurrency
+import _reads
+import _writes
+from _chart import write_chart
+from _common import Row, log
+from _plan import PLANS, Plan
+from _report import RunInfo, render
+from _stores import Workspace
+
+REPO = Path(__file__).resolve().parents[2]
+REPORT = "BENCHMARKS.md"
+CHART = "docs/benchmarks.png"
+
+Workload = Callable[[Workspace, Plan], list[Row]]
+
+#: The workload groups, in the report's order, by the name --only takes.
+GROUPS: dict[str, Workload] = {
+    "log_metric": _writes.log_metric_rows,
+    "log_metrics": _writes.log_metrics_rows,
+    "log_batch": _writes.log_batch_rows,
+    "create": _writes.create_rows,
+    "history": _reads.history_rows,
+    "search": _reads.search_rows,
+    "size": _writes.size_rows,
+    "processes": _concurrency.sweep_rows,
+}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 repetitions, smaller sizes (about 3 min; the full run takes about 20)",
+    )
+    mode.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, 1 repetition: checks the suite runs"
+    )
+    ap.add_argument(
+        "--out-dir",
+        type=Path,
+        default=REPO,
+        help=f"where {REPORT} and {CHART} go (default: the repository's root)",
+    )
+    ap.add_argument("--work-dir", help="where the stores are made (default: the temp folder)")
+    ap.add_argument(
+        "--only",
+        help=f"comma-separated workload groups, of: {', '.join(GROUPS)} (default: all)",
+    )
+    ap.add_argument("--command", help="the command line the report shows (default: this one)")
+    return ap.parse_args(argv)
+
+
+def _groups(only: str | None) -> dict[str, Workload]:
+    if not only:
+        return GROUPS
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in GROUPS]
+    if unknown:
+        raise SystemExit(f"unknown workload group(s): {', '.join(unknown)}; known: {list(GROUPS)}")
+    return {n: GROUPS[n] for n in GROUPS if n in names}
+
+
+def run_workloads(ws: Workspace, plan: Plan, groups: dict[str, Workload]) -> list[Row]:
+    """Every group's rows, with progress on stderr."""
+    rows: list[Row] = []
+    began = time.perf_counter()
+    for name, workload in groups.items():
+        start = time.perf_counter()
+        log(f"[{start - began:6.0f} s] {name} ...")
+        rows += workload(ws, plan)
+        log(f"[{time.perf_counter() - began:6.0f} s] {name}: {time.perf_counter() - start:.0f} s")
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = PLANS["smoke" if args.smoke else "quick" if args.quick else "full"]
+    groups = _groups(args.only)
+    out_dir = args.out_dir.resolve()
+    command = args.command or shlex.join([Path(sys.executable).name, *sys.argv])
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    began = time.perf_counter()
+    # Killed (SIGTERM): exit through the finally below, which removes the stores.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    ws = Workspace(args.work_dir)
+    try:
+        rows = run_workloads(ws, plan, groups)
+    finally:
+        ws.close()
+    info = RunInfo(plan.mode, plan.reps, command, date, time.perf_counter() - began, ws.root)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / REPORT).write_text(render(rows, info, CHART))
+    write_chart(rows, out_dir / CHART, f"tracklite against MLflow ({plan.mode}, {date})")
+    log(f"wrote {out_dir / REPORT} and {out_dir / CHART} in {info.runtime_s / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
