@@ -46,6 +46,10 @@ DISK_SIZE = (
     f"{SIZE_STEPS:,} steps + {SIZE_PARAMS} params"
 )
 FILE_COUNT = "file count after the same runs"
+#: Native-only workloads, for the targets the engine is held to.
+ARRAY_POINTS = 1_000_000
+LOG_ARRAY = f"log_metric_array, {ARRAY_POINTS:,} points in one call"
+COMPACTED = "bytes per point after `compact`, the disk-size runs"
 
 
 def history(points: int) -> str:

@@ -16,12 +16,15 @@ from pathlib import Path
 import mlflow
 import numpy as np
 from _common import (
+    ARRAY_POINTS,
     BATCH_POINTS,
+    COMPACTED,
     CREATE,
     CREATE_RUNS,
     DISK_SIZE,
     FILE,
     FILE_COUNT,
+    LOG_ARRAY,
     LOG_BATCH,
     LOG_METRIC,
     LOG_METRICS,
@@ -187,10 +190,29 @@ def _native_log_batch(ws: Workspace, plan: Plan) -> Row:
     return Row(LOG_BATCH, NATIVE, value, "points/s", note)
 
 
+def _native_log_array(ws: Workspace, plan: Plan) -> Row:
+    """One long array per call: the throughput the engine is held to."""
+    points = plan.scaled(ARRAY_POINTS)
+    values = np.random.default_rng(1).random(points)
+    steps = np.arange(points, dtype=np.int64)
+    store = tracklite.Store(ws.new_store(NATIVE).path)
+    with store.start_run(experiment="bench") as run:
+        run.log_metric_array("warm", values, steps=steps)
+        keys = iter(range(1_000_000))
+
+        def once() -> float:
+            key = f"m{next(keys)}"  # a new series each time, as a new metric
+            return points / seconds(lambda: run.log_metric_array(key, values, steps=steps))
+
+        value = median_of(once, plan.reps)
+    note = f"{count(points, 'point')} per call, a new key per repetition"
+    return Row(LOG_ARRAY, NATIVE, value, "points/s", note)
+
+
 def log_batch_rows(ws: Workspace, plan: Plan) -> list[Row]:
-    """Metrics logged 1,000 points per call."""
+    """Metrics logged 1,000 points per call, and one long array per call."""
     rows = [_client_log_batch(ws, plan, kind) for kind in CLIENT_STORES]
-    return [*rows, _native_log_batch(ws, plan)]
+    return [*rows, _native_log_batch(ws, plan), _native_log_array(ws, plan)]
 
 
 # create runs -----------------------------------------------------------------
@@ -351,7 +373,9 @@ def _size_rows(ws: Workspace, plan: Plan, kind: str) -> list[Row]:
         f"{what}; {usage.allocated / points:,.0f} bytes per point; "
         f"{mib(usage.content)} of file contents{usage.breakdown()}"
     )
+    rows = [_compacted_row(ref, points, what)] if kind == NATIVE else []
     return [
+        *rows,
         Row(
             DISK_SIZE,
             kind,
@@ -371,6 +395,24 @@ def _size_rows(ws: Workspace, plan: Plan, kind: str) -> list[Row]:
             size=runs * steps,
         ),
     ]
+
+
+#: The metric log's page size.
+LOG_PAGE = 4096
+
+
+def _compacted_row(ref: StoreRef, points: int, what: str) -> Row:
+    """The native store's live log bytes per point once its ended runs
+    are compacted (`Store.compact`, as `tracklite compact` does)."""
+    report = tracklite.Store(ref.path).compact()
+    before, after = report["pages_before"] * LOG_PAGE, report["pages_after"] * LOG_PAGE
+    note = (
+        f"{what}; the metric log's pages holding the {count(report['points'], 'point')}: "
+        f"{mib(before)} before, {mib(after)} after (the old pages are released to the "
+        "file system after a grace period for readers)"
+    )
+    value = after / max(1, report["points"])
+    return Row(COMPACTED, NATIVE, value, "bytes/point", note, lower_is_better=True, size=points)
 
 
 def size_rows(ws: Workspace, plan: Plan) -> list[Row]:

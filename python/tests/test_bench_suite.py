@@ -64,6 +64,7 @@ def test_every_workload_has_a_row_for_every_store(smoke_run, common) -> None:
     cells = {(r[0], r[1]) for r in rows}
     expected = {(w, s) for w in common.workloads() for s in common.STORES}
     expected.add((common.LOG_METRIC, common.NOOP))
+    expected |= {(common.LOG_ARRAY, common.NATIVE), (common.COMPACTED, common.NATIVE)}
     assert expected <= cells, sorted(expected - cells)
     # log_metric, log_metrics, log_batch, create runs; history reads at 3 sizes;
     # searches at 3 sizes; disk size and file count; 4 and 8 processes
@@ -81,7 +82,7 @@ def test_report_header_and_targets(smoke_run) -> None:
         assert fact in text
     assert "--smoke" in text  # the command line
     targets = _section(text, "Targets")
-    assert len(targets) == 7
+    assert len(targets) == 8
     for _, _, status in targets:
         assert status in ("met", "**not met**") or status.startswith("not measured"), status
     assert "docs/benchmarks.png" in text
