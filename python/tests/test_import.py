@@ -209,8 +209,9 @@ def test_everything_mlflow_reads_tracklite_reads(mlruns: Path, store_path: Path)
     assert ours_model["params"] == model.params and ours_model["tags"] == model.tags
     assert report["logged_models"] == 1
 
-    # What the store cannot hold is named.
-    assert any("dataset" in n for n in report["not_imported"])
+    # The dataset a metric line names is kept with its point.
+    assert report["metric_dataset_links"] == 1
+    assert not any("dataset" in n for n in report["not_imported"])
 
 
 def test_importing_again_is_a_no_op(mlruns: Path, store_path: Path):
@@ -222,6 +223,7 @@ def test_importing_again_is_a_no_op(mlruns: Path, store_path: Path):
     assert second["runs_imported"] == 0
     assert second["runs_present"] == first["runs_imported"] == 4
     assert second["metric_points"] == 0 and second["artifact_files"] == 0
+    assert second["metric_dataset_links"] == 0
     assert second["experiments_created"] == 0
     assert {r: store.get_metric_history(r, "m") for r in run_ids} == histories
 
@@ -259,3 +261,83 @@ def test_the_default_store_and_a_store_object(mlruns: Path, fresh_tracking: Path
     with pytest.raises(tracklite.InvalidValueError):
         tracklite.import_mlruns(mlruns, store=mlruns / "inside")
     assert not (mlruns / "inside").exists(), "the source is left as it was"
+
+
+def test_metrics_logged_with_a_dataset_keep_it(
+    tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """MLflow 3 writes a metric logged with a dataset as a 5-field line
+    ("timestamp value step dataset_name dataset_digest"). The import keeps
+    the dataset with the point, and the plugin's histories carry it, as
+    MLflow's FileStore reads it, in full and page by page.
+
+    One difference, on purpose: MLflow's FileStore reads the step of a
+    5-field line as 0 (its reader takes the step only from 3-field lines),
+    while the file holds the real step; tracklite keeps the real one."""
+    import mlflow
+    import numpy as np
+
+    from tracklite.mlflow_plugin import TrackliteStore
+    from tracklite.mlflow_plugin.file_uris import ENV
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.delenv(ENV, raising=False)
+    root = tmp_path / "mlruns"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", root.as_uri())
+    ds = mlflow.data.from_numpy(np.arange(6.0).reshape(3, 2), name="eval")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("acc", 0.5, step=1)
+        mlflow.log_metric("acc", 0.9, step=3, dataset=ds)
+        mlflow.log_metric("acc", 0.6, step=4)
+        mlflow.log_metrics({"acc": 0.95, "f1": 0.7}, step=5, dataset=ds)
+    run_id = run.info.run_id
+    lines = (root / "0" / run_id / "metrics" / "acc").read_text().splitlines()
+    assert [len(line.split(" ")) for line in lines] == [3, 5, 3, 5]
+
+    report = _import(root, store_path)
+    assert report["problems"] == [], report
+    assert report["metric_dataset_links"] == 3
+    fs = FileStore(str(root))
+    plugin = TrackliteStore(f"tracklite:{store_path}")
+    real_steps = {"acc": [1, 3, 4, 5], "f1": [5]}
+    for key, steps in real_steps.items():
+        theirs = fs.get_metric_history(run_id, key)
+        ours = plugin.get_metric_history(run_id, key)
+        fields = [(m.key, m.value, m.timestamp, m.dataset_name, m.dataset_digest) for m in ours]
+        assert fields == [
+            (m.key, m.value, m.timestamp, m.dataset_name, m.dataset_digest) for m in theirs
+        ]
+        assert [m.step for m in ours] == steps
+        # MLflow's reader loses the step of every dataset-linked line.
+        assert [m.step for m in theirs] == [
+            0 if m.dataset_name else s for m, s in zip(theirs, steps)
+        ]
+    acc = plugin.get_metric_history(run_id, "acc")
+    assert [(m.dataset_name, m.dataset_digest) for m in acc] == [
+        (None, None),
+        ("eval", ds.digest),
+        (None, None),
+        ("eval", ds.digest),
+    ]
+
+    # Pages are slices of the whole history, links included.
+    for size in (1, 2, 3):
+        paged, token = [], None
+        while True:
+            page = plugin.get_metric_history(run_id, "acc", max_results=size, page_token=token)
+            paged.extend(page)
+            token = page.token
+            if token is None:
+                break
+        assert [m.to_dictionary() for m in paged] == [m.to_dictionary() for m in acc]
+
+    # Through MLflow's client too, and the native call the plugin makes.
+    client = mlflow.MlflowClient(f"tracklite:{store_path}")
+    got = client.get_metric_history(run_id, "acc")
+    assert [m.dataset_digest for m in got] == [None, ds.digest, None, ds.digest]
+    native = tracklite.Store(store_path)._native
+    assert native.metric_dataset_links(run_id, "acc") == [
+        (1, "eval", ds.digest),
+        (3, "eval", ds.digest),
+    ]
+    assert native.metric_dataset_links(run_id, "missing") == []

@@ -241,6 +241,12 @@ class Store:
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """(steps, timestamps, values), in the order logged."""
         ...
+    def metric_dataset_links(self, run_id: str, key: str) -> list[tuple[int, str, str]]:
+        """(ordinal, dataset_name, dataset_digest) of the points of a
+        history that name the dataset they were computed on (kept by an
+        import from an MLflow file store), by ordinal: the point's position
+        in ``metric_history``. Usually empty."""
+        ...
     def writer(self, run_id: str) -> RunWriter: ...
 
     # Artifacts

@@ -9,6 +9,7 @@ mod convert;
 mod entities;
 mod errors;
 mod import;
+mod links;
 mod models;
 mod store;
 mod writer;

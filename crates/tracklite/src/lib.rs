@@ -22,8 +22,9 @@ pub use check::{CheckReport, Problem};
 pub use error::{Error, FormatError, Result, ValidationError};
 pub use import::{check_mlruns_source, ImportProblem, ImportProgress, ImportReport};
 pub use model::{
-    now_ms, Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricColumns, MetricPoint,
-    MetricSummary, NewRun, Run, RunInfo, RunStatus, RunUpdate, ViewType,
+    now_ms, Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricColumns,
+    MetricDatasetLink, MetricPoint, MetricSummary, NewRun, Run, RunInfo, RunStatus, RunUpdate,
+    ViewType,
 };
 pub use model::{LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric, NewLoggedModel};
 pub use search::{SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_LIMIT};
@@ -35,7 +36,9 @@ pub use store::{
 pub use store::{
     DatasetFilter, LoggedModelOrder, LoggedModelPage, SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT,
 };
-pub use store::{ExperimentImport, ExperimentRecord, LoggedModelRecord, RunImport, RunRecord};
+pub use store::{
+    ExperimentImport, ExperimentRecord, LoggedModelRecord, MetricDatasetLinks, RunImport, RunRecord,
+};
 pub use store::{ExperimentPage, RunPage};
 
 /// Format constants, for tools and tests that inspect a store's files.

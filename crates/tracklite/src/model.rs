@@ -189,6 +189,10 @@ pub struct MetricPoint {
 }
 
 /// A metric point with its key, for batches.
+///
+/// It names no dataset: points logged live keep none, as in MLflow's SQL
+/// store; only an imported point keeps the dataset its metric line named
+/// (see [`MetricDatasetLink`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metric {
     pub key: String,
@@ -206,6 +210,17 @@ impl Metric {
             step,
         }
     }
+}
+
+/// The dataset one point of a metric history was computed on, as an MLflow
+/// file store's metric line names it (MLflow 3's `Metric.dataset_name` and
+/// `dataset_digest`). Kept for imported points only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MetricDatasetLink {
+    /// The point's 0-based position in the history, in the order logged.
+    pub ordinal: u64,
+    pub dataset_name: String,
+    pub dataset_digest: String,
 }
 
 /// A metric history in columns, ready for numpy.

@@ -90,6 +90,10 @@ const V2_INDEXES: &[&str] = &[
     "runs_by_stage",
 ];
 
+/// The tables versions 6 and later add: taking a store back to version 5
+/// drops them.
+const AFTER_V5_TABLES: &[&str] = &["metric_dataset_links"];
+
 /// Every file under `root`, relative to it, leaving out the artifacts
 /// folder and SQLite's transient `-wal` and `-shm` files.
 fn store_files(root: &Path) -> BTreeSet<PathBuf> {
@@ -582,6 +586,39 @@ fn an_older_index_is_migrated_on_open() {
     let r = store.get_run(&run).unwrap();
     assert_eq!(r.params["after"], "migration");
     assert_eq!(r.metrics["loss"].count, 101);
+}
+
+#[test]
+fn a_version_5_index_gains_the_dataset_links_of_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    let run = make_store(&root);
+    let index = root.join(INDEX_FILE);
+    let current = schema(&index);
+    assert!(current
+        .objects
+        .contains(&("table".into(), "metric_dataset_links".into())));
+
+    // As a tracklite of version 5 left it.
+    {
+        let conn = Connection::open(&index).unwrap();
+        for table in AFTER_V5_TABLES {
+            conn.execute_batch(&format!("DROP TABLE {table}")).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
+    }
+    assert!(schema(&index).objects.len() < current.objects.len());
+
+    let store = Store::open(&root).unwrap();
+    assert_eq!(user_version(&index), SCHEMA_VERSION);
+    let migrated = schema(&index);
+    assert_eq!(migrated.objects, current.objects);
+    assert_eq!(migrated.columns, current.columns);
+    // The old store's histories have no links; they keep every point.
+    assert!(store.metric_dataset_links(&run, "loss").unwrap().is_empty());
+    assert_eq!(store.metric_history(&run, "loss").unwrap().len(), 100);
+    let report = store.check(false).unwrap();
+    assert!(report.is_clean(), "{report}");
 }
 
 #[test]

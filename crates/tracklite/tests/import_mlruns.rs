@@ -8,8 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use tracklite::{
-    Error, ExperimentRecord, ImportReport, LifecycleStage, LoggedModelStatus, RunImport, RunRecord,
-    RunStatus, Store, ViewType,
+    Error, ExperimentRecord, ImportReport, LifecycleStage, LoggedModelStatus, MetricDatasetLink,
+    RunImport, RunRecord, RunStatus, Store, ViewType, INDEX_FILE,
 };
 
 const EXP: &str = "123456789012345678";
@@ -298,6 +298,24 @@ fn history(store: &Store, run: &str, key: &str) -> Vec<(i64, i64, u64)> {
         .collect()
 }
 
+fn link(ordinal: u64, name: &str, digest: &str) -> MetricDatasetLink {
+    MetricDatasetLink {
+        ordinal,
+        dataset_name: name.into(),
+        dataset_digest: digest.into(),
+    }
+}
+
+/// Rows of the index's dataset link table, whatever their run.
+fn stored_links(store: &Store) -> i64 {
+    rusqlite::Connection::open(store.path().join(INDEX_FILE))
+        .unwrap()
+        .query_row("SELECT count(*) FROM metric_dataset_links", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
 #[test]
 fn experiments_keep_ids_names_times_stages_and_tags() {
     let (_dir, mlruns, store) = setup();
@@ -410,10 +428,14 @@ fn runs_keep_every_field() {
         history(&store, R1, "val/acc"),
         [(0, 1700000001010, 0.5f64.to_bits())]
     );
-    assert!(report
-        .not_imported
-        .iter()
-        .any(|n| n.contains("1 metric points name the dataset")));
+    // The dataset its line names is kept with the point.
+    assert_eq!(report.metric_dataset_links, 1);
+    assert_eq!(
+        store.metric_dataset_links(R1, "val/acc").unwrap(),
+        [link(0, "train", "244437a9")]
+    );
+    assert!(store.metric_dataset_links(R1, "loss").unwrap().is_empty());
+    assert!(!report.not_imported.iter().any(|n| n.contains("dataset")));
 
     // Inputs.
     assert_eq!(run.inputs.len(), 1);
@@ -587,6 +609,132 @@ fn a_second_import_is_a_no_op() {
 }
 
 #[test]
+fn points_keep_the_datasets_their_lines_name() {
+    let (_dir, mlruns, store) = setup();
+    // 2-, 3- and 5-field lines mixed, and a bad line, which is left out
+    // and takes no ordinal.
+    put(
+        &mlruns,
+        &format!("{EXP}/{R1}/metrics/eval/acc"),
+        "1700000001030 0.5\n1700000001031 0.6 1 train 244437a9\n1700000001032 oops 2\n\
+         1700000001033 0.7 2\n1700000001034 nan 7 test d5f6a7b8\n1700000001035 0.9 8 train 244437a9\n",
+    );
+    let first = import(&store, &mlruns);
+    assert_eq!(first.metric_dataset_links, 4, "val/acc's and eval/acc's");
+    assert_eq!(messages_for(&first, "metrics/eval/acc").len(), 1);
+
+    // The step of a 5-field line is kept (MLflow's reader says 0 there).
+    let acc = history(&store, R1, "eval/acc");
+    let steps: Vec<i64> = acc.iter().map(|p| p.0).collect();
+    assert_eq!(steps, [0, 1, 2, 7, 8]);
+    let expect = [
+        link(1, "train", "244437a9"),
+        link(3, "test", "d5f6a7b8"),
+        link(4, "train", "244437a9"),
+    ];
+    assert_eq!(store.metric_dataset_links(R1, "eval/acc").unwrap(), expect);
+    assert_eq!(
+        acc[3].1, 1700000001034,
+        "ordinal 3 is the point its line wrote"
+    );
+    // Lines of 2 or 3 fields, and metrics the run lacks, have none.
+    assert!(store.metric_dataset_links(R1, "loss").unwrap().is_empty());
+    assert!(store.metric_dataset_links(R1, "absent").unwrap().is_empty());
+    assert!(store.metric_dataset_links(R2, "m").unwrap().is_empty());
+    assert!(matches!(
+        store.metric_dataset_links("f".repeat(32).as_str(), "m"),
+        Err(Error::NotFound { .. })
+    ));
+
+    // Compaction keeps the order, and so what an ordinal names.
+    assert!(store.compact(&mut |_| {}).unwrap().series > 0);
+    assert_eq!(history(&store, R1, "eval/acc"), acc);
+    assert_eq!(store.metric_dataset_links(R1, "eval/acc").unwrap(), expect);
+
+    // A second import adds nothing.
+    let second = import(&store, &mlruns);
+    assert_eq!(second.metric_dataset_links, 0);
+    assert_eq!(stored_links(&store), 4);
+    assert_eq!(store.metric_dataset_links(R1, "eval/acc").unwrap(), expect);
+
+    // Removing the run removes its links.
+    store.delete_run(R1).unwrap();
+    assert_eq!(
+        store.metric_dataset_links(R1, "eval/acc").unwrap(),
+        expect,
+        "a deleted run keeps them until it is removed"
+    );
+    store.gc(Some(&[R1.to_string()])).unwrap();
+    assert!(matches!(
+        store.metric_dataset_links(R1, "eval/acc"),
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(stored_links(&store), 0);
+    let check = store.check(false).unwrap();
+    assert!(check.is_clean(), "{check}");
+}
+
+#[test]
+fn a_link_to_a_point_not_written_fails_the_run_import() {
+    let (_dir, _mlruns, store) = setup();
+    let record = RunRecord {
+        run_id: R1.into(),
+        experiment_id: "0".into(),
+        run_name: "r".into(),
+        user_id: "ada".into(),
+        status: RunStatus::Finished,
+        start_time: 1,
+        end_time: Some(2),
+        lifecycle_stage: LifecycleStage::Active,
+        deleted_time: None,
+        artifact_uri: None,
+        params: vec![],
+        tags: vec![],
+        inputs: vec![],
+        model_inputs: vec![],
+        model_outputs: vec![],
+    };
+    let past_the_end = store.import_run(&record, |w, links| {
+        w.log("m", 1.0, 1, 0)?;
+        links.push("m", 1, "train", "244437a9");
+        Ok(())
+    });
+    assert!(matches!(past_the_end, Err(Error::InvalidState(_))));
+    let no_points = store.import_run(&record, |_, links| {
+        links.push("m", 0, "train", "244437a9");
+        Ok(())
+    });
+    assert!(matches!(no_points, Err(Error::InvalidState(_))));
+    let twice = store.import_run(&record, |w, links| {
+        w.log("m", 1.0, 1, 0)?;
+        links.push("m", 0, "train", "244437a9");
+        links.push("m", 0, "test", "d5f6a7b8");
+        Ok(())
+    });
+    assert!(matches!(twice, Err(Error::Validation(_))));
+    // Nothing of the failed imports is left.
+    assert!(matches!(
+        store.get_run_info(R1),
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(stored_links(&store), 0);
+
+    // Links given out of order are sorted.
+    store
+        .import_run(&record, |w, links| {
+            w.log_columns("m", &[0, 1, 2], &[1, 2, 3], &[0.1, 0.2, 0.3])?;
+            links.push("m", 2, "test", "d5f6a7b8");
+            links.push("m", 0, "train", "244437a9");
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        store.metric_dataset_links(R1, "m").unwrap(),
+        [link(0, "train", "244437a9"), link(2, "test", "d5f6a7b8")]
+    );
+}
+
+#[test]
 fn the_source_is_never_modified() {
     fn snapshot(dir: &Path, out: &mut BTreeMap<PathBuf, (Vec<u8>, std::time::SystemTime)>) {
         for entry in fs::read_dir(dir).unwrap() {
@@ -650,7 +798,7 @@ fn an_interrupted_run_import_is_completed_by_the_next_import() {
         })
         .unwrap();
     let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        store.import_run(&record, |w| {
+        store.import_run(&record, |w, _| {
             w.log("loss", 9.0, 1, 0)?;
             w.log("loss", 9.5, 2, 1)?;
             panic!("killed");
@@ -693,7 +841,7 @@ fn a_failed_run_import_leaves_nothing() {
         model_inputs: vec![],
         model_outputs: vec![],
     };
-    let failed = store.import_run(&record, |w| {
+    let failed = store.import_run(&record, |w, _| {
         w.log("m", 1.0, 1, 0)?;
         store.log_artifact_bytes(R1, "a.txt", b"x")?;
         Err(Error::InvalidState("the source went away".into()))
@@ -707,7 +855,7 @@ fn a_failed_run_import_leaves_nothing() {
     assert!(!store.path().join("artifacts/0").join(R1).exists());
     // Then it imports cleanly, deleted as recorded.
     assert_eq!(
-        store.import_run(&record, |_| Ok(())).unwrap(),
+        store.import_run(&record, |_, _| Ok(())).unwrap(),
         RunImport::Imported
     );
     assert_eq!(

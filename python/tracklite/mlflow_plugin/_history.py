@@ -6,6 +6,7 @@ there, without building a Python object per point that is not returned."""
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +20,10 @@ from .._native import metric_objects
 from ._errors import invalid
 
 Columns = tuple[Any, Any, Any]  # steps, timestamps, values (numpy arrays)
+# (ordinal, dataset_name, dataset_digest) of the points that name a dataset,
+# by ordinal (the point's position in the history); see
+# ``Store.metric_dataset_links``.
+Links = Sequence[tuple[int, str, str]]
 
 
 def _metrics(key: str, cols: Columns, index: Any) -> list[Metric]:
@@ -41,22 +46,41 @@ def decode_offset(token: str) -> int:
     return offset
 
 
+def _linked(key: str, cols: Columns, start: int, end: int, links: Links) -> list[Metric]:
+    """The points ``start`` to ``end`` of a history; those that name a
+    dataset carry its name and digest, as MLflow's file store reads them."""
+    out = _metrics(key, cols, slice(start, end))
+    # Links are sorted by ordinal: (n,) sorts before every link of ordinal n.
+    first, last = bisect.bisect_left(links, (start,)), bisect.bisect_left(links, (end,))
+    for ordinal, name, digest in links[first:last]:
+        m = out[ordinal - start]
+        out[ordinal - start] = Metric(
+            key, m.value, m.timestamp, m.step, dataset_name=name, dataset_digest=digest
+        )
+    return out
+
+
 def page(
-    key: str, cols: Columns, max_results: int | None, page_token: str | None
+    key: str,
+    cols: Columns,
+    max_results: int | None,
+    page_token: str | None,
+    links: Links = (),
 ) -> PagedList[Metric]:
     """One page of a history in the order logged: all of it when
     ``max_results`` is None (MLflow's unpaged call), else up to
     ``max_results`` points from the token's offset, with the token of the
-    next page when more remain."""
+    next page when more remain. The points that ``links`` names carry
+    their dataset."""
     total = len(cols[0])
     start = 0 if page_token is None else decode_offset(page_token)
     if max_results is None:
-        return PagedList(_metrics(key, cols, slice(start, total)), None)
+        return PagedList(_linked(key, cols, start, max(start, total), links), None)
     if max_results < 1:
         raise invalid(f"max_results must be a positive integer, not {max_results!r}")
     end = min(total, start + max_results)
     token = encode_offset(end) if end < total else None
-    return PagedList(_metrics(key, cols, slice(start, end)), token)
+    return PagedList(_linked(key, cols, start, max(start, end), links), token)
 
 
 def _by_step(cols: Columns) -> Columns:

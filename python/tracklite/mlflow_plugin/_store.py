@@ -69,7 +69,7 @@ class TrackliteStore(_models.LoggedModelsMixin, AbstractStore):
         # keeps every run's artifacts in its own folder instead.
         self._default_artifact_uri = artifact_uri
         self._native = self._open(store_path(self._store_uri))
-        self._held_history: tuple[str, str, _history.Columns] | None = None
+        self._held_history: tuple[str, str, _history.Columns, _history.Links] | None = None
 
     @staticmethod
     @translated
@@ -226,6 +226,9 @@ class TrackliteStore(_models.LoggedModelsMixin, AbstractStore):
         params, tags = list(params or ()), list(tags or ())
         # Plain entities (the common case) are read and logged natively; the
         # Python path below converts the others or refuses them precisely.
+        # A metric's dataset_name/dataset_digest stay off the run's history,
+        # as in MLflow's SQL store (they are kept with a logged model's
+        # metrics); only points imported from an mlruns folder keep theirs.
         if self._native.log_batch_entities(run_id, metrics, params, tags):
             return
         points = c.metric_tuples(metrics)
@@ -287,14 +290,16 @@ class TrackliteStore(_models.LoggedModelsMixin, AbstractStore):
     ) -> PagedList[Metric]:
         # A paged walk reads the history once: its first page keeps the
         # columns for the pages after it (the history only grows, so they
-        # read as a snapshot taken at the first page).
+        # read as a snapshot taken at the first page). The datasets of
+        # imported points (usually none: one indexed lookup) go with them.
         held = self._held_history
         if page_token is not None and held is not None and held[:2] == (run_id, metric_key):
-            cols = held[2]
+            cols, links = held[2], held[3]
         else:
             cols = self._native.metric_history(run_id, metric_key)
-        page = _history.page(metric_key, cols, max_results, page_token)
-        self._held_history = None if page.token is None else (run_id, metric_key, cols)
+            links = self._native.metric_dataset_links(run_id, metric_key)
+        page = _history.page(metric_key, cols, max_results, page_token, links)
+        self._held_history = None if page.token is None else (run_id, metric_key, cols, links)
         return page
 
     @translated

@@ -314,18 +314,21 @@ pub fn read_value(path: &Path) -> Result<String, String> {
 
 /// One parsed line of a metric file.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MetricLine {
+pub struct MetricLine<'a> {
     pub timestamp: i64,
     pub value: f64,
     pub step: i64,
-    /// The line names the dataset the value was computed on (MLflow 3).
-    pub has_dataset: bool,
+    /// The name and digest of the dataset the value was computed on, when
+    /// the line names one (MLflow 3).
+    pub dataset: Option<(&'a str, &'a str)>,
 }
 
 /// Parses "timestamp value [step [dataset_name dataset_digest]]" as MLflow
 /// does: fields split on single spaces, 2, 3 or 5 of them; the value is a
 /// Python float spelling (`nan`, `inf`, `-inf`, `1e-05`), read exactly.
-pub fn parse_metric_line(line: &str) -> Result<MetricLine, String> {
+/// The step of a 5-field line is its third field (MLflow's own reader
+/// reads it as 0 there, losing it; the file has it).
+pub fn parse_metric_line(line: &str) -> Result<MetricLine<'_>, String> {
     let fields: Vec<&str> = line.trim().split(' ').collect();
     if !matches!(fields.len(), 2 | 3 | 5) {
         return Err(format!(
@@ -349,7 +352,7 @@ pub fn parse_metric_line(line: &str) -> Result<MetricLine, String> {
         timestamp,
         value,
         step,
-        has_dataset: fields.len() == 5,
+        dataset: (fields.len() == 5).then(|| (fields[3], fields[4])),
     })
 }
 
@@ -369,7 +372,7 @@ pub struct BadLine {
 /// `on_point` stop the reading and are returned as they are.
 pub fn read_metric_file<E>(
     path: &Path,
-    mut on_point: impl FnMut(MetricLine) -> Result<(), E>,
+    mut on_point: impl FnMut(MetricLine<'_>) -> Result<(), E>,
     mut on_bad: impl FnMut(BadLine),
 ) -> Result<Result<(), E>, io::Error> {
     let mut reader = BufReader::with_capacity(1 << 16, fs::File::open(path)?);
@@ -608,7 +611,8 @@ pub fn parse_model_metric_line(line: &str) -> Result<ModelMetricLine, String> {
             fields.len()
         ));
     }
-    let point = parse_metric_line(&fields[..3].join(" "))?;
+    let head = fields[..3].join(" ");
+    let point = parse_metric_line(&head)?;
     Ok(ModelMetricLine {
         timestamp: point.timestamp,
         value: point.value,
@@ -644,8 +648,8 @@ mod tests {
     fn metric_lines_as_mlflow_writes_them() {
         let p = parse_metric_line("1700000000000 0.1 3\n").unwrap();
         assert_eq!(
-            (p.timestamp, p.value, p.step, p.has_dataset),
-            (1700000000000, 0.1, 3, false)
+            (p.timestamp, p.value, p.step, p.dataset),
+            (1700000000000, 0.1, 3, None)
         );
         assert!(parse_metric_line("1 nan 0").unwrap().value.is_nan());
         assert_eq!(parse_metric_line("1 inf 0").unwrap().value, f64::INFINITY);
@@ -655,10 +659,10 @@ mod tests {
         );
         assert_eq!(parse_metric_line("1 1e-300 -5").unwrap().value, 1e-300);
         assert_eq!(parse_metric_line("1 2.5").unwrap().step, 0);
-        assert!(
-            parse_metric_line("1 0.5 0 train 244437a9")
-                .unwrap()
-                .has_dataset
+        let linked = parse_metric_line("1 0.5 7 train 244437a9\n").unwrap();
+        assert_eq!(
+            (linked.step, linked.dataset),
+            (7, Some(("train", "244437a9")))
         );
         for bad in [
             "",

@@ -1,12 +1,12 @@
 //! Importing an MLflow file store (an `mlruns` folder) into a store,
 //! losslessly: experiments keep their ids, names, locations, stages, times
 //! and tags; runs their ids, names, users, statuses, times, stages, params,
-//! tags, inputs, every metric point as written, and their artifacts, copied
-//! into the store; logged models their ids, times, statuses, tags, params,
-//! metric points and artifacts, and the runs' model inputs and outputs.
-//! Not kept: the dataset named on a run's metric line (the point is kept),
-//! a logged model's status message, traces and the model registry; the
-//! report names what a folder had of these.
+//! tags, inputs, every metric point as written with the dataset its line
+//! names (read with [`Store::metric_dataset_links`]), and their artifacts,
+//! copied into the store; logged models their ids, times, statuses, tags,
+//! params, metric points and artifacts, and the runs' model inputs and
+//! outputs. Not kept: a logged model's status message, traces and the model
+//! registry; the report names what a folder had of these.
 //!
 //! The source is only read. A damaged file (a broken meta.yaml, a metric
 //! line cut short) is reported and left out, and the rest imported. Each
@@ -33,8 +33,8 @@ use crate::error::{Error, Result};
 use crate::index::runs::RUN_NAME_TAG;
 use crate::model::{DatasetInput, LifecycleStage, ModelMetric};
 use crate::store::{
-    ExperimentImport, ExperimentRecord, LoggedModelRecord, MetricWriter, RunImport, RunRecord,
-    SeriesHandle, Store, INDEX_FILE,
+    ExperimentImport, ExperimentRecord, LoggedModelRecord, MetricDatasetLinks, MetricWriter,
+    RunImport, RunRecord, SeriesHandle, Store, INDEX_FILE,
 };
 use crate::validate;
 
@@ -72,6 +72,8 @@ pub struct ImportReport {
     /// Runs left out: damaged, refused, or being imported by another process.
     pub runs_skipped: u64,
     pub metric_points: u64,
+    /// Metric points whose line named the dataset they were computed on.
+    pub metric_dataset_links: u64,
     pub params: u64,
     pub tags: u64,
     pub dataset_inputs: u64,
@@ -210,7 +212,6 @@ fn check_source(source: &Path, store: &Path) -> Result<PathBuf> {
 /// Counts the import keeps of what it does not bring over.
 #[derive(Default)]
 struct Tally {
-    dataset_linked_points: u64,
     status_messages: u64,
     unspecified_status: u64,
     traces: u64,
@@ -525,8 +526,8 @@ impl Importer<'_> {
             files: 0,
             bytes: 0,
         };
-        let outcome = self.store.import_run(&record, |writer| {
-            run.metrics(writer, &mlruns::metrics_dir(dir))?;
+        let outcome = self.store.import_run(&record, |writer, links| {
+            run.metrics(writer, links, &mlruns::metrics_dir(dir))?;
             if keeps_own && own_artifacts.is_dir() {
                 run.artifacts(&own_artifacts)?;
             }
@@ -548,12 +549,12 @@ impl Importer<'_> {
                 }
                 self.report.runs_imported += 1;
                 self.report.metric_points += points;
+                self.report.metric_dataset_links += dataset_linked;
                 self.report.params += record.params.len() as u64;
                 self.report.tags += record.tags.len() as u64;
                 self.report.dataset_inputs += record.inputs.len() as u64;
                 self.report.artifact_files += files;
                 self.report.artifact_bytes += bytes;
-                self.tally.dataset_linked_points += dataset_linked;
             }
             Ok(RunImport::Present) => self.report.runs_present += 1,
             Ok(RunImport::Busy { pid }) => {
@@ -783,13 +784,6 @@ impl Importer<'_> {
     fn notes(&mut self) {
         let t = &self.tally;
         let mut notes = Vec::new();
-        if t.dataset_linked_points > 0 {
-            notes.push(format!(
-                "{} metric points name the dataset they were computed on; the points are \
-                 imported, the dataset names and digests on them are not",
-                t.dataset_linked_points
-            ));
-        }
         if t.status_messages > 0 {
             notes.push(format!(
                 "{} logged models have a status message, which the store does not keep",
@@ -837,7 +831,12 @@ impl RunFiller<'_> {
         });
     }
 
-    fn metrics(&mut self, writer: &mut MetricWriter, dir: &Path) -> Result<()> {
+    fn metrics(
+        &mut self,
+        writer: &mut MetricWriter,
+        links: &mut MetricDatasetLinks,
+        dir: &Path,
+    ) -> Result<()> {
         let (files, bad_names) = match mlruns::key_files(dir) {
             Ok(found) => found,
             Err(e) => {
@@ -856,12 +855,21 @@ impl RunFiller<'_> {
                 self.problem(&path, format!("{e}; metric left out"));
                 continue;
             }
-            self.metric_file(writer, &key, &path)?;
+            self.metric_file(writer, links, &key, &path)?;
         }
         Ok(())
     }
 
-    fn metric_file(&mut self, writer: &mut MetricWriter, key: &str, path: &Path) -> Result<()> {
+    /// Writes the points of one metric file, and the links of those whose
+    /// line names a dataset: a point's ordinal is its position among the
+    /// points written (bad lines left out are not counted).
+    fn metric_file(
+        &mut self,
+        writer: &mut MetricWriter,
+        links: &mut MetricDatasetLinks,
+        key: &str,
+        path: &Path,
+    ) -> Result<()> {
         let mut handle: Option<SeriesHandle> = None;
         let (mut points, mut linked) = (0u64, 0u64);
         let mut bad = Vec::new();
@@ -873,8 +881,11 @@ impl RunFiller<'_> {
                     Some(h) => h,
                     None => *handle.insert(writer.series(key)?),
                 };
+                if let Some((name, digest)) = line.dataset {
+                    links.push(key, points, name, digest);
+                    linked += 1;
+                }
                 points += 1;
-                linked += u64::from(line.has_dataset);
                 writer.append(h, line.value, line.timestamp, line.step)
             },
             |line| {

@@ -5,9 +5,10 @@
 //! A run is imported in two transactions with its metric points written in
 //! between: [`Index::begin_run_import`] writes the run's row, active, and a
 //! marker in `meta` (`import-pending:<run_id>`); [`Index::finish_run_import`]
-//! writes its params, tags and inputs, sets its final lifecycle stage and
-//! removes the marker. A run whose marker is still there was cut short: the
-//! next import removes what it had written and starts it again.
+//! writes its params, tags, inputs and the dataset links of its metric
+//! points, sets its final lifecycle stage and removes the marker. A run
+//! whose marker is still there was cut short: the next import removes what
+//! it had written and starts it again.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
@@ -15,7 +16,8 @@ use super::datasets::put_inputs;
 use super::Index;
 use crate::error::{Error, Result};
 use crate::model::{
-    DatasetInput, LifecycleStage, LoggedModelOutput, LoggedModelStatus, ModelMetric, RunStatus,
+    DatasetInput, LifecycleStage, LoggedModelOutput, LoggedModelStatus, MetricDatasetLink,
+    ModelMetric, RunStatus,
 };
 
 /// Prefix of the `meta` keys that mark runs being imported.
@@ -70,6 +72,8 @@ pub struct ImportRunRest<'a> {
     pub inputs: &'a [DatasetInput],
     pub model_inputs: &'a [String],
     pub model_outputs: &'a [LoggedModelOutput],
+    /// The datasets of metric points, by key, each list sorted by ordinal.
+    pub metric_links: &'a [(String, Vec<MetricDatasetLink>)],
 }
 
 /// A logged model as it is to be imported; every field already checked.
@@ -115,7 +119,8 @@ fn pid_is_alive(pid: u32) -> bool {
 }
 
 /// Removes every row of one run: its metric series (their log pages are
-/// released by the next reclaim), params, tags, inputs and the run itself.
+/// released by the next reclaim) and their dataset links, params, tags,
+/// inputs and the run itself.
 fn remove_run_rows(tx: &Connection, run_id: &str) -> Result<()> {
     tx.execute(
         "INSERT OR REPLACE INTO freed_pages (first_page, pages, freed_ms)
@@ -132,6 +137,7 @@ fn remove_run_rows(tx: &Connection, run_id: &str) -> Result<()> {
         "DELETE FROM input_tags WHERE input_uuid IN (SELECT input_uuid FROM inputs WHERE run_uuid = ?1)",
         [run_id],
     )?;
+    super::links::remove_run_links(tx, run_id)?;
     for table in [
         "metric_series",
         "params",
@@ -316,8 +322,9 @@ impl Index {
     }
 
     /// Completes a run's import in one transaction: params, tags exactly as
-    /// given (the run's name stays the one its row has), inputs, the final
-    /// lifecycle stage, and the marker removed.
+    /// given (the run's name stays the one its row has), inputs, the
+    /// dataset links of its metric points, the final lifecycle stage, and
+    /// the marker removed.
     pub fn finish_run_import(&mut self, rest: &ImportRunRest<'_>) -> Result<()> {
         let tx = self.write()?;
         let run_id = rest.run_id;
@@ -358,6 +365,7 @@ impl Index {
                 put.execute(params![run_id, o.model_id, o.step])?;
             }
         }
+        super::links::put_links(&tx, run_id, rest.metric_links)?;
         tx.execute(
             "UPDATE runs SET lifecycle_stage = ?2, deleted_time = ?3 WHERE run_uuid = ?1",
             params![run_id, rest.lifecycle_stage.as_str(), rest.deleted_time],

@@ -6,6 +6,7 @@
 pub(crate) mod datasets;
 mod experiments;
 pub mod import;
+pub(crate) mod links;
 pub mod logged_models;
 mod metrics;
 pub mod runs;

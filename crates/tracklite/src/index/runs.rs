@@ -274,8 +274,9 @@ impl Index {
     }
 
     /// Permanently removes soft-deleted runs (all of them, or those listed)
-    /// with their params, tags and metric index rows. Returns the removed
-    /// runs with their experiment ids, for the caller to remove artifacts.
+    /// with their params, tags, inputs, metric index rows and the dataset
+    /// links of their points. Returns the removed runs with their
+    /// experiment ids, for the caller to remove artifacts.
     pub fn purge_deleted_runs(&mut self, only: Option<&[String]>) -> Result<Vec<(String, i64)>> {
         let tx = self.write()?;
         let mut doomed = Vec::new();
@@ -321,6 +322,7 @@ impl Index {
                 "DELETE FROM input_tags WHERE input_uuid IN (SELECT input_uuid FROM inputs WHERE run_uuid = ?1)",
                 [id],
             )?;
+            super::links::remove_run_links(&tx, id)?;
             for table in ["metric_series", "params", "tags", "inputs", "runs"] {
                 tx.execute(&format!("DELETE FROM {table} WHERE run_uuid = ?1"), [id])?;
             }

@@ -205,8 +205,24 @@ CREATE TABLE run_model_inputs (
 );
 ";
 
+/// Version 6: the dataset a metric point was computed on, as an MLflow file
+/// store's metric line names it ("timestamp value step dataset_name
+/// dataset_digest") and an import keeps it. The metric log's fixed records
+/// have no room for it, so a point is named here by its series and its
+/// ordinal: its 0-based position in the series' logged order, which
+/// compaction keeps. Only imported points have links.
+const V6: &str = "
+CREATE TABLE metric_dataset_links (
+    series_id      INTEGER NOT NULL,
+    ordinal        INTEGER NOT NULL,
+    dataset_name   TEXT NOT NULL,
+    dataset_digest TEXT NOT NULL,
+    PRIMARY KEY (series_id, ordinal)
+) WITHOUT ROWID;
+";
+
 /// The migrations, in order: entry `i` takes a store from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

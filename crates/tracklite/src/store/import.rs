@@ -3,10 +3,11 @@
 //! stages they already have. [`Store::import_mlruns`] is built on these.
 //!
 //! A run is imported all or nothing: its row is written first, marked as
-//! pending, then its metric points, then its params, tags, inputs and final
-//! lifecycle stage in one transaction that also removes the mark. An import
-//! cut short leaves the mark; the next import of the run removes what was
-//! written and starts the run again. Until then the run is visible, active.
+//! pending, then its metric points, then its params, tags, inputs, the
+//! datasets its points name and its final lifecycle stage in one
+//! transaction that also removes the mark. An import cut short leaves the
+//! mark; the next import of the run removes what was written and starts
+//! the run again. Until then the run is visible, active.
 
 use super::{MetricWriter, Store, ARTIFACTS_DIR};
 use crate::error::{Error, Result};
@@ -15,7 +16,8 @@ use crate::index::import::{
 };
 use crate::index::runs::PARENT_RUN_TAG;
 use crate::model::{
-    DatasetInput, LifecycleStage, LoggedModelOutput, LoggedModelStatus, ModelMetric, RunStatus,
+    DatasetInput, LifecycleStage, LoggedModelOutput, LoggedModelStatus, MetricDatasetLink,
+    ModelMetric, RunStatus,
 };
 use crate::validate;
 
@@ -96,6 +98,63 @@ pub struct LoggedModelRecord {
     pub metrics: Vec<ModelMetric>,
 }
 
+/// The datasets that metric points of a run being imported were computed
+/// on, by metric key: what [`Store::import_run`]'s `fill` names beside the
+/// points it writes (MLflow file stores name them on metric lines).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricDatasetLinks {
+    by_key: Vec<(String, Vec<MetricDatasetLink>)>,
+}
+
+impl MetricDatasetLinks {
+    /// Names the dataset of the `ordinal`-th point (0-based, in the order
+    /// written) of metric `key`.
+    pub fn push(
+        &mut self,
+        key: &str,
+        ordinal: u64,
+        dataset_name: impl Into<String>,
+        dataset_digest: impl Into<String>,
+    ) {
+        let link = MetricDatasetLink {
+            ordinal,
+            dataset_name: dataset_name.into(),
+            dataset_digest: dataset_digest.into(),
+        };
+        // The key of the last push first: a fill names a metric's points together.
+        match self.by_key.iter_mut().rev().find(|(k, _)| k == key) {
+            Some((_, links)) => links.push(link),
+            None => self.by_key.push((key.to_string(), vec![link])),
+        }
+    }
+
+    /// The number of links.
+    pub fn len(&self) -> usize {
+        self.by_key.iter().map(|(_, links)| links.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.iter().all(|(_, links)| links.is_empty())
+    }
+
+    /// Sorts each metric's links by ordinal; a metric key that breaks the
+    /// rules, or a point named twice, is a validation error.
+    fn checked(mut self) -> Result<Vec<(String, Vec<MetricDatasetLink>)>> {
+        for (key, links) in &mut self.by_key {
+            validate::key("metric", key)?;
+            links.sort_by_key(|l| l.ordinal);
+            if let Some(w) = links.windows(2).find(|w| w[0].ordinal == w[1].ordinal) {
+                return Err(validate_error(
+                    "metric dataset link",
+                    &format!("{key} point {}", w[0].ordinal),
+                    "a point's dataset may be named once",
+                ));
+            }
+        }
+        Ok(self.by_key)
+    }
+}
+
 /// What [`Store::import_run`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunImport {
@@ -147,8 +206,11 @@ impl Store {
 
     /// Imports a run with its own id, times, status and stage, into an
     /// experiment already in the store (in any lifecycle stage). `fill`
-    /// writes the run's metric points with the writer it is given; it may
-    /// also log the run's artifacts, as the run is active meanwhile.
+    /// writes the run's metric points with the writer it is given, and
+    /// names the datasets of those computed on one in the links it is
+    /// given (read back with [`Store::metric_dataset_links`]); it may also
+    /// log the run's artifacts, as the run is active meanwhile. A link must
+    /// name a point that `fill` wrote.
     ///
     /// All or nothing: when `fill` or a later step fails, what was written
     /// is removed (or, if even that fails, the next import removes it). A
@@ -175,16 +237,22 @@ impl Store {
     ///     model_inputs: vec![],
     ///     model_outputs: vec![],
     /// };
-    /// let done = store.import_run(&run, |w| w.log("loss", 0.5, 1_700_000_000_001, 0))?;
+    /// let done = store.import_run(&run, |w, links| {
+    ///     w.log("loss", 0.5, 1_700_000_000_001, 0)?;
+    ///     w.log("acc", 0.9, 1_700_000_000_002, 3)?;
+    ///     links.push("acc", 0, "eval", "244437a9");
+    ///     Ok(())
+    /// })?;
     /// assert_eq!(done, RunImport::Imported);
-    /// assert_eq!(store.import_run(&run, |_| Ok(()))?, RunImport::Present);
+    /// assert_eq!(store.import_run(&run, |_, _| Ok(()))?, RunImport::Present);
     /// assert_eq!(store.get_run(&run.run_id)?.metrics["loss"].value, 0.5);
+    /// assert_eq!(store.metric_dataset_links(&run.run_id, "acc")?[0].dataset_name, "eval");
     /// # Ok::<(), tracklite::Error>(())
     /// ```
     pub fn import_run(
         &self,
         run: &RunRecord,
-        fill: impl FnOnce(&mut MetricWriter) -> Result<()>,
+        fill: impl FnOnce(&mut MetricWriter, &mut MetricDatasetLinks) -> Result<()>,
     ) -> Result<RunImport> {
         validate::run_id(&run.run_id)?;
         let experiment_id = validate::experiment_id(&run.experiment_id)?;
@@ -241,13 +309,14 @@ impl Store {
             }
         };
         let written = self.metric_writer(&run.run_id).and_then(|mut writer| {
-            let filled = fill(&mut writer);
+            let mut links = MetricDatasetLinks::default();
+            let filled = fill(&mut writer, &mut links);
             // Sealed and synced even when `fill` failed: the blocks it used
             // are removed with the run below, never left open.
             let closed = writer.close();
-            filled.and(closed)
+            filled.and(closed).and_then(|()| links.checked())
         });
-        let finished = written.and_then(|()| {
+        let finished = written.and_then(|metric_links| {
             self.inner.index()?.finish_run_import(&ImportRunRest {
                 run_id: &run.run_id,
                 lifecycle_stage: run.lifecycle_stage,
@@ -257,6 +326,7 @@ impl Store {
                 inputs: &run.inputs,
                 model_inputs: &run.model_inputs,
                 model_outputs: &run.model_outputs,
+                metric_links: &metric_links,
             })
         });
         match finished {

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::index::{self, BlockRow};
 use crate::log::format::{self, Slot, RECORD_SIZE};
 use crate::log::{scan_block, scan_block_bytes, BlockRef, OpenBlock, ReadAt, Stop};
-use crate::model::{Metric, MetricColumns, MetricPoint};
+use crate::model::{Metric, MetricColumns, MetricDatasetLink, MetricPoint};
 use crate::summary::SeriesSummary;
 use crate::validate;
 
@@ -254,6 +254,25 @@ impl Store {
             c.values.push(value);
         })?;
         Ok(c)
+    }
+
+    /// The datasets that points of metric `key` of a run were computed on,
+    /// by ordinal (the point's 0-based position in
+    /// [`Store::metric_history`]). Only points imported from an MLflow file
+    /// store that named a dataset have one; most histories have none, which
+    /// costs one indexed lookup.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let store = tracklite::Store::open(dir.path())?;
+    /// # let run_id = store.create_run(Default::default())?.run_id;
+    /// store.log_metric(&run_id, "acc", 0.9, 1_700_000_000_000, 3)?;
+    /// assert!(store.metric_dataset_links(&run_id, "acc")?.is_empty());
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn metric_dataset_links(&self, run_id: &str, key: &str) -> Result<Vec<MetricDatasetLink>> {
+        validate::run_id(run_id)?;
+        self.inner.index()?.metric_dataset_links(run_id, key)
     }
 
     /// Reads a long series of sealed blocks with two threads, each

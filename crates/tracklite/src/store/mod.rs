@@ -24,7 +24,9 @@ use crate::log::LogFile;
 pub(crate) use artifacts::percent_decode;
 pub use artifacts::FileInfo;
 pub use compact::{CompactReport, Progress, RECLAIM_GRACE};
-pub use import::{ExperimentImport, ExperimentRecord, LoggedModelRecord, RunImport, RunRecord};
+pub use import::{
+    ExperimentImport, ExperimentRecord, LoggedModelRecord, MetricDatasetLinks, RunImport, RunRecord,
+};
 pub use logged_models::{
     DatasetFilter, LoggedModelOrder, LoggedModelPage, SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT,
 };
