@@ -750,3 +750,34 @@ fn recording_models_appends_to_the_run_history_tag() {
     let e = store.record_logged_model(&run, "{}").unwrap_err();
     assert!(matches!(e, Error::RunDeleted(_)), "{e:?}");
 }
+
+#[test]
+fn gc_removes_a_runs_model_outputs_and_inputs() {
+    let (dir, store) = store();
+    let run = store.create_run(NewRun::default()).unwrap().run_id;
+    let kept = store.create_run(NewRun::default()).unwrap().run_id;
+    let a = named(&store, "0", "a").model_id;
+    for r in [&run, &kept] {
+        let output = LoggedModelOutput {
+            model_id: a.clone(),
+            step: 1,
+        };
+        store.log_outputs(r, &[output]).unwrap();
+        store.log_model_inputs(r, &[&a]).unwrap();
+    }
+    store.delete_run(&run).unwrap();
+    store.gc(None).unwrap();
+    let index = rusqlite::Connection::open(dir.path().join("store/index.sqlite")).unwrap();
+    for table in ["run_model_outputs", "run_model_inputs"] {
+        let runs: Vec<String> = index
+            .prepare(&format!("SELECT run_uuid FROM {table}"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(runs, std::slice::from_ref(&kept), "{table}");
+    }
+    // The model itself stays: another run still names it.
+    assert_eq!(store.run_model_inputs(&kept).unwrap(), [a]);
+}

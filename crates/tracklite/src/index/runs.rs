@@ -323,7 +323,15 @@ impl Index {
                 [id],
             )?;
             super::links::remove_run_links(&tx, id)?;
-            for table in ["metric_series", "params", "tags", "inputs", "runs"] {
+            for table in [
+                "metric_series",
+                "params",
+                "tags",
+                "inputs",
+                "run_model_outputs",
+                "run_model_inputs",
+                "runs",
+            ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE run_uuid = ?1"), [id])?;
             }
         }
