@@ -2,6 +2,10 @@
 //! renaming, soft deletion and restoration (with their runs), tags, and
 //! MLflow's limits on names and tag values.
 
+mod common;
+
+use common::{assert_invalid_state, assert_run_deleted};
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -36,27 +40,6 @@ fn ids(experiments: &[Experiment]) -> Vec<String> {
         .iter()
         .map(|e| e.experiment_id.clone())
         .collect()
-}
-
-fn assert_invalid_state<T: std::fmt::Debug>(result: Result<T, Error>, needles: &[&str]) {
-    match &result {
-        Err(Error::InvalidState(msg)) => {
-            for n in needles {
-                assert!(msg.contains(n), "{msg:?} does not mention {n:?}");
-            }
-        }
-        other => panic!("expected InvalidState mentioning {needles:?}, got {other:?}"),
-    }
-}
-
-fn assert_run_deleted<T: std::fmt::Debug>(result: Result<T, Error>, run_id: &str) {
-    match &result {
-        Err(e @ Error::RunDeleted(id)) => {
-            assert_eq!(id, run_id);
-            assert!(e.to_string().contains("is deleted"), "{e}");
-        }
-        other => panic!("expected RunDeleted for {run_id}, got {other:?}"),
-    }
 }
 
 fn assert_not_found(err: Error, kind: &str, id: &str) {

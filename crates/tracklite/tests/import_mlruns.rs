@@ -674,10 +674,9 @@ fn points_keep_the_datasets_their_lines_name() {
     assert!(check.is_clean(), "{check}");
 }
 
-#[test]
-fn a_link_to_a_point_not_written_fails_the_run_import() {
-    let (_dir, _mlruns, store) = setup();
-    let record = RunRecord {
+/// A finished run R1 of the Default experiment, with nothing logged.
+fn finished_record(stage: LifecycleStage, deleted_time: Option<i64>) -> RunRecord {
+    RunRecord {
         run_id: R1.into(),
         experiment_id: "0".into(),
         run_name: "r".into(),
@@ -685,15 +684,21 @@ fn a_link_to_a_point_not_written_fails_the_run_import() {
         status: RunStatus::Finished,
         start_time: 1,
         end_time: Some(2),
-        lifecycle_stage: LifecycleStage::Active,
-        deleted_time: None,
+        lifecycle_stage: stage,
+        deleted_time,
         artifact_uri: None,
         params: vec![],
         tags: vec![],
         inputs: vec![],
         model_inputs: vec![],
         model_outputs: vec![],
-    };
+    }
+}
+
+#[test]
+fn a_link_to_a_point_not_written_fails_the_run_import() {
+    let (_dir, _mlruns, store) = setup();
+    let record = finished_record(LifecycleStage::Active, None);
     let past_the_end = store.import_run(&record, |w, links| {
         w.log("m", 1.0, 1, 0)?;
         links.push("m", 1, "train", "244437a9");
@@ -825,21 +830,8 @@ fn an_interrupted_run_import_is_completed_by_the_next_import() {
 fn a_failed_run_import_leaves_nothing() {
     let (_dir, _mlruns, store) = setup();
     let record = RunRecord {
-        run_id: R1.into(),
-        experiment_id: "0".into(),
-        run_name: "r".into(),
-        user_id: "ada".into(),
-        status: RunStatus::Finished,
-        start_time: 1,
-        end_time: Some(2),
-        lifecycle_stage: LifecycleStage::Deleted,
-        deleted_time: Some(3),
-        artifact_uri: None,
         params: vec![("p".into(), "1".into())],
-        tags: vec![],
-        inputs: vec![],
-        model_inputs: vec![],
-        model_outputs: vec![],
+        ..finished_record(LifecycleStage::Deleted, Some(3))
     };
     let failed = store.import_run(&record, |w, _| {
         w.log("m", 1.0, 1, 0)?;

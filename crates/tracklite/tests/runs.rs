@@ -3,6 +3,10 @@
 //! restoration and garbage collection, immutable params, tags, listing,
 //! and the errors for unknown and malformed run ids.
 
+mod common;
+
+use common::{assert_invalid_state, assert_run_deleted};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -40,27 +44,6 @@ fn run_at(store: &Store, experiment_id: &str, start_time: i64) -> String {
         })
         .unwrap()
         .run_id
-}
-
-fn assert_invalid_state<T: std::fmt::Debug>(result: Result<T, Error>, needles: &[&str]) {
-    match &result {
-        Err(Error::InvalidState(msg)) => {
-            for n in needles {
-                assert!(msg.contains(n), "{msg:?} does not mention {n:?}");
-            }
-        }
-        other => panic!("expected InvalidState mentioning {needles:?}, got {other:?}"),
-    }
-}
-
-fn assert_run_deleted<T: std::fmt::Debug>(result: Result<T, Error>, run_id: &str) {
-    match &result {
-        Err(e @ Error::RunDeleted(id)) => {
-            assert_eq!(id, run_id);
-            assert!(e.to_string().contains("is deleted"), "{e}");
-        }
-        other => panic!("expected RunDeleted for {run_id}, got {other:?}"),
-    }
 }
 
 fn assert_run_not_found<T: std::fmt::Debug>(result: Result<T, Error>, id: &str) {

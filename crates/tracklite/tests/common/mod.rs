@@ -3,6 +3,31 @@
 
 use std::process::{Child, Command, Stdio};
 
+use tracklite::Error;
+
+/// Asserts an InvalidState error whose message mentions every needle.
+pub fn assert_invalid_state<T: std::fmt::Debug>(result: Result<T, Error>, needles: &[&str]) {
+    match &result {
+        Err(Error::InvalidState(msg)) => {
+            for n in needles {
+                assert!(msg.contains(n), "{msg:?} does not mention {n:?}");
+            }
+        }
+        other => panic!("expected InvalidState mentioning {needles:?}, got {other:?}"),
+    }
+}
+
+/// Asserts the error of a write to deleted run `run_id`.
+pub fn assert_run_deleted<T: std::fmt::Debug>(result: Result<T, Error>, run_id: &str) {
+    match &result {
+        Err(e @ Error::RunDeleted(id)) => {
+            assert_eq!(id, run_id);
+            assert!(e.to_string().contains("is deleted"), "{e}");
+        }
+        other => panic!("expected RunDeleted for {run_id}, got {other:?}"),
+    }
+}
+
 /// The value every test point at `step` of writer `writer` carries, so that
 /// a reader can tell a right point from a wrong one.
 pub fn value_for(writer: u64, step: i64) -> f64 {
