@@ -118,43 +118,6 @@ fn pid_is_alive(pid: u32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// Removes every row of one run: its metric series (their log pages are
-/// released by the next reclaim) and their dataset links, params, tags,
-/// inputs and the run itself.
-fn remove_run_rows(tx: &Connection, run_id: &str) -> Result<()> {
-    tx.execute(
-        "INSERT OR REPLACE INTO freed_pages (first_page, pages, freed_ms)
-         SELECT first_page, pages, 0 FROM metric_blocks WHERE series_id IN
-           (SELECT series_id FROM metric_series WHERE run_uuid = ?1)",
-        [run_id],
-    )?;
-    tx.execute(
-        "DELETE FROM metric_blocks WHERE series_id IN
-           (SELECT series_id FROM metric_series WHERE run_uuid = ?1)",
-        [run_id],
-    )?;
-    tx.execute(
-        "DELETE FROM input_tags WHERE input_uuid IN (SELECT input_uuid FROM inputs WHERE run_uuid = ?1)",
-        [run_id],
-    )?;
-    super::links::remove_run_links(tx, run_id)?;
-    for table in [
-        "metric_series",
-        "params",
-        "tags",
-        "inputs",
-        "run_model_inputs",
-        "run_model_outputs",
-        "runs",
-    ] {
-        tx.execute(
-            &format!("DELETE FROM {table} WHERE run_uuid = ?1"),
-            [run_id],
-        )?;
-    }
-    Ok(())
-}
-
 fn experiment_name_of(tx: &Connection, id: i64) -> Result<Option<String>> {
     Ok(tx
         .query_row(
@@ -292,7 +255,7 @@ impl Index {
                 if pid != 0 && pid != std::process::id() && pid_is_alive(pid) {
                     return Ok(RunBegin::Busy { pid });
                 }
-                remove_run_rows(&tx, run.run_id)?;
+                super::runs::remove_run_rows(&tx, run.run_id)?;
                 RunBegin::Restarted
             }
             (false, None) => RunBegin::Started,
@@ -385,7 +348,7 @@ impl Index {
             |r| r.get(0),
         )?;
         if pending {
-            remove_run_rows(&tx, run_id)?;
+            super::runs::remove_run_rows(&tx, run_id)?;
             tx.execute("DELETE FROM meta WHERE key = ?1", [&key])?;
         }
         tx.commit()?;

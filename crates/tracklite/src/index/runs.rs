@@ -307,35 +307,47 @@ impl Index {
         for (id, _) in &doomed {
             // Their log pages are released by the next reclaim, at once:
             // nobody may read a removed run.
-            tx.execute(
-                "INSERT OR REPLACE INTO freed_pages (first_page, pages, freed_ms)
-                 SELECT first_page, pages, 0 FROM metric_blocks WHERE series_id IN
-                   (SELECT series_id FROM metric_series WHERE run_uuid = ?1)",
-                [id],
-            )?;
-            tx.execute(
-                "DELETE FROM metric_blocks WHERE series_id IN
-                   (SELECT series_id FROM metric_series WHERE run_uuid = ?1)",
-                [id],
-            )?;
-            tx.execute(
-                "DELETE FROM input_tags WHERE input_uuid IN (SELECT input_uuid FROM inputs WHERE run_uuid = ?1)",
-                [id],
-            )?;
-            super::links::remove_run_links(&tx, id)?;
-            for table in [
-                "metric_series",
-                "params",
-                "tags",
-                "inputs",
-                "run_model_outputs",
-                "run_model_inputs",
-                "runs",
-            ] {
-                tx.execute(&format!("DELETE FROM {table} WHERE run_uuid = ?1"), [id])?;
-            }
+            remove_run_rows(&tx, id)?;
         }
         tx.commit()?;
         Ok(doomed)
     }
+}
+
+/// Removes every row of one run: its metric series (their log pages are
+/// released by the next reclaim) and their dataset links, params, tags,
+/// dataset and model inputs, model outputs and the run itself. Used by gc
+/// and by an import that starts a run over.
+pub(super) fn remove_run_rows(tx: &Connection, run_id: &str) -> Result<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO freed_pages (first_page, pages, freed_ms)
+         SELECT first_page, pages, 0 FROM metric_blocks WHERE series_id IN
+           (SELECT series_id FROM metric_series WHERE run_uuid = ?1)",
+        [run_id],
+    )?;
+    tx.execute(
+        "DELETE FROM metric_blocks WHERE series_id IN
+           (SELECT series_id FROM metric_series WHERE run_uuid = ?1)",
+        [run_id],
+    )?;
+    tx.execute(
+        "DELETE FROM input_tags WHERE input_uuid IN (SELECT input_uuid FROM inputs WHERE run_uuid = ?1)",
+        [run_id],
+    )?;
+    super::links::remove_run_links(tx, run_id)?;
+    for table in [
+        "metric_series",
+        "params",
+        "tags",
+        "inputs",
+        "run_model_inputs",
+        "run_model_outputs",
+        "runs",
+    ] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE run_uuid = ?1"),
+            [run_id],
+        )?;
+    }
+    Ok(())
 }
