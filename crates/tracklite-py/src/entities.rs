@@ -146,11 +146,12 @@ impl<'py> MetricReader<'py> {
 /// when that fails or a property does not return its attribute.
 fn layout<'py>(ty: &Bound<'py, PyType>) -> Option<[Bound<'py, PyString>; 5]> {
     let py = ty.py();
+    let [value, timestamp, step] = number_markers(py).ok()?;
     let markers: [Bound<'py, PyAny>; 5] = [
         PyString::new(py, "tracklite layout key").into_any(),
-        PyFloat::new(py, 0.125).into_any(),
-        0x7A11_7E5Ai64.into_pyobject(py).ok()?.into_any(),
-        0x5E7E_1A11i64.into_pyobject(py).ok()?.into_any(),
+        value,
+        timestamp,
+        step,
         PyString::new(py, "tracklite layout model").into_any(),
     ];
     let kwargs = PyDict::new(py);
@@ -161,22 +162,13 @@ fn layout<'py>(ty: &Bound<'py, PyType>) -> Option<[Bound<'py, PyString>; 5]> {
             Some(&kwargs),
         )
         .ok()?;
-    let attrs = sample
-        .getattr("__dict__")
-        .ok()?
-        .cast_into::<PyDict>()
-        .ok()?;
-    let name_of = |marker: &Bound<'py, PyAny>| -> Option<Bound<'py, PyString>> {
-        let mut names = attrs.iter().filter(|(_, x)| x.is(marker)).map(|(k, _)| k);
-        let name = names.next()?.cast_into::<PyString>().ok()?;
-        names.next().is_none().then_some(name)
-    };
+    let attrs = instance_attributes(&sample)?;
     let names = [
-        name_of(&markers[0])?,
-        name_of(&markers[1])?,
-        name_of(&markers[2])?,
-        name_of(&markers[3])?,
-        name_of(&markers[4])?,
+        attribute_holding(&attrs, &markers[0])?,
+        attribute_holding(&attrs, &markers[1])?,
+        attribute_holding(&attrs, &markers[2])?,
+        attribute_holding(&attrs, &markers[3])?,
+        attribute_holding(&attrs, &markers[4])?,
     ];
     let properties = ["key", "value", "timestamp", "step", "model_id"];
     for (property, marker) in properties.iter().zip(&markers) {
@@ -185,6 +177,34 @@ fn layout<'py>(ty: &Bound<'py, PyType>) -> Option<[Bound<'py, PyString>; 5]> {
         }
     }
     Some(names)
+}
+
+/// A value, a timestamp and a step no caller passes: fresh objects, told
+/// apart by identity in the attributes of a sample metric.
+fn number_markers(py: Python<'_>) -> PyResult<[Bound<'_, PyAny>; 3]> {
+    Ok([
+        PyFloat::new(py, 0.125).into_any(),
+        0x7A11_7E5Ai64.into_pyobject(py)?.into_any(),
+        0x5E7E_1A11i64.into_pyobject(py)?.into_any(),
+    ])
+}
+
+/// An object's instance attributes; None when it keeps none in a dict.
+fn instance_attributes<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
+    obj.getattr(intern!(obj.py(), "__dict__"))
+        .ok()?
+        .cast_into::<PyDict>()
+        .ok()
+}
+
+/// The one attribute holding `marker`; None when none or several do.
+fn attribute_holding<'py>(
+    attrs: &Bound<'py, PyDict>,
+    marker: &Bound<'py, PyAny>,
+) -> Option<Bound<'py, PyString>> {
+    let mut names = attrs.iter().filter(|(_, x)| x.is(marker)).map(|(k, _)| k);
+    let name = names.next()?.cast_into::<PyString>().ok()?;
+    names.next().is_none().then_some(name)
 }
 
 fn plain_metrics(seq: &Bound<'_, PyAny>) -> Option<Vec<Metric>> {
@@ -295,39 +315,31 @@ impl<'py> Fields<'py> {
         if !cls.getattr(intern!(py, "__new__"))?.is(&object_new(py)?) {
             return Ok(None);
         }
-        let (value, timestamp, step) = (
-            PyFloat::new(py, 0.25).into_any(),
-            0x7A11_7E5Ai64.into_pyobject(py)?.into_any(),
-            0x5E7E_1A11i64.into_pyobject(py)?.into_any(),
-        );
-        let sample = cls.call1((key, &value, &timestamp, &step))?;
-        let Some(attrs) = sample
-            .getattr(intern!(py, "__dict__"))
-            .ok()
-            .and_then(|d| d.cast_into::<PyDict>().ok())
+        let markers = number_markers(py)?;
+        let sample = cls.call1((key, &markers[0], &markers[1], &markers[2]))?;
+        let Some(attrs) = instance_attributes(&sample) else {
+            return Ok(None);
+        };
+        let Some(names) = markers
+            .iter()
+            .map(|m| attribute_holding(&attrs, m))
+            .collect::<Option<Vec<_>>>()
         else {
             return Ok(None);
         };
         let mut fields = Vec::with_capacity(attrs.len());
-        let mut found = [false; 3];
         for (name, x) in attrs.iter() {
             let Ok(name) = name.cast_into::<PyString>() else {
                 return Ok(None);
             };
-            let field = if x.is(&value) {
-                found[0] = true;
-                Field::Value
-            } else if x.is(&timestamp) {
-                found[1] = true;
-                Field::Timestamp
-            } else if x.is(&step) {
-                found[2] = true;
-                Field::Step
-            } else {
-                Field::Same(x)
+            let field = match names.iter().position(|n| n.is(&name)) {
+                Some(0) => Field::Value,
+                Some(1) => Field::Timestamp,
+                Some(_) => Field::Step,
+                None => Field::Same(x),
             };
             fields.push((name, field));
         }
-        Ok((found == [true; 3]).then_some(Fields(fields)))
+        Ok(Some(Fields(fields)))
     }
 }
