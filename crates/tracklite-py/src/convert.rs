@@ -334,3 +334,18 @@ fn json<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAn
         }
     })
 }
+
+/// A page of a search as Python gets it: `(items, next_page_token)`.
+pub fn page<'py>(
+    py: Python<'py>,
+    items: Bound<'py, PyList>,
+    next_page_token: Option<String>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(
+        py,
+        [
+            items.into_any(),
+            next_page_token.into_pyobject(py)?.into_any(),
+        ],
+    )
+}

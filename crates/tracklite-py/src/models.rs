@@ -379,13 +379,7 @@ fn search_logged_models<'py>(
     for m in &page.models {
         models.append(model(py, m)?)?;
     }
-    PyTuple::new(
-        py,
-        [
-            models.into_any(),
-            page.next_page_token.into_pyobject(py)?.into_any(),
-        ],
-    )
+    convert::page(py, models, page.next_page_token)
 }
 
 #[pyfunction]

@@ -144,13 +144,7 @@ impl Store {
             })
             .or_raise(py)?;
         let list = convert::experiments(py, &page.experiments)?;
-        PyTuple::new(
-            py,
-            [
-                list.into_any(),
-                page.next_page_token.into_pyobject(py)?.into_any(),
-            ],
-        )
+        convert::page(py, list, page.next_page_token)
     }
 
     fn rename_experiment(
@@ -317,13 +311,7 @@ impl Store {
         for run in &page.runs {
             runs.append(convert::run(py, run)?)?;
         }
-        PyTuple::new(
-            py,
-            [
-                runs.into_any(),
-                page.next_page_token.into_pyobject(py)?.into_any(),
-            ],
-        )
+        convert::page(py, runs, page.next_page_token)
     }
 
     // Params, tags, metrics
