@@ -6,27 +6,32 @@
 //! store at once, and a killed process loses nothing it had logged.
 
 mod check;
+mod entities;
 mod error;
 mod huge_pages;
 mod import;
 mod index;
 mod log;
-mod model;
 mod names;
+mod process;
 mod search;
 mod store;
 mod summary;
 pub mod validate;
 
 pub use check::{CheckReport, Problem};
-pub use error::{Error, FormatError, Result, ValidationError};
-pub use import::{check_mlruns_source, ImportProblem, ImportProgress, ImportReport};
-pub use model::{
+pub use entities::{
     now_ms, Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricColumns,
     MetricDatasetLink, MetricPoint, MetricSummary, NewRun, Run, RunInfo, RunStatus, RunUpdate,
     ViewType,
 };
-pub use model::{LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric, NewLoggedModel};
+pub use entities::{ExperimentRecord, LoggedModelRecord, RunRecord};
+pub use entities::{
+    LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric, NewLoggedModel,
+};
+pub use error::{Error, FormatError, Result, ValidationError};
+pub use import::{check_mlruns_source, ImportProblem, ImportProgress, ImportReport};
+pub use import::{ExperimentImport, MetricDatasetLinks, RunImport};
 pub use search::{SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_LIMIT};
 pub use store::FileInfo;
 pub use store::{
@@ -35,9 +40,6 @@ pub use store::{
 };
 pub use store::{
     DatasetFilter, LoggedModelOrder, LoggedModelPage, SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT,
-};
-pub use store::{
-    ExperimentImport, ExperimentRecord, LoggedModelRecord, MetricDatasetLinks, RunImport, RunRecord,
 };
 pub use store::{ExperimentPage, RunPage};
 

@@ -131,24 +131,117 @@ pub fn run_name(name: &str) -> Result<(), ValidationError> {
     length("run name", name, name, MAX_RUN_NAME_LENGTH)
 }
 
+/// A malformed value: the field, the value and the rule it breaks.
+pub(crate) fn invalid(
+    field: &'static str,
+    value: &str,
+    rule: impl Into<String>,
+) -> ValidationError {
+    ValidationError::InvalidValue {
+        field,
+        value: value.to_string(),
+        rule: rule.into(),
+    }
+}
+
+/// True for MLflow's id characters: a letter or digit, then up to 255
+/// letters, digits, `_` or `-`. Such an id can name a folder.
+fn is_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && id.len() <= 256
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+const ID_RULE: &str =
+    "must be 1 to 256 characters: a letter or digit, then letters, digits, '_' or '-'";
+
 /// Checks a run id as MLflow does: a letter or digit, then up to 255 letters,
 /// digits, `_` or `-`. New runs get 32 lowercase hex characters.
 pub fn run_id(id: &str) -> Result<(), ValidationError> {
-    let mut chars = id.chars();
-    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
-        && id.len() <= 256
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
+    if is_id(id) {
         Ok(())
     } else {
-        Err(ValidationError::InvalidValue {
-            field: "run id",
-            value: id.to_string(),
-            rule:
-                "must be 1 to 256 characters: a letter or digit, then letters, digits, '_' or '-'"
-                    .into(),
-        })
+        Err(invalid("run id", id, ID_RULE))
     }
+}
+
+/// Longest logged model name, as MLflow allows.
+pub const MAX_LOGGED_MODEL_NAME_LENGTH: usize = 500;
+/// Longest logged model type.
+pub const MAX_MODEL_TYPE_LENGTH: usize = 500;
+/// Characters MLflow refuses in a new logged model's name.
+const MODEL_NAME_FORBIDDEN: &[char] = &['/', ':', '.', '%', '"', '\''];
+
+/// Checks a logged model id: the characters of a run id, so that it can
+/// name a folder. New models get `m-` and 32 hex digits.
+pub fn logged_model_id(id: &str) -> Result<(), ValidationError> {
+    if is_id(id) {
+        Ok(())
+    } else {
+        Err(invalid(
+            "logged model id",
+            id,
+            format!("{ID_RULE} (new models get 'm-' and 32 hex digits)"),
+        ))
+    }
+}
+
+/// Checks a new logged model's name as MLflow does: not empty, none of
+/// `/ : . % " '`, at most 500 characters.
+pub fn logged_model_name(name: &str) -> Result<(), ValidationError> {
+    if name.is_empty() || name.contains(MODEL_NAME_FORBIDDEN) {
+        return Err(invalid(
+            "logged model name",
+            name,
+            "must be a non-empty string without any of the characters / : . % \" '",
+        ));
+    }
+    length(
+        "logged model name",
+        name,
+        name,
+        MAX_LOGGED_MODEL_NAME_LENGTH,
+    )
+}
+
+/// Checks a logged model's tag keys.
+pub fn logged_model_tags(tags: &[(String, String)]) -> Result<(), ValidationError> {
+    for (k, _) in tags {
+        key("logged model tag", k)?;
+    }
+    Ok(())
+}
+
+/// Checks a logged model's metric point: the model id, the key, the run
+/// id and the dataset, when given.
+pub fn logged_model_metric(m: &crate::entities::ModelMetric) -> Result<(), ValidationError> {
+    logged_model_id(&m.model_id)?;
+    key("metric", &m.key)?;
+    if let Some(id) = &m.run_id {
+        run_id(id)?;
+    }
+    if let Some(name) = &m.dataset_name {
+        length("dataset name", &m.key, name, MAX_DATASET_NAME_LENGTH)?;
+    }
+    if let Some(digest) = &m.dataset_digest {
+        length("dataset digest", &m.key, digest, MAX_DATASET_DIGEST_LENGTH)?;
+    }
+    Ok(())
+}
+
+/// Checks params for one call: MLflow's param rules, and one value per key
+/// (the same key and value twice is accepted).
+pub fn params(params: &[(String, String)]) -> Result<(), ValidationError> {
+    for (k, v) in params {
+        param(k, v)?;
+    }
+    for (i, (k, v)) in params.iter().enumerate() {
+        if let Some((_, other)) = params[..i].iter().find(|(k2, v2)| k2 == k && v2 != v) {
+            return Err(duplicate_param(k, other, v));
+        }
+    }
+    Ok(())
 }
 
 /// Checks an experiment id: a string of decimal digits.
@@ -201,7 +294,7 @@ pub const MAX_INPUT_TAG_KEY_LENGTH: usize = 255;
 pub const MAX_INPUT_TAG_VALUE_LENGTH: usize = 500;
 
 /// Checks a dataset's fields against MLflow's limits.
-pub fn dataset(d: &crate::model::Dataset) -> Result<(), ValidationError> {
+pub fn dataset(d: &crate::entities::Dataset) -> Result<(), ValidationError> {
     length("dataset name", &d.name, &d.name, MAX_DATASET_NAME_LENGTH)?;
     length(
         "dataset digest",

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::model::{
+use crate::entities::{
     Dataset, DatasetInput, LifecycleStage, LoggedModelOutput, LoggedModelStatus, RunStatus,
 };
 

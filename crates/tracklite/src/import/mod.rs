@@ -23,19 +23,20 @@
 mod artifacts;
 mod location;
 mod mlruns;
+mod records;
+
+pub use records::{ExperimentImport, MetricDatasetLinks, RunImport};
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::entities::{DatasetInput, LifecycleStage, ModelMetric};
+use crate::entities::{ExperimentRecord, LoggedModelRecord, RunRecord};
 use crate::error::{Error, Result};
 use crate::index::runs::RUN_NAME_TAG;
-use crate::model::{DatasetInput, LifecycleStage, ModelMetric};
-use crate::store::{
-    ExperimentImport, ExperimentRecord, LoggedModelRecord, MetricDatasetLinks, MetricWriter,
-    RunImport, RunRecord, SeriesHandle, Store, INDEX_FILE,
-};
+use crate::store::{MetricWriter, SeriesHandle, Store, INDEX_FILE};
 use crate::validate;
 
 use mlruns::ExperimentDir;

@@ -6,8 +6,8 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::runs::ensure_active;
 use super::Index;
+use crate::entities::{Dataset, DatasetInput};
 use crate::error::Result;
-use crate::model::{Dataset, DatasetInput};
 
 impl Index {
     /// Records datasets as inputs of a run. A dataset already known in the

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::Index;
+use crate::entities::{now_ms, Experiment, LifecycleStage, ViewType};
 use crate::error::{Error, Result};
-use crate::model::{now_ms, Experiment, LifecycleStage, ViewType};
 
 /// An experiment row before its tags and default location are filled in.
 struct ExperimentRow {
@@ -30,6 +30,68 @@ fn row(r: &Row<'_>) -> rusqlite::Result<ExperimentRow> {
         creation_time: r.get(4)?,
         last_update_time: r.get(5)?,
     })
+}
+
+/// An experiment's row as stored: every field already checked and every
+/// default filled in.
+pub struct StoredExperiment<'a> {
+    pub experiment_id: i64,
+    pub name: &'a str,
+    /// None: the store's own `artifacts/<experiment_id>` folder.
+    pub artifact_location: Option<&'a str>,
+    pub lifecycle_stage: LifecycleStage,
+    pub creation_time: i64,
+    pub last_update_time: i64,
+}
+
+/// What [`Index::put_experiment_record`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// It was new to the store.
+    Created,
+    /// The store had an experiment of that id and name with no runs and no
+    /// tags (such as its own Default experiment): it now has the record.
+    Replaced,
+    /// The store had it, with runs or tags: left as it is.
+    Present,
+}
+
+/// Writes an experiment's row: the one INSERT of `experiments`.
+fn insert_experiment(conn: &Connection, e: &StoredExperiment<'_>) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage,
+             creation_time, last_update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        e.experiment_id,
+        e.name,
+        e.artifact_location,
+        e.lifecycle_stage.as_str(),
+        e.creation_time,
+        e.last_update_time
+    ])?;
+    Ok(())
+}
+
+/// Sets experiment tags, replacing values of keys it has.
+fn put_tags(conn: &Connection, id: i64, tags: &[(String, String)]) -> Result<()> {
+    let mut put = conn.prepare_cached(
+        "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?1, ?2, ?3)",
+    )?;
+    for (k, v) in tags {
+        put.execute(params![id, k, v])?;
+    }
+    Ok(())
+}
+
+fn name_of(conn: &Connection, id: i64) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT name FROM experiments WHERE experiment_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 pub(crate) fn tags_of(conn: &Connection, id: i64) -> Result<BTreeMap<String, String>> {
@@ -76,20 +138,105 @@ impl Index {
             });
         }
         let now = now_ms();
-        tx.execute(
-            "INSERT INTO experiments (experiment_id, name, artifact_location, creation_time, last_update_time)
-             VALUES ((SELECT coalesce(max(experiment_id), 0) + 1 FROM experiments), ?1, ?2, ?3, ?3)",
-            params![name, artifact_location, now],
+        let id: i64 = tx.query_row(
+            "SELECT coalesce(max(experiment_id), 0) + 1 FROM experiments",
+            [],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
-        for (k, v) in tags {
-            tx.execute(
-                "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?1, ?2, ?3)",
-                params![id, k, v],
-            )?;
-        }
+        insert_experiment(
+            &tx,
+            &StoredExperiment {
+                experiment_id: id,
+                name,
+                artifact_location,
+                lifecycle_stage: LifecycleStage::Active,
+                creation_time: now,
+                last_update_time: now,
+            },
+        )?;
+        put_tags(&tx, id, tags)?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Writes an experiment with its own id, name, times and stage. An
+    /// experiment of that id and name already in the store is kept (see
+    /// [`PutOutcome`]); the id or the name taken by another
+    /// experiment is an AlreadyExists error, and nothing is written.
+    pub fn put_experiment_record(
+        &mut self,
+        e: &StoredExperiment<'_>,
+        tags: &[(String, String)],
+    ) -> Result<PutOutcome> {
+        let tx = self.write()?;
+        let outcome = match name_of(&tx, e.experiment_id)? {
+            Some(name) if name != e.name => {
+                return Err(Error::InvalidState(format!(
+                    "the store's experiment {} is named {name:?}, not {:?}: experiment ids must \
+                     not change in an import, so this experiment is left out",
+                    e.experiment_id, e.name
+                )))
+            }
+            Some(_) => {
+                let (runs, tag_count): (i64, i64) = tx.query_row(
+                    "SELECT (SELECT count(*) FROM runs WHERE experiment_id = ?1),
+                            (SELECT count(*) FROM experiment_tags WHERE experiment_id = ?1)",
+                    [e.experiment_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                if runs > 0 || tag_count > 0 {
+                    return Ok(PutOutcome::Present);
+                }
+                let same: bool = tx.query_row(
+                    "SELECT artifact_location IS ?2 AND lifecycle_stage = ?3 AND creation_time = ?4
+                         AND last_update_time = ?5 FROM experiments WHERE experiment_id = ?1",
+                    params![
+                        e.experiment_id,
+                        e.artifact_location,
+                        e.lifecycle_stage.as_str(),
+                        e.creation_time,
+                        e.last_update_time
+                    ],
+                    |r| r.get(0),
+                )?;
+                if same && tags.is_empty() {
+                    return Ok(PutOutcome::Present);
+                }
+                tx.execute(
+                    "UPDATE experiments SET artifact_location = ?2, lifecycle_stage = ?3,
+                         creation_time = ?4, last_update_time = ?5 WHERE experiment_id = ?1",
+                    params![
+                        e.experiment_id,
+                        e.artifact_location,
+                        e.lifecycle_stage.as_str(),
+                        e.creation_time,
+                        e.last_update_time
+                    ],
+                )?;
+                PutOutcome::Replaced
+            }
+            None => {
+                let other: Option<i64> = tx
+                    .query_row(
+                        "SELECT experiment_id FROM experiments WHERE name = ?1",
+                        [e.name],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(other) = other {
+                    return Err(Error::InvalidState(format!(
+                        "the store's experiment {other} is already named {:?}; rename one of the \
+                         two to import experiment {}",
+                        e.name, e.experiment_id
+                    )));
+                }
+                insert_experiment(&tx, e)?;
+                PutOutcome::Created
+            }
+        };
+        put_tags(&tx, e.experiment_id, tags)?;
+        tx.commit()?;
+        Ok(outcome)
     }
 
     pub fn get_experiment(&self, id: i64, default_root: &str) -> Result<Experiment> {
@@ -210,10 +357,7 @@ impl Index {
                 "experiment {id} is deleted; restore it before setting tags"
             )));
         }
-        tx.execute(
-            "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?1, ?2, ?3)",
-            params![id, key, value],
-        )?;
+        put_tags(&tx, id, &[(key.to_owned(), value.to_owned())])?;
         tx.commit()?;
         Ok(())
     }

@@ -6,8 +6,8 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::Index;
+use crate::entities::MetricDatasetLink;
 use crate::error::{Error, Result};
-use crate::model::MetricDatasetLink;
 
 impl Index {
     /// The links of metric `key` of a run, by ordinal: none when the run

@@ -20,10 +20,10 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::runs::{ensure_active, run_stage};
 use super::Index;
-use crate::error::{Error, Result, ValidationError};
-use crate::model::{
+use crate::entities::{
     now_ms, LifecycleStage, LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric,
 };
+use crate::error::{Error, Result, ValidationError};
 use crate::search::ast::{Comparator, KeyTest, NumTest, Number, TextTest};
 use crate::search::sql::like_to_glob;
 
@@ -142,12 +142,107 @@ pub fn model_stage(conn: &Connection, model_id: &str) -> Result<LifecycleStage> 
         .ok_or_else(|| Error::not_found("logged model", model_id))
 }
 
-fn put_tags(conn: &Connection, model_id: &str, tags: &[(String, String)]) -> Result<()> {
+pub(super) fn put_tags(conn: &Connection, model_id: &str, tags: &[(String, String)]) -> Result<()> {
     let mut put = conn.prepare_cached(
         "INSERT OR REPLACE INTO logged_model_tags (model_id, key, value) VALUES (?1, ?2, ?3)",
     )?;
     for (k, v) in tags {
         put.execute(params![model_id, k, v])?;
+    }
+    Ok(())
+}
+
+/// A logged model's row as stored: every field already checked and every
+/// default filled in.
+pub struct StoredModelRow<'a> {
+    pub model_id: &'a str,
+    pub experiment_id: i64,
+    pub name: &'a str,
+    /// None: `<experiment artifact location>/models/<model_id>/artifacts`.
+    pub artifact_location: Option<&'a str>,
+    pub creation_time: i64,
+    pub last_updated_time: i64,
+    pub source_run_id: Option<&'a str>,
+    pub status: LoggedModelStatus,
+    pub model_type: Option<&'a str>,
+    pub lifecycle_stage: LifecycleStage,
+}
+
+/// Writes a model's row: the one INSERT of `logged_models`, for models
+/// created here and models imported.
+fn insert_model(conn: &Connection, m: &StoredModelRow<'_>) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location,
+             creation_time, last_updated_time, source_run_id, status, model_type, lifecycle_stage)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        m.model_id,
+        m.experiment_id,
+        m.name,
+        m.artifact_location,
+        m.creation_time,
+        m.last_updated_time,
+        m.source_run_id,
+        m.status.as_str(),
+        m.model_type,
+        m.lifecycle_stage.as_str()
+    ])?;
+    Ok(())
+}
+
+/// Writes metric points of models; a point already there (same model,
+/// key, timestamp, step, run and dataset) is kept once. The exact f64 is
+/// in `bits`; `value` is NULL for NaN.
+fn put_metric_points(conn: &Connection, metrics: &[ModelMetric]) -> Result<()> {
+    let mut put = conn.prepare_cached(
+        "INSERT OR IGNORE INTO logged_model_metrics (model_id, key, timestamp, step, bits,
+            value, run_uuid, dataset_name, dataset_digest)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for m in metrics {
+        put.execute(params![
+            m.model_id,
+            m.key,
+            m.timestamp,
+            m.step,
+            m.value.to_bits() as i64,
+            (!m.value.is_nan()).then_some(m.value),
+            m.run_id,
+            m.dataset_name,
+            m.dataset_digest
+        ])?;
+    }
+    Ok(())
+}
+
+/// Records models as a run's outputs; one already recorded (same model and
+/// step) is kept once.
+pub(super) fn put_outputs(
+    conn: &Connection,
+    run_id: &str,
+    outputs: &[LoggedModelOutput],
+) -> Result<()> {
+    let mut put = conn.prepare_cached(
+        "INSERT OR IGNORE INTO run_model_outputs (run_uuid, model_id, step) VALUES (?1, ?2, ?3)",
+    )?;
+    for o in outputs {
+        put.execute(params![run_id, o.model_id, o.step])?;
+    }
+    Ok(())
+}
+
+/// Records models as a run's inputs, each once.
+pub(super) fn put_model_inputs<S: AsRef<str>>(
+    conn: &Connection,
+    run_id: &str,
+    model_ids: &[S],
+) -> Result<()> {
+    let mut put = conn.prepare_cached(
+        "INSERT OR IGNORE INTO run_model_inputs (run_uuid, model_id) VALUES (?1, ?2)",
+    )?;
+    for id in model_ids {
+        put.execute(params![run_id, id.as_ref()])?;
     }
     Ok(())
 }
@@ -298,19 +393,20 @@ impl Index {
         if let Some(run_id) = row.source_run_id {
             run_stage(&tx, run_id)?;
         }
-        tx.execute(
-            "INSERT INTO logged_models (model_id, experiment_id, name, creation_time,
-                last_updated_time, source_run_id, status, model_type)
-             VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",
-            params![
-                row.model_id,
-                row.experiment_id,
-                row.name,
-                row.creation_time,
-                row.source_run_id,
-                LoggedModelStatus::Pending.as_str(),
-                row.model_type
-            ],
+        insert_model(
+            &tx,
+            &StoredModelRow {
+                model_id: row.model_id,
+                experiment_id: row.experiment_id,
+                name: row.name,
+                artifact_location: None,
+                creation_time: row.creation_time,
+                last_updated_time: row.creation_time,
+                source_run_id: row.source_run_id,
+                status: LoggedModelStatus::Pending,
+                model_type: row.model_type,
+                lifecycle_stage: LifecycleStage::Active,
+            },
         )?;
         put_params(&tx, row.model_id, row.params)?;
         put_tags(&tx, row.model_id, row.tags)?;
@@ -411,15 +507,10 @@ impl Index {
     pub fn log_outputs(&mut self, run_id: &str, outputs: &[LoggedModelOutput]) -> Result<()> {
         let tx = self.write()?;
         ensure_active(&tx, run_id)?;
-        {
-            let mut put = tx.prepare_cached(
-                "INSERT OR IGNORE INTO run_model_outputs (run_uuid, model_id, step) VALUES (?1, ?2, ?3)",
-            )?;
-            for o in outputs {
-                model_stage(&tx, &o.model_id)?;
-                put.execute(params![run_id, o.model_id, o.step])?;
-            }
+        for o in outputs {
+            model_stage(&tx, &o.model_id)?;
         }
+        put_outputs(&tx, run_id, outputs)?;
         tx.commit()?;
         Ok(())
     }
@@ -428,15 +519,10 @@ impl Index {
     pub fn log_model_inputs(&mut self, run_id: &str, model_ids: &[&str]) -> Result<()> {
         let tx = self.write()?;
         ensure_active(&tx, run_id)?;
-        {
-            let mut put = tx.prepare_cached(
-                "INSERT OR IGNORE INTO run_model_inputs (run_uuid, model_id) VALUES (?1, ?2)",
-            )?;
-            for id in model_ids {
-                model_stage(&tx, id)?;
-                put.execute(params![run_id, id])?;
-            }
+        for id in model_ids {
+            model_stage(&tx, id)?;
         }
+        put_model_inputs(&tx, run_id, model_ids)?;
         tx.commit()?;
         Ok(())
     }
@@ -483,28 +569,38 @@ impl Index {
                 }
             }
         }
-        {
-            let mut put = tx.prepare_cached(
-                "INSERT OR IGNORE INTO logged_model_metrics (model_id, key, timestamp, step, bits,
-                    value, run_uuid, dataset_name, dataset_digest)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?;
-            for m in metrics {
-                put.execute(params![
-                    m.model_id,
-                    m.key,
-                    m.timestamp,
-                    m.step,
-                    m.value.to_bits() as i64,
-                    (!m.value.is_nan()).then_some(m.value),
-                    m.run_id,
-                    m.dataset_name,
-                    m.dataset_digest
-                ])?;
-            }
-        }
+        put_metric_points(&tx, metrics)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Writes a model kept elsewhere (an import) with its own id, times,
+    /// status and stage, its tags, params and metric points, in one
+    /// transaction, into an experiment the store has. False when the store
+    /// already has a model of that id: nothing is written.
+    pub fn put_logged_model_record(
+        &mut self,
+        row: &StoredModelRow<'_>,
+        tags: &[(String, String)],
+        params: &[(String, String)],
+        metrics: &[ModelMetric],
+    ) -> Result<bool> {
+        let tx = self.write()?;
+        Self::experiment_stage(&tx, row.experiment_id)?;
+        let exists: bool = tx.query_row(
+            "SELECT count(*) > 0 FROM logged_models WHERE model_id = ?1",
+            [row.model_id],
+            |r| r.get(0),
+        )?;
+        if exists {
+            return Ok(false);
+        }
+        insert_model(&tx, row)?;
+        put_tags(&tx, row.model_id, tags)?;
+        put_params(&tx, row.model_id, params)?;
+        put_metric_points(&tx, metrics)?;
+        tx.commit()?;
+        Ok(true)
     }
 
     /// Appends a model's description (a JSON object) to the run's

@@ -6,9 +6,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::runs::ensure_active;
 use super::Index;
+use crate::entities::MetricSummary;
 use crate::error::Result;
 use crate::log::format::BlockHeader;
-use crate::model::MetricSummary;
 use crate::summary::SeriesSummary;
 
 /// One row of `metric_blocks`.
@@ -168,7 +168,7 @@ pub fn free_pages(conn: &Connection, first_page: u64, pages: u64, immediately: b
     let when = if immediately {
         0
     } else {
-        crate::model::now_ms()
+        crate::entities::now_ms()
     };
     conn.prepare_cached(
         "INSERT OR REPLACE INTO freed_pages (first_page, pages, freed_ms) VALUES (?1, ?2, ?3)",

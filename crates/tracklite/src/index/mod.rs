@@ -4,11 +4,11 @@
 //! busy database is waited for rather than failed.
 
 pub(crate) mod datasets;
-mod experiments;
-pub mod import;
+pub mod experiments;
 pub(crate) mod links;
 pub mod logged_models;
 mod metrics;
+pub mod pending;
 pub mod runs;
 pub mod schema;
 
@@ -209,7 +209,7 @@ fn identify(conn: &Connection, path: &Path) -> Result<()> {
 
 /// Rows every new store starts with: the format marker and the Default experiment.
 fn initial_rows(tx: &Transaction<'_>) -> Result<()> {
-    let now = crate::model::now_ms();
+    let now = crate::entities::now_ms();
     tx.execute(
         "INSERT INTO meta (key, value) VALUES ('format', 'tracklite'), ('created', ?1)",
         [now.to_string()],

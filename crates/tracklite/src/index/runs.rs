@@ -5,24 +5,79 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::Index;
+use crate::entities::{LifecycleStage, RunInfo, RunStatus, RunUpdate, ViewType};
 use crate::error::{Error, Result};
-use crate::model::{LifecycleStage, RunInfo, RunStatus, RunUpdate, ViewType};
 
 /// MLflow keeps a run's name in this tag too.
 pub const RUN_NAME_TAG: &str = "mlflow.runName";
 /// MLflow marks nested runs with this tag.
 pub const PARENT_RUN_TAG: &str = "mlflow.parentRunId";
 
-/// A run as `create_run` writes it: every default already filled in.
-pub struct RunRow<'a> {
+/// A run's row as stored: every field already checked and every default
+/// filled in.
+pub struct StoredRun<'a> {
     pub run_id: &'a str,
     pub experiment_id: i64,
     pub name: &'a str,
     pub user_id: &'a str,
+    pub status: RunStatus,
     pub start_time: i64,
+    pub end_time: Option<i64>,
+    /// None: `<experiment artifact location>/<run_id>/artifacts`.
+    pub artifact_uri: Option<&'a str>,
     pub parent_run_id: Option<&'a str>,
-    pub tags: &'a [(String, String)],
-    pub params: &'a [(String, String)],
+}
+
+/// Writes a run's row, active: the one INSERT of `runs`, for runs created
+/// here and runs imported.
+pub(super) fn insert_run(conn: &Connection, run: &StoredRun<'_>) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time,
+             lifecycle_stage, artifact_uri, parent_run_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?9)",
+    )?
+    .execute(params![
+        run.run_id,
+        run.experiment_id,
+        run.name,
+        run.user_id,
+        run.status.as_str(),
+        run.start_time,
+        run.end_time,
+        run.artifact_uri,
+        run.parent_run_id
+    ])?;
+    Ok(())
+}
+
+/// Writes params of a run that has none of these keys yet (a new run);
+/// a key given twice keeps its first value.
+pub(super) fn put_new_params(
+    conn: &Connection,
+    run_id: &str,
+    params: &[(String, String)],
+) -> Result<()> {
+    let mut put = conn.prepare_cached(
+        "INSERT OR IGNORE INTO params (run_uuid, key, value) VALUES (?1, ?2, ?3)",
+    )?;
+    for (k, v) in params {
+        put.execute(params![run_id, k, v])?;
+    }
+    Ok(())
+}
+
+/// Sets tags exactly as given: the run's name column is left alone.
+pub(super) fn put_plain_tags(
+    conn: &Connection,
+    run_id: &str,
+    tags: &[(String, String)],
+) -> Result<()> {
+    let mut put = conn
+        .prepare_cached("INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?1, ?2, ?3)")?;
+    for (k, v) in tags {
+        put.execute(params![run_id, k, v])?;
+    }
+    Ok(())
 }
 
 pub(crate) const INFO_SELECT: &str =
@@ -90,7 +145,14 @@ fn put_tag(conn: &Connection, run_id: &str, key: &str, value: &str) -> Result<()
 }
 
 impl Index {
-    pub fn create_run(&mut self, run: &RunRow<'_>) -> Result<()> {
+    /// Creates a RUNNING run in an active experiment, with its tags (the
+    /// name and parent tags added) and params.
+    pub fn create_run(
+        &mut self,
+        run: &StoredRun<'_>,
+        tags: &[(String, String)],
+        params: &[(String, String)],
+    ) -> Result<()> {
         let tx = self.write()?;
         if Self::experiment_stage(&tx, run.experiment_id)? != LifecycleStage::Active {
             return Err(Error::InvalidState(format!(
@@ -101,29 +163,11 @@ impl Index {
         if let Some(parent) = run.parent_run_id {
             run_stage(&tx, parent)?;
         }
-        tx.prepare_cached(
-            "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, parent_run_id)
-             VALUES (?1, ?2, ?3, ?4, 'RUNNING', ?5, ?6)",
-        )?
-        .execute(params![
-            run.run_id,
-            run.experiment_id,
-            run.name,
-            run.user_id,
-            run.start_time,
-            run.parent_run_id
-        ])?;
-        for (k, v) in run.tags {
+        insert_run(&tx, run)?;
+        for (k, v) in tags {
             put_tag(&tx, run.run_id, k, v)?;
         }
-        {
-            let mut put = tx.prepare_cached(
-                "INSERT OR IGNORE INTO params (run_uuid, key, value) VALUES (?1, ?2, ?3)",
-            )?;
-            for (k, v) in run.params {
-                put.execute(params![run.run_id, k, v])?;
-            }
-        }
+        put_new_params(&tx, run.run_id, params)?;
         put_tag(&tx, run.run_id, RUN_NAME_TAG, run.name)?;
         if let Some(parent) = run.parent_run_id {
             put_tag(&tx, run.run_id, PARENT_RUN_TAG, parent)?;
@@ -207,7 +251,7 @@ impl Index {
                 stage.as_str()
             )));
         }
-        let deleted_time = (stage == LifecycleStage::Deleted).then(crate::model::now_ms);
+        let deleted_time = (stage == LifecycleStage::Deleted).then(crate::entities::now_ms);
         tx.execute(
             "UPDATE runs SET lifecycle_stage = ?2, deleted_time = ?3 WHERE run_uuid = ?1",
             params![run_id, stage.as_str(), deleted_time],

@@ -183,7 +183,7 @@ impl Encoded {
                 points: points.len() as u32,
                 payload_len: payload.len() as u32,
                 payload_crc: crc32c::crc32c(&payload),
-                created_ms: crate::model::now_ms(),
+                created_ms: crate::entities::now_ms(),
             },
             payload,
         })

@@ -35,7 +35,7 @@ impl OpenBlock {
             first_page,
             pages,
             writer_pid: std::process::id(),
-            created_ms: crate::model::now_ms(),
+            created_ms: crate::entities::now_ms(),
         };
         map.bytes_mut()[..BLOCK_HEADER_SIZE].copy_from_slice(&header.encode());
         Ok(OpenBlock {

@@ -7,11 +7,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::Store;
+use crate::entities::now_ms;
 use crate::error::{Error, Result};
 use crate::index::{self, BlockRow};
 use crate::log::compressed::{Encoded, MAX_POINTS};
 use crate::log::{scan_block, scan_buffer, BlockRef, Stop};
-use crate::model::now_ms;
 
 /// How long freed pages are kept before their space is released, so that a
 /// reader that listed a series' blocks just before compaction swapped them

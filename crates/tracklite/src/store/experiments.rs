@@ -1,8 +1,8 @@
 //! Experiment operations.
 
 use super::Store;
+use crate::entities::{Experiment, LifecycleStage, ViewType};
 use crate::error::{Error, Result};
-use crate::model::{Experiment, LifecycleStage, ViewType};
 use crate::validate;
 
 impl Store {

@@ -8,12 +8,12 @@
 //! names may not contain `/ : . % " '`.
 
 use super::Store;
+use crate::entities::{
+    now_ms, LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric, NewLoggedModel,
+};
 use crate::error::{Error, Result, ValidationError};
 use crate::index::logged_models::{
     ModelClause, ModelOrder, ModelQuery, ModelRow, ModelSortKey, ModelText, ModelTime,
-};
-use crate::model::{
-    now_ms, LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric, NewLoggedModel,
 };
 use crate::search::ast::{Comparator, NUMERIC, TEXT_OR_LIST};
 use crate::search::check_max_results;
@@ -26,13 +26,6 @@ use crate::{names, validate};
 /// The number of models a search returns when the caller has no
 /// preference, as in MLflow.
 pub const SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT: usize = 100;
-
-/// Longest model name.
-const MAX_MODEL_NAME_LENGTH: usize = 500;
-/// Longest model type.
-const MAX_MODEL_TYPE_LENGTH: usize = 500;
-/// Characters MLflow refuses in a model name.
-const NAME_FORBIDDEN: &[char] = &['/', ':', '.', '%', '"', '\''];
 
 /// One page of [`Store::search_logged_models`].
 #[derive(Debug, Clone, PartialEq)]
@@ -103,85 +96,6 @@ pub struct DatasetFilter {
     pub digest: Option<String>,
 }
 
-fn invalid_model_id(id: &str) -> ValidationError {
-    ValidationError::InvalidValue {
-        field: "logged model id",
-        value: id.to_string(),
-        rule: "must be 1 to 256 characters: a letter or digit, then letters, digits, '_' or '-' (new models get 'm-' and 32 hex digits)".into(),
-    }
-}
-
-/// Checks a model id: the characters of an id, so that it can name a folder.
-fn model_id(id: &str) -> Result<(), ValidationError> {
-    let mut chars = id.chars();
-    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
-        && id.len() <= 256
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid_model_id(id))
-    }
-}
-
-/// Checks a model name as MLflow does: not empty, none of `/ : . % " '`,
-/// at most 500 characters.
-fn model_name(name: &str) -> Result<(), ValidationError> {
-    if name.is_empty() || name.contains(NAME_FORBIDDEN) {
-        return Err(ValidationError::InvalidValue {
-            field: "logged model name",
-            value: name.to_string(),
-            rule: "must be a non-empty string without any of the characters / : . % \" '".into(),
-        });
-    }
-    validate::length("logged model name", name, name, MAX_MODEL_NAME_LENGTH)
-}
-
-fn model_tags(tags: &[(String, String)]) -> Result<(), ValidationError> {
-    for (k, _) in tags {
-        validate::key("logged model tag", k)?;
-    }
-    Ok(())
-}
-
-/// Params: MLflow's param rules, and one value per key.
-fn model_params(params: &[(String, String)]) -> Result<(), ValidationError> {
-    for (k, v) in params {
-        validate::param(k, v)?;
-    }
-    for (i, (k, v)) in params.iter().enumerate() {
-        if let Some((_, other)) = params[..i].iter().find(|(k2, v2)| k2 == k && v2 != v) {
-            return Err(validate::duplicate_param(k, other, v));
-        }
-    }
-    Ok(())
-}
-
-fn model_metric(m: &ModelMetric) -> Result<(), ValidationError> {
-    model_id(&m.model_id)?;
-    validate::key("metric", &m.key)?;
-    if let Some(run_id) = &m.run_id {
-        validate::run_id(run_id)?;
-    }
-    if let Some(name) = &m.dataset_name {
-        validate::length(
-            "dataset name",
-            &m.key,
-            name,
-            validate::MAX_DATASET_NAME_LENGTH,
-        )?;
-    }
-    if let Some(digest) = &m.dataset_digest {
-        validate::length(
-            "dataset digest",
-            &m.key,
-            digest,
-            validate::MAX_DATASET_DIGEST_LENGTH,
-        )?;
-    }
-    Ok(())
-}
-
 impl Store {
     /// Creates a logged model in PENDING status and returns it. The
     /// experiment must be active and the source run, when given, must exist.
@@ -207,7 +121,7 @@ impl Store {
         let model_id = format!("m-{}", random.simple());
         let name = match new.name {
             Some(name) => {
-                model_name(&name)?;
+                validate::logged_model_name(&name)?;
                 name
             }
             None => names::run_name(random.as_u128()),
@@ -216,10 +130,10 @@ impl Store {
             validate::run_id(run_id)?;
         }
         if let Some(t) = &new.model_type {
-            validate::length("model type", t, t, MAX_MODEL_TYPE_LENGTH)?;
+            validate::length("model type", t, t, validate::MAX_MODEL_TYPE_LENGTH)?;
         }
-        model_tags(&new.tags)?;
-        model_params(&new.params)?;
+        validate::logged_model_tags(&new.tags)?;
+        validate::params(&new.params)?;
         self.inner.index()?.create_logged_model(&ModelRow {
             model_id: &model_id,
             experiment_id,
@@ -236,7 +150,7 @@ impl Store {
     /// The model with its tags, params and metrics. A deleted model is
     /// NotFound unless `allow_deleted`.
     pub fn get_logged_model(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel> {
-        self::model_id(model_id)?;
+        validate::logged_model_id(model_id)?;
         self.inner
             .index()?
             .logged_model(model_id, allow_deleted, &self.inner.artifact_root)
@@ -245,7 +159,7 @@ impl Store {
     /// Soft-deletes a model. Deleting a deleted model again is accepted,
     /// as in MLflow.
     pub fn delete_logged_model(&self, model_id: &str) -> Result<()> {
-        self::model_id(model_id)?;
+        validate::logged_model_id(model_id)?;
         self.inner.index()?.delete_logged_model(model_id)
     }
 
@@ -256,7 +170,7 @@ impl Store {
         model_id: &str,
         status: LoggedModelStatus,
     ) -> Result<LoggedModel> {
-        self::model_id(model_id)?;
+        validate::logged_model_id(model_id)?;
         self.inner
             .index()?
             .finalize_logged_model(model_id, status)?;
@@ -266,14 +180,14 @@ impl Store {
     /// Sets (or replaces) tags of a model; for a key given twice, the last
     /// value wins.
     pub fn set_logged_model_tags(&self, model_id: &str, tags: &[(String, String)]) -> Result<()> {
-        self::model_id(model_id)?;
-        model_tags(tags)?;
+        validate::logged_model_id(model_id)?;
+        validate::logged_model_tags(tags)?;
         self.inner.index()?.set_logged_model_tags(model_id, tags)
     }
 
     /// Deletes a model's tag; NotFound when it is not set.
     pub fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()> {
-        self::model_id(model_id)?;
+        validate::logged_model_id(model_id)?;
         self.inner.index()?.delete_logged_model_tag(model_id, key)
     }
 
@@ -284,8 +198,8 @@ impl Store {
         model_id: &str,
         params: &[(String, String)],
     ) -> Result<()> {
-        self::model_id(model_id)?;
-        model_params(params)?;
+        validate::logged_model_id(model_id)?;
+        validate::params(params)?;
         self.inner
             .index()?
             .log_logged_model_params(model_id, params)
@@ -296,7 +210,7 @@ impl Store {
     pub fn log_outputs(&self, run_id: &str, outputs: &[LoggedModelOutput]) -> Result<()> {
         validate::run_id(run_id)?;
         for o in outputs {
-            model_id(&o.model_id)?;
+            validate::logged_model_id(&o.model_id)?;
         }
         self.inner.index()?.log_outputs(run_id, outputs)
     }
@@ -312,7 +226,7 @@ impl Store {
     pub fn log_model_inputs(&self, run_id: &str, model_ids: &[&str]) -> Result<()> {
         validate::run_id(run_id)?;
         for id in model_ids {
-            model_id(id)?;
+            validate::logged_model_id(id)?;
         }
         self.inner.index()?.log_model_inputs(run_id, model_ids)
     }
@@ -354,7 +268,7 @@ impl Store {
     pub fn log_model_metrics(&self, metrics: &[ModelMetric]) -> Result<()> {
         validate::batch(metrics.len(), 0, 0)?;
         for m in metrics {
-            model_metric(m)?;
+            validate::logged_model_metric(m)?;
         }
         self.inner.index()?.log_model_metrics(metrics)
     }
@@ -782,13 +696,13 @@ mod tests {
 
     #[test]
     fn names() {
-        model_name("my-model_1 x").unwrap();
+        validate::logged_model_name("my-model_1 x").unwrap();
         for bad in ["", "a/b", "a.b", "a:b", "50%", "a'b", "a\"b"] {
-            assert!(model_name(bad).is_err(), "{bad}");
+            assert!(validate::logged_model_name(bad).is_err(), "{bad}");
         }
-        assert!(model_name(&"x".repeat(501)).is_err());
-        model_id("m-0123456789abcdef0123456789abcdef").unwrap();
-        assert!(model_id("../x").is_err());
-        assert!(model_id("").is_err());
+        assert!(validate::logged_model_name(&"x".repeat(501)).is_err());
+        validate::logged_model_id("m-0123456789abcdef0123456789abcdef").unwrap();
+        assert!(validate::logged_model_id("../x").is_err());
+        assert!(validate::logged_model_id("").is_err());
     }
 }

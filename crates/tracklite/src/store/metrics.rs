@@ -8,11 +8,11 @@ use rusqlite::Connection;
 
 use super::writer::WriterState;
 use super::{lock, Store};
+use crate::entities::{Metric, MetricColumns, MetricDatasetLink, MetricPoint};
 use crate::error::Result;
 use crate::index::{self, BlockRow};
 use crate::log::format::{self, Slot, RECORD_SIZE};
 use crate::log::{scan_block, scan_block_bytes, BlockRef, OpenBlock, ReadAt, Stop};
-use crate::model::{Metric, MetricColumns, MetricDatasetLink, MetricPoint};
 use crate::summary::SeriesSummary;
 use crate::validate;
 
@@ -110,12 +110,6 @@ fn has_unsummarized_point(log: &dyn ReadAt, row: &BlockRow) -> bool {
             format::decode_record(header.record_seed(), row.summarized, &rec),
             Slot::Point { .. }
         )
-}
-
-fn pid_is_alive(pid: u32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists.
-    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 impl Store {
@@ -442,7 +436,7 @@ impl Store {
         let me = std::process::id();
         let tx = index.write()?;
         for b in open {
-            let dead = b.writer_pid != me && !pid_is_alive(b.writer_pid);
+            let dead = b.writer_pid != me && !crate::process::pid_is_alive(b.writer_pid);
             let stop = if dead { Stop::AtEnd } else { Stop::AtFirstGap };
             fold_block(&tx, &*log, b.first_page, stop, dead)?;
         }

@@ -4,8 +4,6 @@
 mod artifacts;
 mod compact;
 mod experiments;
-mod fork;
-mod import;
 mod logged_models;
 mod metrics;
 mod runs;
@@ -20,13 +18,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::error::{Error, Result};
 use crate::index::Index;
 use crate::log::LogFile;
+use crate::process;
 
 pub(crate) use artifacts::percent_decode;
 pub use artifacts::FileInfo;
 pub use compact::{CompactReport, Progress, RECLAIM_GRACE};
-pub use import::{
-    ExperimentImport, ExperimentRecord, LoggedModelRecord, MetricDatasetLinks, RunImport, RunRecord,
-};
 pub use logged_models::{
     DatasetFilter, LoggedModelOrder, LoggedModelPage, SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT,
 };
@@ -65,8 +61,8 @@ pub(crate) struct Inner {
     root: PathBuf,
     /// `<root>/artifacts`, as artifact locations spell it.
     artifact_root: String,
-    index: Mutex<fork::PerProcess<Index>>,
-    log: Mutex<fork::PerProcess<Arc<LogFile>>>,
+    index: Mutex<process::PerProcess<Index>>,
+    log: Mutex<process::PerProcess<Arc<LogFile>>>,
     /// Writers behind `Store::log_metric` and `log_batch`, one per run.
     writers: Mutex<HashMap<String, WriterState>>,
     /// A clock of uses of `writers`, to close the least recently used.
@@ -77,7 +73,7 @@ impl Store {
     /// Opens the store at `path`, creating the directory and its files when
     /// they are missing. A store written by a newer tracklite is refused.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
-        fork::install_hook();
+        process::install_hook();
         let root = path.as_ref();
         if root.exists() && !root.is_dir() {
             return Err(Error::InvalidState(format!(
@@ -97,8 +93,8 @@ impl Store {
             inner: Arc::new(Inner {
                 artifact_root: root.join(ARTIFACTS_DIR).to_string_lossy().into_owned(),
                 root,
-                index: Mutex::new(fork::PerProcess::new(index)),
-                log: Mutex::new(fork::PerProcess::new(Arc::new(log))),
+                index: Mutex::new(process::PerProcess::new(index)),
+                log: Mutex::new(process::PerProcess::new(Arc::new(log))),
                 writers: Mutex::new(HashMap::new()),
                 writer_ticks: AtomicU64::new(0),
             }),
@@ -120,7 +116,7 @@ impl Store {
 
 impl Inner {
     /// This process's index connection; a forked child opens its own.
-    pub(crate) fn index(&self) -> Result<MutexGuard<'_, fork::PerProcess<Index>>> {
+    pub(crate) fn index(&self) -> Result<MutexGuard<'_, process::PerProcess<Index>>> {
         let mut guard = lock(&self.index);
         guard.reopen_if_forked(|| Index::open(&self.root.join(INDEX_FILE)))?;
         Ok(guard)

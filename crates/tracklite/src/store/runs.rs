@@ -1,12 +1,12 @@
 //! Run operations: lifecycle, params and tags.
 
 use super::{lock, Store, ARTIFACTS_DIR};
-use crate::error::{Error, Result, ValidationError};
-use crate::index::runs::RunRow;
-use crate::index::runs::RUN_NAME_TAG;
-use crate::model::{
+use crate::entities::{
     now_ms, DatasetInput, LifecycleStage, NewRun, Run, RunInfo, RunStatus, RunUpdate, ViewType,
 };
+use crate::error::{Error, Result, ValidationError};
+use crate::index::runs::StoredRun;
+use crate::index::runs::RUN_NAME_TAG;
 use crate::{names, validate};
 
 /// What [`Store::gc`] removed.
@@ -21,18 +21,6 @@ pub struct GcReport {
 }
 
 /// Validates params, and refuses one key given two values.
-fn check_params(params: &[(String, String)]) -> Result<()> {
-    for (k, v) in params {
-        validate::param(k, v)?;
-    }
-    for (i, (k, v)) in params.iter().enumerate() {
-        if let Some((_, other)) = params[..i].iter().find(|(k2, v2)| k2 == k && v2 != v) {
-            return Err(Error::Validation(validate::duplicate_param(k, other, v)));
-        }
-    }
-    Ok(())
-}
-
 impl Store {
     /// Creates a run in RUNNING status and returns its info.
     pub fn create_run(&self, new: NewRun) -> Result<RunInfo> {
@@ -62,7 +50,7 @@ impl Store {
         for (k, v) in &new.tags {
             validate::tag(k, v)?;
         }
-        check_params(&new.params)?;
+        validate::params(&new.params)?;
         if let Some(parent) = &new.parent_run_id {
             validate::run_id(parent)?;
         }
@@ -72,16 +60,21 @@ impl Store {
                 .filter(|u| !u.is_empty())
                 .unwrap_or_else(|| "unknown".into())
         });
-        self.inner.index()?.create_run(&RunRow {
-            run_id: &run_id,
-            experiment_id,
-            name: &name,
-            user_id: &user,
-            start_time: new.start_time.unwrap_or_else(now_ms),
-            parent_run_id: new.parent_run_id.as_deref(),
-            tags: &new.tags,
-            params: &new.params,
-        })?;
+        self.inner.index()?.create_run(
+            &StoredRun {
+                run_id: &run_id,
+                experiment_id,
+                name: &name,
+                user_id: &user,
+                status: RunStatus::Running,
+                start_time: new.start_time.unwrap_or_else(now_ms),
+                end_time: None,
+                artifact_uri: None,
+                parent_run_id: new.parent_run_id.as_deref(),
+            },
+            &new.tags,
+            &new.params,
+        )?;
         self.get_run_info(&run_id)
     }
 
@@ -195,7 +188,7 @@ impl Store {
         tags: &[(String, String)],
     ) -> Result<()> {
         validate::run_id(run_id)?;
-        check_params(params)?;
+        validate::params(params)?;
         for (k, v) in tags {
             validate::tag(k, v)?;
         }

@@ -11,11 +11,11 @@ use rusqlite::{params_from_iter, Connection};
 use serde::Serialize;
 
 use super::Store;
-use crate::error::Result;
-use crate::index::runs::{info_row, INFO_SELECT};
-use crate::model::{
+use crate::entities::{
     Dataset, DatasetInput, Experiment, LifecycleStage, MetricSummary, Run, ViewType,
 };
+use crate::error::Result;
+use crate::index::runs::{info_row, INFO_SELECT};
 use crate::search::page_token::PageToken;
 use crate::search::sql::{self, ExperimentQuery, RunQuery, Sql};
 use crate::search::{check_max_results, experiments, runs};

@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use super::{fork, Inner, Store};
+use super::{Inner, Store};
 use crate::error::{Error, Result};
 use crate::index::runs::ensure_active;
 use crate::log::format::block_pages;
 use crate::log::{OpenBlock, ReadAt};
+use crate::process;
 use crate::validate;
 
 /// How often, at most, a busy writer folds its points into the index's
@@ -46,7 +47,7 @@ impl WriterState {
         ensure_active(inner.index()?.conn(), run_id)?;
         Ok(WriterState {
             run_id: run_id.to_string(),
-            generation: fork::generation(),
+            generation: process::generation(),
             keys: HashMap::new(),
             series: Vec::new(),
             appends: 0,
@@ -89,7 +90,7 @@ impl WriterState {
         for key in &new {
             validate::key("metric", key)?;
         }
-        if self.generation != fork::generation() {
+        if self.generation != process::generation() {
             self.forget_parent_blocks();
         }
         let log = inner.log()?;
@@ -127,7 +128,7 @@ impl WriterState {
         timestamp: i64,
         value: f64,
     ) -> Result<()> {
-        if self.generation != fork::generation() {
+        if self.generation != process::generation() {
             self.forget_parent_blocks();
         }
         let series = &mut self.series[slot];
@@ -155,7 +156,7 @@ impl WriterState {
         for s in &mut self.series {
             s.block = None;
         }
-        self.generation = fork::generation();
+        self.generation = process::generation();
     }
 
     /// Replaces the series' full (or missing) block with a new one. The new
@@ -202,7 +203,7 @@ impl WriterState {
     /// a block holds points not folded yet. A forked child's copy of its
     /// parent's blocks is dropped here, never folded.
     pub fn has_news(&mut self, seal: bool) -> bool {
-        if self.generation != fork::generation() {
+        if self.generation != process::generation() {
             self.forget_parent_blocks();
             return false;
         }

@@ -8,6 +8,10 @@ use serde::Serialize;
 
 use crate::error::ValidationError;
 
+mod records;
+
+pub use records::{ExperimentRecord, LoggedModelRecord, RunRecord};
+
 /// Whether an experiment or run is live or soft-deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -9,35 +9,14 @@
 //! mark; the next import of the run removes what was written and starts
 //! the run again. Until then the run is visible, active.
 
-use super::{MetricWriter, Store, ARTIFACTS_DIR};
+use crate::entities::{ExperimentRecord, LoggedModelRecord, MetricDatasetLink, RunRecord};
 use crate::error::{Error, Result};
-use crate::index::import::{
-    ExperimentOutcome, ExperimentRow, ImportModelRow, ImportRunRest, ImportRunRow, RunBegin,
-};
-use crate::index::runs::PARENT_RUN_TAG;
-use crate::model::{
-    DatasetInput, LifecycleStage, LoggedModelOutput, LoggedModelStatus, MetricDatasetLink,
-    ModelMetric, RunStatus,
-};
+use crate::index::experiments::{PutOutcome, StoredExperiment};
+use crate::index::logged_models::StoredModelRow;
+use crate::index::pending::{RunBegin, RunRest};
+use crate::index::runs::{StoredRun, PARENT_RUN_TAG};
+use crate::store::{MetricWriter, Store, ARTIFACTS_DIR};
 use crate::validate;
-
-/// Longest logged model name, as MLflow allows.
-const MAX_MODEL_NAME_LENGTH: usize = 500;
-
-/// An experiment to import, with everything it has.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExperimentRecord {
-    /// Decimal digits, kept as they are (MLflow's file store uses large
-    /// random numbers).
-    pub experiment_id: String,
-    pub name: String,
-    /// None: the store's own `artifacts/<experiment_id>` folder.
-    pub artifact_location: Option<String>,
-    pub lifecycle_stage: LifecycleStage,
-    pub creation_time: i64,
-    pub last_update_time: i64,
-    pub tags: Vec<(String, String)>,
-}
 
 /// What [`Store::import_experiment`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -51,51 +30,6 @@ pub enum ExperimentImport {
     Replaced,
     /// The store had the experiment, with runs or tags: it is left as it is.
     Present,
-}
-
-/// A run to import, with everything but its metric points and artifacts.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunRecord {
-    pub run_id: String,
-    pub experiment_id: String,
-    pub run_name: String,
-    pub user_id: String,
-    pub status: RunStatus,
-    pub start_time: i64,
-    pub end_time: Option<i64>,
-    pub lifecycle_stage: LifecycleStage,
-    /// When the run was deleted, for a deleted run.
-    pub deleted_time: Option<i64>,
-    /// None: `<experiment artifact location>/<run_id>/artifacts`.
-    pub artifact_uri: Option<String>,
-    pub params: Vec<(String, String)>,
-    /// Stored exactly as given: no `mlflow.runName` tag is added.
-    pub tags: Vec<(String, String)>,
-    pub inputs: Vec<DatasetInput>,
-    /// Ids of logged models the run used.
-    pub model_inputs: Vec<String>,
-    /// Logged models the run produced.
-    pub model_outputs: Vec<LoggedModelOutput>,
-}
-
-/// A logged model to import, with its tags, params and metric points.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoggedModelRecord {
-    pub model_id: String,
-    pub experiment_id: String,
-    pub name: String,
-    /// None: `<experiment artifact location>/models/<model_id>/artifacts`.
-    pub artifact_location: Option<String>,
-    pub creation_timestamp: i64,
-    pub last_updated_timestamp: i64,
-    pub model_type: Option<String>,
-    pub source_run_id: Option<String>,
-    pub status: LoggedModelStatus,
-    pub lifecycle_stage: LifecycleStage,
-    pub tags: Vec<(String, String)>,
-    pub params: Vec<(String, String)>,
-    /// Every point, each naming its model (this one).
-    pub metrics: Vec<ModelMetric>,
 }
 
 /// The datasets that metric points of a run being imported were computed
@@ -144,11 +78,12 @@ impl MetricDatasetLinks {
             validate::key("metric", key)?;
             links.sort_by_key(|l| l.ordinal);
             if let Some(w) = links.windows(2).find(|w| w[0].ordinal == w[1].ordinal) {
-                return Err(validate_error(
+                return Err(validate::invalid(
                     "metric dataset link",
                     &format!("{key} point {}", w[0].ordinal),
                     "a point's dataset may be named once",
-                ));
+                )
+                .into());
             }
         }
         Ok(self.by_key)
@@ -178,29 +113,32 @@ impl Store {
     pub fn import_experiment(&self, e: &ExperimentRecord) -> Result<ExperimentImport> {
         let id = validate::experiment_id(&e.experiment_id)?;
         if id.to_string() != e.experiment_id {
-            return Err(validate_error(
+            return Err(validate::invalid(
                 "experiment id",
                 &e.experiment_id,
                 "must have no leading zeros, so that it can be kept as it is",
-            ));
+            )
+            .into());
         }
         validate::experiment_name(&e.name)?;
         for (k, v) in &e.tags {
             validate::experiment_tag(k, v)?;
         }
-        let outcome = self.inner.index()?.import_experiment(&ExperimentRow {
-            experiment_id: id,
-            name: &e.name,
-            artifact_location: e.artifact_location.as_deref(),
-            lifecycle_stage: e.lifecycle_stage,
-            creation_time: e.creation_time,
-            last_update_time: e.last_update_time,
-            tags: &e.tags,
-        })?;
+        let outcome = self.inner.index()?.put_experiment_record(
+            &StoredExperiment {
+                experiment_id: id,
+                name: &e.name,
+                artifact_location: e.artifact_location.as_deref(),
+                lifecycle_stage: e.lifecycle_stage,
+                creation_time: e.creation_time,
+                last_update_time: e.last_update_time,
+            },
+            &e.tags,
+        )?;
         Ok(match outcome {
-            ExperimentOutcome::Created => ExperimentImport::Created,
-            ExperimentOutcome::Replaced => ExperimentImport::Replaced,
-            ExperimentOutcome::Present => ExperimentImport::Present,
+            PutOutcome::Created => ExperimentImport::Created,
+            PutOutcome::Replaced => ExperimentImport::Replaced,
+            PutOutcome::Present => ExperimentImport::Present,
         })
     }
 
@@ -257,12 +195,10 @@ impl Store {
         validate::run_id(&run.run_id)?;
         let experiment_id = validate::experiment_id(&run.experiment_id)?;
         validate::run_name(&run.run_name)?;
-        for (k, v) in &run.params {
-            validate::param(k, v)?;
-        }
+        validate::params(&run.params)?;
         for (i, (k, v)) in run.params.iter().enumerate() {
             if let Some((_, other)) = run.params[..i].iter().find(|(k2, _)| k2 == k) {
-                return Err(Error::Validation(validate::duplicate_param(k, other, v)));
+                return Err(validate::duplicate_param(k, other, v).into());
             }
         }
         for (k, v) in &run.tags {
@@ -279,7 +215,7 @@ impl Store {
             .iter()
             .chain(run.model_outputs.iter().map(|o| &o.model_id))
         {
-            check_model_id(model_id)?;
+            validate::logged_model_id(model_id)?;
         }
         let parent = run
             .tags
@@ -287,7 +223,7 @@ impl Store {
             .find(|(k, _)| k == PARENT_RUN_TAG)
             .map(|(_, v)| v.as_str())
             .filter(|p| validate::run_id(p).is_ok());
-        let begin = self.inner.index()?.begin_run_import(&ImportRunRow {
+        let begin = self.inner.index()?.begin_run_record(&StoredRun {
             run_id: &run.run_id,
             experiment_id,
             name: &run.run_name,
@@ -317,7 +253,7 @@ impl Store {
             filled.and(closed).and_then(|()| links.checked())
         });
         let finished = written.and_then(|metric_links| {
-            self.inner.index()?.finish_run_import(&ImportRunRest {
+            self.inner.index()?.finish_run_record(&RunRest {
                 run_id: &run.run_id,
                 lifecycle_stage: run.lifecycle_stage,
                 deleted_time: run.deleted_time,
@@ -337,7 +273,7 @@ impl Store {
                 let abandoned = self
                     .inner
                     .index()
-                    .and_then(|mut index| index.abandon_run_import(&run.run_id));
+                    .and_then(|mut index| index.abandon_run_record(&run.run_id));
                 if abandoned.is_ok() {
                     let _ = self.remove_store_artifacts(experiment_id, &run.run_id);
                 }
@@ -351,46 +287,49 @@ impl Store {
     /// experiment already in the store. True when it was imported; false
     /// when the store already had a model of that id, left as it is.
     pub fn import_logged_model(&self, m: &LoggedModelRecord) -> Result<bool> {
-        check_model_id(&m.model_id)?;
+        validate::logged_model_id(&m.model_id)?;
         let experiment_id = validate::experiment_id(&m.experiment_id)?;
-        validate::length("logged model name", &m.name, &m.name, MAX_MODEL_NAME_LENGTH)?;
+        validate::length(
+            "logged model name",
+            &m.name,
+            &m.name,
+            validate::MAX_LOGGED_MODEL_NAME_LENGTH,
+        )?;
         if let Some(run_id) = &m.source_run_id {
             validate::run_id(run_id)?;
         }
         for (k, v) in &m.tags {
             validate::tag(k, v)?;
         }
-        for (k, v) in &m.params {
-            validate::param(k, v)?;
-        }
+        validate::params(&m.params)?;
         for p in &m.metrics {
             if p.model_id != m.model_id {
-                return Err(validate_error(
+                return Err(validate::invalid(
                     "logged model metric",
                     &p.key,
-                    &format!("names model {}, not {}", p.model_id, m.model_id),
-                ));
+                    format!("names model {}, not {}", p.model_id, m.model_id),
+                )
+                .into());
             }
-            validate::key("metric", &p.key)?;
-            if let Some(run_id) = &p.run_id {
-                validate::run_id(run_id)?;
-            }
+            validate::logged_model_metric(p)?;
         }
-        self.inner.index()?.import_logged_model(&ImportModelRow {
-            model_id: &m.model_id,
-            experiment_id,
-            name: &m.name,
-            artifact_location: m.artifact_location.as_deref(),
-            creation_time: m.creation_timestamp,
-            last_updated_time: m.last_updated_timestamp,
-            source_run_id: m.source_run_id.as_deref(),
-            status: m.status,
-            model_type: m.model_type.as_deref(),
-            lifecycle_stage: m.lifecycle_stage,
-            tags: &m.tags,
-            params: &m.params,
-            metrics: &m.metrics,
-        })
+        self.inner.index()?.put_logged_model_record(
+            &StoredModelRow {
+                model_id: &m.model_id,
+                experiment_id,
+                name: &m.name,
+                artifact_location: m.artifact_location.as_deref(),
+                creation_time: m.creation_timestamp,
+                last_updated_time: m.last_updated_timestamp,
+                source_run_id: m.source_run_id.as_deref(),
+                status: m.status,
+                model_type: m.model_type.as_deref(),
+                lifecycle_stage: m.lifecycle_stage,
+            },
+            &m.tags,
+            &m.params,
+            &m.metrics,
+        )
     }
 
     /// Removes a run's folder under the store's own `artifacts` folder,
@@ -412,32 +351,6 @@ impl Store {
     /// Ids of runs whose import was cut short and not resumed yet: they are
     /// in the store, incomplete, until the next import of their source.
     pub fn pending_imports(&self) -> Result<Vec<String>> {
-        self.inner.index()?.pending_run_imports()
+        self.inner.index()?.pending_runs()
     }
-}
-
-/// A logged model id: a letter or digit, then letters, digits, `_` or `-`
-/// (MLflow's own are `m-` and 32 hex digits).
-fn check_model_id(id: &str) -> Result<()> {
-    let mut chars = id.chars();
-    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
-        && id.len() <= 256
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(validate_error(
-            "logged model id",
-            id,
-            "must be 1 to 256 characters: a letter or digit, then letters, digits, '_' or '-'",
-        ))
-    }
-}
-
-fn validate_error(field: &'static str, value: &str, rule: &str) -> Error {
-    Error::Validation(crate::error::ValidationError::InvalidValue {
-        field,
-        value: value.to_string(),
-        rule: rule.to_string(),
-    })
 }

@@ -1,6 +1,11 @@
+//! Process helpers, in one place: fork safety and process liveness.
+//!
 //! Fork safety: a child process never reuses its parent's SQLite connection,
 //! log handle or open blocks. A fork hook bumps a generation counter in the
 //! child; handles made in an older generation are replaced before use.
+//!
+//! Liveness: a block still open by a writer, or a run still being imported,
+//! names the process that owns it; a dead owner's work may be taken over.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,4 +73,11 @@ impl<T> DerefMut for PerProcess<T> {
     fn deref_mut(&mut self) -> &mut T {
         &mut self.value
     }
+}
+
+/// True when a process with this id exists (it may belong to another user).
+pub fn pid_is_alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists; no signal is sent.
+    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
