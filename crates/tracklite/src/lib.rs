@@ -5,6 +5,7 @@
 //! metric log; and a folder of artifacts. Several processes may log to one
 //! store at once, and a killed process loses nothing it had logged.
 
+mod artifacts;
 mod check;
 mod entities;
 mod error;

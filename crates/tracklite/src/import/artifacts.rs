@@ -4,14 +4,12 @@
 //! and left out; a failure of the store itself stops the run's import.
 
 use std::fs;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::{ImportProblem, RunFiller};
+use crate::artifacts::files::{is_temp_name, write_atomic, MLFLOW_TEMP_PREFIX};
 use crate::error::{Error, Result};
-
-/// MLflow's local artifact repository stages uploads under this prefix: a
-/// file so named is an upload that did not finish.
-const UNFINISHED_UPLOAD: &str = ".artifact.uploading.";
 
 /// Copies the folder `dir`, which is `rel` ('/'-separated, empty at the
 /// top) in the run's artifacts. `ancestors` holds the real paths of the
@@ -77,7 +75,7 @@ pub(super) fn copy_tree(
             copied?;
         } else if !meta.is_file() {
             run.problem(&path, "not a regular file; artifact left out");
-        } else if name.starts_with(UNFINISHED_UPLOAD) {
+        } else if name.starts_with(MLFLOW_TEMP_PREFIX) {
             run.problem(&path, "an upload MLflow did not finish; artifact left out");
         } else {
             let copied = store_call(run, &path, |run| {
@@ -200,9 +198,7 @@ fn copy_plain(
         }
         if !meta.is_file() {
             push(problems, &path, "not a regular file; artifact left out");
-        } else if text_name.starts_with(UNFINISHED_UPLOAD)
-            || (text_name.starts_with('.') && text_name.contains(".tmp-"))
-        {
+        } else if is_temp_name(&text_name) {
             push(problems, &path, "an unfinished upload; artifact left out");
         } else {
             let mut source = match fs::File::open(&path) {
@@ -216,19 +212,23 @@ fn copy_plain(
                     return Ok(());
                 }
             };
-            match write_atomic(dest, &name, &mut source) {
-                Ok(n) => {
+            let mut unreadable = None;
+            let mut bytes = 0;
+            let written = write_atomic(dest, &name, |file| {
+                bytes = copy_from_source(&mut source, file, &mut unreadable)?;
+                Ok(())
+            });
+            match (written, unreadable) {
+                (_, Some(e)) => push(
+                    problems,
+                    &path,
+                    format!("cannot be read: {e}; artifact left out"),
+                ),
+                (Ok(()), None) => {
                     done.0 += 1;
-                    done.1 += n;
+                    done.1 += bytes;
                 }
-                Err((at, e)) if at.starts_with(source_root) => {
-                    push(
-                        problems,
-                        &path,
-                        format!("cannot be read: {e}; artifact left out"),
-                    );
-                }
-                Err((at, e)) => return Err(Error::io(at, e)),
+                (Err(e), None) => return Err(e),
             }
         }
         Ok(())
@@ -244,27 +244,28 @@ fn push(problems: &mut Vec<ImportProblem>, path: &Path, message: impl Into<Strin
     });
 }
 
-/// Writes `source` as `dir/name`: into `.<name>.tmp-<random>` first,
-/// synced, then renamed. The error comes with the path it happened on.
-fn write_atomic(
-    dir: &Path,
-    name: &std::ffi::OsStr,
+/// Copies `source` into `dest`. A read error of the source is kept in
+/// `unreadable` (the source's fault, reported as a problem) and ends the
+/// copy; a write error is returned as it is (the store's fault).
+fn copy_from_source(
     source: &mut fs::File,
-) -> std::result::Result<u64, (PathBuf, std::io::Error)> {
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
-    let temp = dir.join(temp_name);
-    let target = dir.join(name);
-    let written = (|| {
-        let mut file = fs::File::create(&temp).map_err(|e| (temp.clone(), e))?;
-        let n = std::io::copy(source, &mut file).map_err(|e| (temp.clone(), e))?;
-        file.sync_all().map_err(|e| (temp.clone(), e))?;
-        fs::rename(&temp, &target).map_err(|e| (target.clone(), e))?;
-        Ok(n)
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
+    dest: &mut fs::File,
+    unreadable: &mut Option<io::Error>,
+) -> io::Result<u64> {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0;
+    loop {
+        let n = match source.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let kind = e.kind();
+                *unreadable = Some(e);
+                return Err(io::Error::new(kind, "the source file cannot be read"));
+            }
+        };
+        dest.write_all(&buf[..n])?;
+        total += n as u64;
     }
-    written
 }

@@ -47,7 +47,7 @@ fn local_path(location: &str) -> Option<PathBuf> {
             }
             None => rest,
         };
-        return Some(PathBuf::from(crate::store::percent_decode(path)?));
+        return Some(PathBuf::from(crate::artifacts::uri::percent_decode(path)?));
     }
     let scheme = location.split_once(':').map(|(s, _)| s).filter(|s| {
         s.len() > 1

@@ -17,18 +17,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::Store;
+use crate::artifacts::files::{
+    is_temp_name, sync_dir, write_atomic, MLFLOW_TEMP_PREFIX, TEMP_MARK,
+};
+use crate::artifacts::uri::local_dir;
 use crate::error::{Error, Result, ValidationError};
 use crate::index::runs::ensure_active;
 use crate::validate;
-
-/// Marks a file being written: `.<name>.tmp-<random>`.
-const TEMP_MARK: &str = ".tmp-";
-/// MLflow's local artifact repository stages its uploads under this prefix;
-/// its files are hidden too, as MLflow hides them.
-const MLFLOW_TEMP_PREFIX: &str = ".artifact.uploading.";
-/// Bytes of the final name kept in a temporary name, so that the temporary
-/// name stays within the file system's limit on name length.
-const TEMP_NAME_KEEP: usize = 64;
 
 /// One entry of a run's artifact listing, as MLflow's `FileInfo`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -219,7 +214,7 @@ impl Store {
             };
             fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
             let source = Source::open_file(&real)?;
-            write_atomic(&parent, name, |file| source.copy_into(file))?;
+            write_atomic(&parent, name.as_ref(), |file| source.copy_into(file))?;
         }
         Ok(target)
     }
@@ -249,81 +244,6 @@ impl Store {
             root,
         })
     }
-}
-
-/// The local directory behind a run's artifact URI: a path (relative ones
-/// are taken from the store's directory) or a `file:` URI. Any other scheme
-/// is not served by this store.
-fn local_dir(uri: &str, store_root: &Path, run_id: &str) -> Result<PathBuf> {
-    let unsupported = |why: &str| {
-        Error::InvalidState(format!(
-            "run {run_id} keeps its artifacts at {uri:?}, which {why}; this store serves artifacts \
-             from local directories only (a path or a file:// URI)"
-        ))
-    };
-    if let Some(rest) = uri.strip_prefix("file:") {
-        let path = match rest.strip_prefix("//") {
-            Some(authority_and_path) => {
-                let (host, path) = authority_and_path
-                    .find('/')
-                    .map_or((authority_and_path, ""), |i| authority_and_path.split_at(i));
-                if !(host.is_empty() || host == "localhost" || host == "127.0.0.1") {
-                    return Err(unsupported(&format!("names the remote host {host:?}")));
-                }
-                path
-            }
-            None => rest,
-        };
-        if !path.starts_with('/') {
-            return Err(unsupported("is not an absolute file URI"));
-        }
-        let decoded =
-            percent_decode(path).ok_or_else(|| unsupported("does not decode to UTF-8"))?;
-        return Ok(PathBuf::from(decoded));
-    }
-    if has_scheme(uri) {
-        return Err(unsupported("is not a local location"));
-    }
-    Ok(store_root.join(uri))
-}
-
-/// True when `uri` starts with a URI scheme of two characters or more
-/// (`s3:`, `mlflow-artifacts:`); one letter is a Windows drive.
-fn has_scheme(uri: &str) -> bool {
-    let Some((scheme, _)) = uri.split_once(':') else {
-        return false;
-    };
-    scheme.len() > 1
-        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-}
-
-/// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as is,
-/// as Python's `unquote` leaves it.
-pub(crate) fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .filter(|_| bytes[i] == b'%')
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match hex {
-            Some(b) => {
-                out.push(b);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// The components of an optional destination path; none for the top.
@@ -367,14 +287,6 @@ fn local_name(path: &Path) -> Result<String> {
     })?;
     check_not_reserved(&path.display().to_string(), name)?;
     Ok(name.to_string())
-}
-
-/// True for the temporary names of unfinished writes, which are never listed.
-fn is_temp_name(name: &str) -> bool {
-    name.starts_with(MLFLOW_TEMP_PREFIX)
-        || name
-            .strip_prefix('.')
-            .is_some_and(|rest| rest.contains(TEMP_MARK))
 }
 
 fn check_not_reserved(path: &str, component: &str) -> Result<()> {
@@ -642,7 +554,7 @@ impl RunArtifacts {
             }
             _ => {}
         }
-        write_atomic(dir, name, fill)
+        write_atomic(dir, name.as_ref(), fill)
     }
 
     /// Writes a checked local tree into `dir`, whose artifact path is `path`.
@@ -722,7 +634,7 @@ impl RunArtifacts {
                 ancestors.pop();
             } else {
                 let source = Source::open_file(&entry.real)?;
-                write_atomic(dest, &entry.name, |file| source.copy_into(file))?;
+                write_atomic(dest, entry.name.as_ref(), |file| source.copy_into(file))?;
             }
         }
         Ok(())
@@ -735,50 +647,4 @@ fn child_path(parent: &str, name: &str) -> String {
     } else {
         format!("{parent}/{name}")
     }
-}
-
-/// Writes `dir/name` through a temporary file in `dir`: filled, synced, then
-/// renamed onto the final name, and the directory synced. On failure the
-/// temporary file is removed and nothing changes under the final name.
-fn write_atomic(
-    dir: &Path,
-    name: &str,
-    fill: impl FnOnce(&mut File) -> io::Result<()>,
-) -> Result<()> {
-    let mut keep = name.len().min(TEMP_NAME_KEEP);
-    while !name.is_char_boundary(keep) {
-        keep -= 1;
-    }
-    let temp = dir.join(format!(
-        ".{}{TEMP_MARK}{}",
-        &name[..keep],
-        uuid::Uuid::new_v4().simple()
-    ));
-    let dest = dir.join(name);
-    let written = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .and_then(|mut file| {
-            fill(&mut file)?;
-            file.sync_all()
-        })
-        .map_err(|e| Error::io(&temp, e))
-        .and_then(|()| fs::rename(&temp, &dest).map_err(|e| Error::io(&dest, e)));
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written?;
-    sync_dir(dir)
-}
-
-/// Makes a directory's new entries durable.
-fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(dir, e))?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }

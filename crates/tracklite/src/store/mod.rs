@@ -20,7 +20,6 @@ use crate::index::Index;
 use crate::log::LogFile;
 use crate::process;
 
-pub(crate) use artifacts::percent_decode;
 pub use artifacts::FileInfo;
 pub use compact::{CompactReport, Progress, RECLAIM_GRACE};
 pub use logged_models::{

@@ -1,0 +1,6 @@
+//! The artifact engine shared by the store and by import: atomic file
+//! writes with the names of unfinished writes ([`files`]) and the local
+//! directories behind artifact locations ([`uri`]).
+
+pub(crate) mod files;
+pub(crate) mod uri;
