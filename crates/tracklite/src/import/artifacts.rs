@@ -121,19 +121,17 @@ fn store_call(
 pub(super) fn copy_plain_tree(
     src: &Path,
     dest: &Path,
-    source_root: &Path,
     problems: &mut Vec<ImportProblem>,
 ) -> Result<(u64, u64)> {
     let mut done = (0, 0);
     let mut ancestors = Vec::new();
-    copy_plain(src, dest, source_root, problems, &mut ancestors, &mut done)?;
+    copy_plain(src, dest, problems, &mut ancestors, &mut done)?;
     Ok(done)
 }
 
 fn copy_plain(
     src: &Path,
     dest: &Path,
-    source_root: &Path,
     problems: &mut Vec<ImportProblem>,
     ancestors: &mut Vec<PathBuf>,
     done: &mut (u64, u64),
@@ -187,14 +185,7 @@ fn copy_plain(
             }
         };
         if meta.is_dir() {
-            return copy_plain(
-                &path,
-                &dest.join(&name),
-                source_root,
-                problems,
-                ancestors,
-                done,
-            );
+            return copy_plain(&path, &dest.join(&name), problems, ancestors, done);
         }
         if !meta.is_file() {
             push(problems, &path, "not a regular file; artifact left out");

@@ -694,8 +694,7 @@ impl Importer<'_> {
         let (mut files, mut bytes) = (0, 0);
         if keeps_own && own_artifacts.is_dir() {
             let mut problems = Vec::new();
-            (files, bytes) =
-                artifacts::copy_plain_tree(&own_artifacts, &store_dir, &self.root, &mut problems)?;
+            (files, bytes) = artifacts::copy_plain_tree(&own_artifacts, &store_dir, &mut problems)?;
             self.report.problems.extend(problems);
         }
         let record = LoggedModelRecord {
