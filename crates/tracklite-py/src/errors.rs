@@ -8,6 +8,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
+use tracklite::IndexErrorKind;
 
 /// The classes of `tracklite.errors` this module raises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,14 +52,21 @@ impl Kind {
             E::ParamChanged { .. } => Kind::ParamChanged,
             E::NotFound { .. } => Kind::NotFound,
             E::AlreadyExists { .. } => Kind::AlreadyExists,
-            E::InvalidState(_) => Kind::InvalidState,
             E::RunDeleted(_) => Kind::RunDeleted,
+            E::Deleted { .. }
+            | E::AlreadyInStage { .. }
+            | E::NotDeleted { .. }
+            | E::Conflict { .. }
+            | E::LinkPastEnd { .. }
+            | E::MalformedTag { .. }
+            | E::NotLocal { .. }
+            | E::NoStore { .. }
+            | E::ImportSource { .. }
+            | E::ForeignHandle { .. } => Kind::InvalidState,
             E::Format(_) => Kind::Format,
             E::Io { .. } => Kind::StoreIO,
-            E::Index(e) => match e.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
-                    Kind::Format
-                }
+            E::Index(e) => match e.kind() {
+                IndexErrorKind::Corrupt => Kind::Format,
                 _ => Kind::StoreIO,
             },
             // A variant added to the core later: still a TrackliteError.

@@ -30,7 +30,9 @@ pub use entities::{ExperimentRecord, LoggedModelRecord, RunRecord};
 pub use entities::{
     LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric, NewLoggedModel,
 };
-pub use error::{Error, FormatError, Result, ValidationError};
+pub use error::{
+    EntityKind, Error, FormatError, IndexError, IndexErrorKind, Result, ValidationError,
+};
 pub use import::{check_mlruns_source, ImportProblem, ImportProgress, ImportReport};
 pub use import::{ExperimentImport, MetricDatasetLinks, RunImport};
 pub use search::{SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_LIMIT};

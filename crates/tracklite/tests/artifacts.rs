@@ -6,7 +6,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
-use tracklite::{Error, FileInfo, NewRun, Store, ValidationError};
+use tracklite::{EntityKind, Error, FileInfo, NewRun, Store, ValidationError};
 
 struct Fixture {
     dir: TempDir,
@@ -227,7 +227,7 @@ fn reading_a_missing_artifact_or_a_directory_fails() {
         matches!(
             err,
             Error::NotFound {
-                kind: "artifact",
+                kind: EntityKind::Artifact,
                 ..
             }
         ),
@@ -291,7 +291,7 @@ fn download_a_file_a_directory_and_everything() {
         matches!(
             err,
             Error::NotFound {
-                kind: "artifact",
+                kind: EntityKind::Artifact,
                 ..
             }
         ),
@@ -565,7 +565,13 @@ fn deleted_and_unknown_runs_and_missing_files() {
         f.store.artifact_dir(unknown).unwrap_err(),
     ] {
         assert!(
-            matches!(err, Error::NotFound { kind: "run", .. }),
+            matches!(
+                err,
+                Error::NotFound {
+                    kind: EntityKind::Run,
+                    ..
+                }
+            ),
             "{err:?}"
         );
     }
@@ -663,7 +669,7 @@ fn custom_experiment_locations() {
             .store
             .log_artifact_bytes(&run.run_id, "x.txt", b"x")
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidState(_)), "{err:?}");
+        assert!(matches!(err, Error::NotLocal { .. }), "{err:?}");
         assert!(err.to_string().contains(remote), "{err}");
         assert!(f.store.list_artifacts(&run.run_id, None).is_err());
     }

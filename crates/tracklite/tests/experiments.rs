@@ -11,7 +11,7 @@ use std::path::Path;
 
 use tracklite::validate::{MAX_EXPERIMENT_NAME_LENGTH, MAX_EXPERIMENT_TAG_VALUE_LENGTH};
 use tracklite::{
-    now_ms, Error, Experiment, LifecycleStage, NewRun, Store, ValidationError, ViewType,
+    now_ms, EntityKind, Error, Experiment, LifecycleStage, NewRun, Store, ValidationError, ViewType,
 };
 
 fn open(dir: &Path) -> Store {
@@ -42,7 +42,7 @@ fn ids(experiments: &[Experiment]) -> Vec<String> {
         .collect()
 }
 
-fn assert_not_found(err: Error, kind: &str, id: &str) {
+fn assert_not_found(err: Error, kind: EntityKind, id: &str) {
     match &err {
         Error::NotFound { kind: k, id: i } => {
             assert_eq!((*k, i.as_str()), (kind, id));
@@ -55,7 +55,7 @@ fn assert_not_found(err: Error, kind: &str, id: &str) {
 fn assert_already_exists(err: Error, name: &str) {
     match &err {
         Error::AlreadyExists { kind, name: n } => {
-            assert_eq!((*kind, n.as_str()), ("experiment", name));
+            assert_eq!((*kind, n.as_str()), (EntityKind::Experiment, name));
             assert_eq!(
                 err.to_string(),
                 format!("experiment {name:?} already exists")
@@ -200,7 +200,7 @@ fn lookups_of_unknown_and_invalid_ids() {
 
     assert_not_found(
         store.get_experiment("999").unwrap_err(),
-        "experiment",
+        EntityKind::Experiment,
         "999",
     );
     assert_eq!(store.get_experiment_by_name("nope").unwrap(), None);
@@ -222,27 +222,27 @@ fn lookups_of_unknown_and_invalid_ids() {
     // Every operation on an unknown experiment says so.
     assert_not_found(
         store.rename_experiment("42", "x").unwrap_err(),
-        "experiment",
+        EntityKind::Experiment,
         "42",
     );
     assert_not_found(
         store.delete_experiment("42").unwrap_err(),
-        "experiment",
+        EntityKind::Experiment,
         "42",
     );
     assert_not_found(
         store.restore_experiment("42").unwrap_err(),
-        "experiment",
+        EntityKind::Experiment,
         "42",
     );
     assert_not_found(
         store.set_experiment_tag("42", "k", "v").unwrap_err(),
-        "experiment",
+        EntityKind::Experiment,
         "42",
     );
     assert_not_found(
         store.delete_experiment_tag("42", "k").unwrap_err(),
-        "experiment",
+        EntityKind::Experiment,
         "42",
     );
 }
@@ -437,7 +437,7 @@ fn runs_cannot_be_created_in_deleted_or_unknown_experiments() {
         })
     };
     assert_invalid_state(new_run(&id), &[&format!("experiment {id}"), "deleted"]);
-    assert_not_found(new_run("77").unwrap_err(), "experiment", "77");
+    assert_not_found(new_run("77").unwrap_err(), EntityKind::Experiment, "77");
     match new_run("x").unwrap_err() {
         Error::Validation(ValidationError::InvalidValue { field, value, .. }) => {
             assert_eq!((field, value.as_str()), ("experiment id", "x"))
@@ -478,7 +478,7 @@ fn tags_are_set_replaced_and_deleted() {
     let err = store.delete_experiment_tag(&id, "stage").unwrap_err();
     match &err {
         Error::NotFound { kind, id: what } => {
-            assert_eq!(*kind, "experiment tag");
+            assert_eq!(*kind, EntityKind::ExperimentTag);
             assert!(what.contains("stage") && what.contains(&id), "{what:?}");
         }
         other => panic!("expected NotFound, got {other:?}"),

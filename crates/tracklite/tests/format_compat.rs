@@ -627,13 +627,14 @@ fn a_file_in_place_of_the_store_directory_is_refused() {
     let path = dir.path().join("not-a-dir");
     std::fs::write(&path, b"data").unwrap();
     match Store::open(&path) {
-        Err(Error::InvalidState(msg)) => {
+        Err(e @ Error::NoStore { .. }) => {
+            let msg = e.to_string();
             assert!(
                 msg.contains("not-a-dir") && msg.contains("not a store directory"),
                 "{msg}"
             )
         }
-        Err(other) => panic!("expected InvalidState, got {other:?}"),
+        Err(other) => panic!("expected NoStore, got {other:?}"),
         Ok(_) => panic!("a file was opened as a store"),
     }
     assert_eq!(std::fs::read(&path).unwrap(), b"data");

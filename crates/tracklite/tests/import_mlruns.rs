@@ -704,12 +704,26 @@ fn a_link_to_a_point_not_written_fails_the_run_import() {
         links.push("m", 1, "train", "244437a9");
         Ok(())
     });
-    assert!(matches!(past_the_end, Err(Error::InvalidState(_))));
+    assert!(matches!(
+        past_the_end,
+        Err(Error::LinkPastEnd {
+            ordinal: 1,
+            count: 1,
+            ..
+        })
+    ));
     let no_points = store.import_run(&record, |_, links| {
         links.push("m", 0, "train", "244437a9");
         Ok(())
     });
-    assert!(matches!(no_points, Err(Error::InvalidState(_))));
+    assert!(matches!(
+        no_points,
+        Err(Error::LinkPastEnd {
+            ordinal: 0,
+            count: 0,
+            ..
+        })
+    ));
     let twice = store.import_run(&record, |w, links| {
         w.log("m", 1.0, 1, 0)?;
         links.push("m", 0, "train", "244437a9");
@@ -836,9 +850,12 @@ fn a_failed_run_import_leaves_nothing() {
     let failed = store.import_run(&record, |w, _| {
         w.log("m", 1.0, 1, 0)?;
         store.log_artifact_bytes(R1, "a.txt", b"x")?;
-        Err(Error::InvalidState("the source went away".into()))
+        Err(Error::ImportSource {
+            path: "mlruns".into(),
+            reason: "the source went away".into(),
+        })
     });
-    assert!(matches!(failed, Err(Error::InvalidState(_))));
+    assert!(matches!(failed, Err(Error::ImportSource { .. })));
     assert!(matches!(
         store.get_run_info(R1),
         Err(Error::NotFound { .. })

@@ -2,8 +2,9 @@
 //! runs give as outputs and take as inputs, and the search over models.
 
 use tracklite::{
-    DatasetFilter, Error, LifecycleStage, LoggedModel, LoggedModelOrder, LoggedModelOutput,
-    LoggedModelStatus, ModelMetric, NewLoggedModel, NewRun, RunStatus, Store, ValidationError,
+    DatasetFilter, EntityKind, Error, LifecycleStage, LoggedModel, LoggedModelOrder,
+    LoggedModelOutput, LoggedModelStatus, ModelMetric, NewLoggedModel, NewRun, RunStatus, Store,
+    ValidationError,
 };
 
 fn store() -> (tempfile::TempDir, Store) {
@@ -116,7 +117,7 @@ fn creation_is_checked() {
         matches!(
             e,
             Error::NotFound {
-                kind: "experiment",
+                kind: EntityKind::Experiment,
                 ..
             }
         ),
@@ -126,7 +127,16 @@ fn creation_is_checked() {
         source_run_id: Some("0123456789abcdef0123456789abcdef".into()),
         ..NewLoggedModel::default()
     });
-    assert!(matches!(e, Error::NotFound { kind: "run", .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::NotFound {
+                kind: EntityKind::Run,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     let e = model(NewLoggedModel {
         params: pairs(&[("lr", "0.1"), ("lr", "0.2")]),
         ..NewLoggedModel::default()
@@ -146,7 +156,16 @@ fn creation_is_checked() {
         experiment_id: Some(exp),
         ..NewLoggedModel::default()
     });
-    assert!(matches!(e, Error::InvalidState(_)), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::Deleted {
+                kind: EntityKind::Experiment,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     // Nothing was created by the failed calls.
     let page = store
         .search_logged_models(&["0"], "", &[], 100, &[], None)
@@ -160,7 +179,7 @@ fn creation_is_checked() {
         matches!(
             e,
             Error::NotFound {
-                kind: "logged model",
+                kind: EntityKind::LoggedModel,
                 ..
             }
         ),
@@ -291,7 +310,16 @@ fn run_outputs_and_inputs() {
     let e = store
         .run_outputs("0123456789abcdef0123456789abcdef")
         .unwrap_err();
-    assert!(matches!(e, Error::NotFound { kind: "run", .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::NotFound {
+                kind: EntityKind::Run,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -742,7 +770,7 @@ fn recording_models_appends_to_the_run_history_tag() {
     assert_eq!(store.get_run(&run).unwrap().tags[tag], value);
     store.set_tag(&run, tag, "not json").unwrap();
     let e = store.record_logged_model(&run, "{}").unwrap_err();
-    assert!(matches!(e, Error::InvalidState(_)), "{e:?}");
+    assert!(matches!(e, Error::MalformedTag { .. }), "{e:?}");
     store.set_tag(&run, tag, "[]").unwrap();
     store.record_logged_model(&run, "{}").unwrap();
     assert_eq!(store.get_run(&run).unwrap().tags[tag], "[{}]");

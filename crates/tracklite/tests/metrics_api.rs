@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use tracklite::{
-    Error, Metric, MetricColumns, MetricPoint, NewRun, RunStatus, Store, ValidationError, ViewType,
+    EntityKind, Error, Metric, MetricColumns, MetricPoint, NewRun, RunStatus, Store,
+    ValidationError, ViewType,
 };
 
 const UNKNOWN_RUN: &str = "0123456789abcdef0123456789abcdef";
@@ -435,7 +436,7 @@ fn histories_of_unknown_keys_and_runs() {
     ] {
         match result {
             Err(Error::NotFound { kind, id }) => {
-                assert_eq!((kind, id.as_str()), ("run", UNKNOWN_RUN))
+                assert_eq!((kind, id.as_str()), (EntityKind::Run, UNKNOWN_RUN))
             }
             other => panic!("expected NotFound, got {other:?}"),
         }

@@ -102,7 +102,9 @@ fn outcome(r: Result<(), Error>) -> Outcome {
     match r {
         Ok(()) => Outcome::Ok,
         Err(Error::NotFound { .. }) => Outcome::NotFound,
-        Err(Error::InvalidState(_)) => Outcome::InvalidState,
+        Err(Error::Deleted { .. } | Error::AlreadyInStage { .. } | Error::NotDeleted { .. }) => {
+            Outcome::InvalidState
+        }
         Err(Error::RunDeleted(_)) => Outcome::RunDeleted,
         Err(Error::ParamChanged { .. }) => Outcome::ParamChanged,
         Err(e) => panic!("unexpected error: {e}"),

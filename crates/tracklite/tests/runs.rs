@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use tracklite::{
-    now_ms, Error, LifecycleStage, Metric, NewRun, RunStatus, RunUpdate, Store, ValidationError,
-    ViewType,
+    now_ms, EntityKind, Error, LifecycleStage, Metric, NewRun, RunStatus, RunUpdate, Store,
+    ValidationError, ViewType,
 };
 
 const RUN_NAME_TAG: &str = "mlflow.runName";
@@ -745,7 +745,7 @@ fn tags_are_set_replaced_and_deleted() {
     let err = store.delete_tag(&run, "stage").unwrap_err();
     match &err {
         Error::NotFound { kind, id } => {
-            assert_eq!(*kind, "tag");
+            assert_eq!(*kind, EntityKind::RunTag);
             assert!(id.contains("stage") && id.contains(&run), "{id}");
         }
         other => panic!("expected NotFound, got {other:?}"),

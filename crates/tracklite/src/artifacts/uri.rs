@@ -8,11 +8,10 @@ use crate::error::{Error, Result};
 /// are taken from the store's directory) or a `file:` URI. Any other scheme
 /// is not served by this store.
 pub(crate) fn local_dir(uri: &str, store_root: &Path, run_id: &str) -> Result<PathBuf> {
-    let unsupported = |why: &str| {
-        Error::InvalidState(format!(
-            "run {run_id} keeps its artifacts at {uri:?}, which {why}; this store serves artifacts \
-             from local directories only (a path or a file:// URI)"
-        ))
+    let unsupported = |why: &str| Error::NotLocal {
+        run_id: run_id.to_owned(),
+        uri: uri.to_owned(),
+        reason: why.to_owned(),
     };
     if let Some(rest) = uri.strip_prefix("file:") {
         let path = match rest.strip_prefix("//") {

@@ -28,14 +28,6 @@ impl LifecycleStage {
             LifecycleStage::Deleted => "deleted",
         }
     }
-
-    pub(crate) fn parse_stored(s: &str) -> Self {
-        if s == "deleted" {
-            LifecycleStage::Deleted
-        } else {
-            LifecycleStage::Active
-        }
-    }
 }
 
 /// Which lifecycle stages a listing returns. Default: active only.

@@ -179,22 +179,23 @@ fn real_path(path: &Path) -> Result<PathBuf> {
 /// that the store is not inside of.
 fn check_source(source: &Path, store: &Path) -> Result<PathBuf> {
     let root = source.canonicalize().map_err(|e| Error::io(source, e))?;
-    let refuse = |why: String| Err(Error::InvalidState(why));
+    let refuse = |why: String| {
+        Err(Error::ImportSource {
+            path: root.clone(),
+            reason: why,
+        })
+    };
     if !root.is_dir() {
-        return refuse(format!("{} is not a folder", root.display()));
+        return refuse("it is not a folder".into());
     }
     if root.join(INDEX_FILE).exists() {
-        return refuse(format!(
-            "{} is a tracklite store, not an MLflow file store (mlruns)",
-            root.display()
-        ));
+        return refuse("it is a tracklite store, not an MLflow file store (mlruns)".into());
     }
     if store.starts_with(&root) {
         return refuse(format!(
-            "the store {} is inside the folder being imported, {}: the import never writes into \
-             its source; put the store elsewhere",
-            store.display(),
-            root.display()
+            "the store {} is inside the folder being imported: the import never writes into its \
+             source; put the store elsewhere",
+            store.display()
         ));
     }
     let experiments = mlruns::experiment_dirs(&root).map_err(|e| Error::io(&root, e))?;
@@ -202,10 +203,9 @@ fn check_source(source: &Path, store: &Path) -> Result<PathBuf> {
         .iter()
         .any(|e| e.path.join(mlruns::META_FILE).is_file())
     {
-        return refuse(format!(
-            "{} is not an MLflow file store: it has no experiment folder (<id>/meta.yaml)",
-            root.display()
-        ));
+        return refuse(
+            "it is not an MLflow file store: it has no experiment folder (<id>/meta.yaml)".into(),
+        );
     }
     Ok(root)
 }

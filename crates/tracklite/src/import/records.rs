@@ -109,7 +109,7 @@ impl Store {
     ///
     /// An experiment of the same id and name already in the store is kept:
     /// see [`ExperimentImport`]. The id or the name held by another
-    /// experiment is an InvalidState error, and nothing is written.
+    /// experiment is a [`Error::Conflict`] error, and nothing is written.
     pub fn import_experiment(&self, e: &ExperimentRecord) -> Result<ExperimentImport> {
         let id = validate::experiment_id(&e.experiment_id)?;
         if id.to_string() != e.experiment_id {

@@ -4,16 +4,17 @@ use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::stored::Stored;
 use super::Index;
 use crate::entities::{now_ms, Experiment, LifecycleStage, ViewType};
-use crate::error::{Error, Result};
+use crate::error::{EntityKind, Error, Result};
 
 /// An experiment row before its tags and default location are filled in.
 struct ExperimentRow {
     id: i64,
     name: String,
     artifact_location: Option<String>,
-    stage: String,
+    stage: LifecycleStage,
     creation_time: i64,
     last_update_time: i64,
 }
@@ -26,7 +27,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<ExperimentRow> {
         id: r.get(0)?,
         name: r.get(1)?,
         artifact_location: r.get(2)?,
-        stage: r.get(3)?,
+        stage: r.get::<_, Stored<LifecycleStage>>(3)?.0,
         creation_time: r.get(4)?,
         last_update_time: r.get(5)?,
     })
@@ -109,7 +110,7 @@ impl Index {
                 .artifact_location
                 .unwrap_or_else(|| format!("{default_root}/{}", row.id)),
             name: row.name,
-            lifecycle_stage: LifecycleStage::parse_stored(&row.stage),
+            lifecycle_stage: row.stage,
             creation_time: row.creation_time,
             last_update_time: row.last_update_time,
             tags: tags_of(&self.conn, row.id)?,
@@ -133,7 +134,7 @@ impl Index {
             .optional()?;
         if taken.is_some() {
             return Err(Error::AlreadyExists {
-                kind: "experiment",
+                kind: EntityKind::Experiment,
                 name: name.to_string(),
             });
         }
@@ -171,11 +172,15 @@ impl Index {
         let tx = self.write()?;
         let outcome = match name_of(&tx, e.experiment_id)? {
             Some(name) if name != e.name => {
-                return Err(Error::InvalidState(format!(
-                    "the store's experiment {} is named {name:?}, not {:?}: experiment ids must \
-                     not change in an import, so this experiment is left out",
-                    e.experiment_id, e.name
-                )))
+                return Err(Error::Conflict {
+                    kind: EntityKind::Experiment,
+                    id: e.experiment_id.to_string(),
+                    reason: format!(
+                        "the store's experiment {} is named {name:?}, not {:?}; experiment ids \
+                         must not change in an import, so this experiment is left out",
+                        e.experiment_id, e.name
+                    ),
+                })
             }
             Some(_) => {
                 let (runs, tag_count): (i64, i64) = tx.query_row(
@@ -224,11 +229,15 @@ impl Index {
                     )
                     .optional()?;
                 if let Some(other) = other {
-                    return Err(Error::InvalidState(format!(
-                        "the store's experiment {other} is already named {:?}; rename one of the \
-                         two to import experiment {}",
-                        e.name, e.experiment_id
-                    )));
+                    return Err(Error::Conflict {
+                        kind: EntityKind::Experiment,
+                        id: e.experiment_id.to_string(),
+                        reason: format!(
+                            "the store's experiment {other} is already named {:?}; rename one of \
+                             the two to import it",
+                            e.name
+                        ),
+                    });
                 }
                 insert_experiment(&tx, e)?;
                 PutOutcome::Created
@@ -250,7 +259,7 @@ impl Index {
             .optional()?;
         match found {
             Some(r) => self.complete(r, default_root),
-            None => Err(Error::not_found("experiment", id.to_string())),
+            None => Err(Error::not_found(EntityKind::Experiment, id.to_string())),
         }
     }
 
@@ -286,21 +295,23 @@ impl Index {
 
     /// The experiment's lifecycle stage, or NotFound.
     pub fn experiment_stage(conn: &Connection, id: i64) -> Result<LifecycleStage> {
-        let stage: Option<String> = conn
+        let stage: Option<Stored<LifecycleStage>> = conn
             .prepare_cached("SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?1")?
             .query_row([id], |r| r.get(0))
             .optional()?;
         stage
-            .map(|s| LifecycleStage::parse_stored(&s))
-            .ok_or_else(|| Error::not_found("experiment", id.to_string()))
+            .map(|s| s.0)
+            .ok_or_else(|| Error::not_found(EntityKind::Experiment, id.to_string()))
     }
 
     pub fn rename_experiment(&mut self, id: i64, new_name: &str) -> Result<()> {
         let tx = self.write()?;
         if Self::experiment_stage(&tx, id)? != LifecycleStage::Active {
-            return Err(Error::InvalidState(format!(
-                "experiment {id} is deleted; restore it before renaming it"
-            )));
+            return Err(Error::Deleted {
+                kind: EntityKind::Experiment,
+                id: id.to_string(),
+                rule: "restore it before renaming it",
+            });
         }
         let taken: Option<i64> = tx
             .query_row(
@@ -312,7 +323,7 @@ impl Index {
         match taken {
             Some(other) if other != id => {
                 return Err(Error::AlreadyExists {
-                    kind: "experiment",
+                    kind: EntityKind::Experiment,
                     name: new_name.to_string(),
                 })
             }
@@ -331,10 +342,11 @@ impl Index {
         let tx = self.write()?;
         let current = Self::experiment_stage(&tx, id)?;
         if current == stage {
-            return Err(Error::InvalidState(format!(
-                "experiment {id} is already {}",
-                stage.as_str()
-            )));
+            return Err(Error::AlreadyInStage {
+                kind: EntityKind::Experiment,
+                id: id.to_string(),
+                stage,
+            });
         }
         let now = now_ms();
         tx.execute(
@@ -353,9 +365,11 @@ impl Index {
     pub fn set_experiment_tag(&mut self, id: i64, key: &str, value: &str) -> Result<()> {
         let tx = self.write()?;
         if Self::experiment_stage(&tx, id)? != LifecycleStage::Active {
-            return Err(Error::InvalidState(format!(
-                "experiment {id} is deleted; restore it before setting tags"
-            )));
+            return Err(Error::Deleted {
+                kind: EntityKind::Experiment,
+                id: id.to_string(),
+                rule: "restore it before setting tags",
+            });
         }
         put_tags(&tx, id, &[(key.to_owned(), value.to_owned())])?;
         tx.commit()?;
@@ -371,7 +385,7 @@ impl Index {
         )?;
         if n == 0 {
             return Err(Error::not_found(
-                "experiment tag",
+                EntityKind::ExperimentTag,
                 format!("{key} (experiment {id})"),
             ));
         }

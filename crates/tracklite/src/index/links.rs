@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::Index;
 use crate::entities::MetricDatasetLink;
-use crate::error::{Error, Result};
+use crate::error::{EntityKind, Error, Result};
 
 impl Index {
     /// The links of metric `key` of a run, by ordinal: none when the run
@@ -38,7 +38,7 @@ impl Index {
             }
         }
         if !run_found {
-            return Err(Error::not_found("run", run_id));
+            return Err(Error::not_found(EntityKind::Run, run_id));
         }
         Ok(links)
     }
@@ -47,7 +47,7 @@ impl Index {
 /// Writes the links of a run's metrics, each list sorted by ordinal,
 /// inside the caller's transaction. A link must name a point the series
 /// has: a metric without points, or an ordinal past the series' count, is
-/// an InvalidState error.
+/// a [`Error::LinkPastEnd`] error.
 pub(crate) fn put_links(
     tx: &Connection,
     run_id: &str,
@@ -69,11 +69,12 @@ pub(crate) fn put_links(
             .optional()?;
         let (series_id, count) = series.unwrap_or((0, 0));
         if last.ordinal >= count as u64 {
-            return Err(Error::InvalidState(format!(
-                "a dataset link names point {} of metric {key:?} of run {run_id}, which has {count} \
-                 points",
-                last.ordinal
-            )));
+            return Err(Error::LinkPastEnd {
+                run_id: run_id.to_owned(),
+                key: key.clone(),
+                ordinal: last.ordinal,
+                count: count as u64,
+            });
         }
         for link in links {
             put.execute(params![

@@ -19,11 +19,12 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::runs::{ensure_active, run_stage};
+use super::stored::Stored;
 use super::Index;
 use crate::entities::{
     now_ms, LifecycleStage, LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric,
 };
-use crate::error::{Error, Result, ValidationError};
+use crate::error::{EntityKind, Error, Result, ValidationError};
 use crate::search::ast::{Comparator, KeyTest, NumTest, Number, TextTest};
 use crate::search::sql::like_to_glob;
 
@@ -133,13 +134,13 @@ pub struct ModelSearchPage {
 
 /// The model's lifecycle stage, or NotFound.
 pub fn model_stage(conn: &Connection, model_id: &str) -> Result<LifecycleStage> {
-    let stage: Option<String> = conn
+    let stage: Option<Stored<LifecycleStage>> = conn
         .prepare_cached("SELECT lifecycle_stage FROM logged_models WHERE model_id = ?1")?
         .query_row([model_id], |r| r.get(0))
         .optional()?;
     stage
-        .map(|s| LifecycleStage::parse_stored(&s))
-        .ok_or_else(|| Error::not_found("logged model", model_id))
+        .map(|s| s.0)
+        .ok_or_else(|| Error::not_found(EntityKind::LoggedModel, model_id))
 }
 
 pub(super) fn put_tags(conn: &Connection, model_id: &str, tags: &[(String, String)]) -> Result<()> {
@@ -292,7 +293,6 @@ fn model_row(r: &Row<'_>, default_root: &str) -> rusqlite::Result<LoggedModel> {
         let base = experiment_location.unwrap_or_else(|| format!("{default_root}/{experiment_id}"));
         format!("{}/models/{model_id}/artifacts", base.trim_end_matches('/'))
     });
-    let status: String = r.get(8)?;
     Ok(LoggedModel {
         experiment_id: experiment_id.to_string(),
         name: r.get(2)?,
@@ -301,9 +301,8 @@ fn model_row(r: &Row<'_>, default_root: &str) -> rusqlite::Result<LoggedModel> {
         last_updated_timestamp: r.get(5)?,
         model_type: r.get(6)?,
         source_run_id: r.get(7)?,
-        // Only valid statuses are ever written.
-        status: status.parse().unwrap_or(LoggedModelStatus::Failed),
-        lifecycle_stage: LifecycleStage::parse_stored(&r.get::<_, String>(9)?),
+        status: r.get::<_, Stored<LoggedModelStatus>>(8)?.0,
+        lifecycle_stage: r.get::<_, Stored<LifecycleStage>>(9)?.0,
         tags: BTreeMap::new(),
         params: BTreeMap::new(),
         metrics: Vec::new(),
@@ -385,10 +384,11 @@ impl Index {
     pub fn create_logged_model(&mut self, row: &ModelRow<'_>) -> Result<()> {
         let tx = self.write()?;
         if Self::experiment_stage(&tx, row.experiment_id)? != LifecycleStage::Active {
-            return Err(Error::InvalidState(format!(
-                "experiment {} is deleted; logged models cannot be created in it",
-                row.experiment_id
-            )));
+            return Err(Error::Deleted {
+                kind: EntityKind::Experiment,
+                id: row.experiment_id.to_string(),
+                rule: "logged models cannot be created in it",
+            });
         }
         if let Some(run_id) = row.source_run_id {
             run_stage(&tx, run_id)?;
@@ -428,7 +428,7 @@ impl Index {
         tx.commit()?;
         match found {
             Some(m) if allow_deleted || m.lifecycle_stage == LifecycleStage::Active => Ok(m),
-            _ => Err(Error::not_found("logged model", model_id)),
+            _ => Err(Error::not_found(EntityKind::LoggedModel, model_id)),
         }
     }
 
@@ -481,7 +481,7 @@ impl Index {
         )?;
         if n == 0 {
             return Err(Error::not_found(
-                "logged model tag",
+                EntityKind::LoggedModelTag,
                 format!("{key} (logged model {model_id})"),
             ));
         }
@@ -629,10 +629,11 @@ impl Index {
                     (Some(0), _) => format!("[{model_json}]"),
                     (Some(_), Some(body)) => format!("{body}, {model_json}]"),
                     _ => {
-                        return Err(Error::InvalidState(format!(
-                            "the {LOG_MODEL_HISTORY_TAG} tag of run {run_id} is not a JSON list; \
-                             delete or fix it before recording models"
-                        )))
+                        return Err(Error::MalformedTag {
+                            run_id: run_id.to_owned(),
+                            key: LOG_MODEL_HISTORY_TAG,
+                            reason: "is not a JSON list; delete or fix it before recording models",
+                        })
                     }
                 }
             }

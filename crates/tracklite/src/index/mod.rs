@@ -11,13 +11,16 @@ mod metrics;
 pub mod pending;
 pub mod runs;
 pub mod schema;
+mod stored;
+
+pub(crate) use stored::Stored;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use crate::error::{Error, FormatError, Result};
+use crate::error::{Error, FormatError, IndexError, IndexErrorKind, Result};
 
 pub use metrics::{
     block_at, free_pages, load_summary as metrics_summary, record_progress, register_block,
@@ -53,9 +56,12 @@ impl Index {
         conn.execute_batch("PRAGMA page_size = 1024;")?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::InvalidState(format!(
-                "the index at {} could not be put in WAL mode (it is in {mode} mode)",
-                path.display()
+            return Err(Error::Index(IndexError::new(
+                IndexErrorKind::Unsupported,
+                format!(
+                    "the index at {} could not be put in WAL mode (it is in {mode} mode)",
+                    path.display()
+                ),
             )));
         }
         // NORMAL in WAL mode: a commit survives a killed process; `flush`

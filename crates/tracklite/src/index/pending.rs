@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::runs::{insert_run, put_new_params, put_plain_tags, remove_run_rows, StoredRun};
 use super::Index;
 use crate::entities::{DatasetInput, LifecycleStage, LoggedModelOutput, MetricDatasetLink};
-use crate::error::{Error, Result};
+use crate::error::{EntityKind, Error, Result};
 
 /// Prefix of the `meta` keys that mark runs being written.
 const PENDING_PREFIX: &str = "import-pending:";
@@ -124,7 +124,7 @@ impl Index {
                 |r| r.get(0),
             )
             .optional()?
-            .ok_or_else(|| Error::not_found("run", run_id))?;
+            .ok_or_else(|| Error::not_found(EntityKind::Run, run_id))?;
         put_new_params(&tx, run_id, rest.params)?;
         put_plain_tags(&tx, run_id, rest.tags)?;
         super::datasets::put_inputs(&tx, experiment_id, run_id, rest.inputs)?;

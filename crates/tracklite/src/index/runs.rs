@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::stored::Stored;
 use super::Index;
 use crate::entities::{LifecycleStage, RunInfo, RunStatus, RunUpdate, ViewType};
-use crate::error::{Error, Result};
+use crate::error::{EntityKind, Error, Result};
 
 /// MLflow keeps a run's name in this tag too.
 pub const RUN_NAME_TAG: &str = "mlflow.runName";
@@ -88,7 +89,6 @@ pub(crate) const INFO_SELECT: &str =
 pub(crate) fn info_row(r: &Row<'_>, default_root: &str) -> rusqlite::Result<RunInfo> {
     let run_id: String = r.get(0)?;
     let experiment_id: i64 = r.get(1)?;
-    let status: String = r.get(4)?;
     let artifact_uri: Option<String> = r.get(8)?;
     let experiment_location: Option<String> = r.get(9)?;
     let artifact_uri = artifact_uri.unwrap_or_else(|| {
@@ -99,11 +99,10 @@ pub(crate) fn info_row(r: &Row<'_>, default_root: &str) -> rusqlite::Result<RunI
         experiment_id: experiment_id.to_string(),
         run_name: r.get(2)?,
         user_id: r.get(3)?,
-        // Only valid statuses are ever written.
-        status: status.parse().unwrap_or(RunStatus::Failed),
+        status: r.get::<_, Stored<RunStatus>>(4)?.0,
         start_time: r.get(5)?,
         end_time: r.get(6)?,
-        lifecycle_stage: LifecycleStage::parse_stored(&r.get::<_, String>(7)?),
+        lifecycle_stage: r.get::<_, Stored<LifecycleStage>>(7)?.0,
         artifact_uri,
         run_id,
     })
@@ -117,13 +116,13 @@ fn key_values(conn: &Connection, sql: &str, run_id: &str) -> Result<BTreeMap<Str
 
 /// The run's lifecycle stage, or NotFound.
 pub fn run_stage(conn: &Connection, run_id: &str) -> Result<LifecycleStage> {
-    let stage: Option<String> = conn
+    let stage: Option<Stored<LifecycleStage>> = conn
         .prepare_cached("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?1")?
         .query_row([run_id], |r| r.get(0))
         .optional()?;
     stage
-        .map(|s| LifecycleStage::parse_stored(&s))
-        .ok_or_else(|| Error::not_found("run", run_id))
+        .map(|s| s.0)
+        .ok_or_else(|| Error::not_found(EntityKind::Run, run_id))
 }
 
 /// NotFound for a missing run, RunDeleted for a deleted one.
@@ -155,10 +154,11 @@ impl Index {
     ) -> Result<()> {
         let tx = self.write()?;
         if Self::experiment_stage(&tx, run.experiment_id)? != LifecycleStage::Active {
-            return Err(Error::InvalidState(format!(
-                "experiment {} is deleted; runs cannot be created in it",
-                run.experiment_id
-            )));
+            return Err(Error::Deleted {
+                kind: EntityKind::Experiment,
+                id: run.experiment_id.to_string(),
+                rule: "runs cannot be created in it",
+            });
         }
         if let Some(parent) = run.parent_run_id {
             run_stage(&tx, parent)?;
@@ -181,7 +181,7 @@ impl Index {
             .prepare_cached(&format!("{INFO_SELECT} WHERE r.run_uuid = ?1"))?
             .query_row([run_id], |r| info_row(r, default_root))
             .optional()?
-            .ok_or_else(|| Error::not_found("run", run_id))
+            .ok_or_else(|| Error::not_found(EntityKind::Run, run_id))
     }
 
     pub fn params(&self, run_id: &str) -> Result<BTreeMap<String, String>> {
@@ -246,10 +246,11 @@ impl Index {
     pub fn set_run_stage(&mut self, run_id: &str, stage: LifecycleStage) -> Result<()> {
         let tx = self.write()?;
         if run_stage(&tx, run_id)? == stage {
-            return Err(Error::InvalidState(format!(
-                "run {run_id} is already {}",
-                stage.as_str()
-            )));
+            return Err(Error::AlreadyInStage {
+                kind: EntityKind::Run,
+                id: run_id.to_owned(),
+                stage,
+            });
         }
         let deleted_time = (stage == LifecycleStage::Deleted).then(crate::entities::now_ms);
         tx.execute(
@@ -311,7 +312,10 @@ impl Index {
             params![run_id, key],
         )?;
         if n == 0 {
-            return Err(Error::not_found("tag", format!("{key} (run {run_id})")));
+            return Err(Error::not_found(
+                EntityKind::RunTag,
+                format!("{key} (run {run_id})"),
+            ));
         }
         tx.commit()?;
         Ok(())
@@ -341,9 +345,10 @@ impl Index {
                 if !doomed.iter().any(|(d, _)| d == id) {
                     return Err(match run_stage(&tx, id) {
                         Err(e) => e,
-                        Ok(_) => Error::InvalidState(format!(
-                            "run {id} is not deleted; only deleted runs can be removed permanently"
-                        )),
+                        Ok(_) => Error::NotDeleted {
+                            kind: EntityKind::Run,
+                            id: id.clone(),
+                        },
                     });
                 }
             }

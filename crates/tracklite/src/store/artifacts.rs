@@ -21,7 +21,7 @@ use crate::artifacts::files::{
     is_temp_name, sync_dir, write_atomic, MLFLOW_TEMP_PREFIX, TEMP_MARK,
 };
 use crate::artifacts::uri::local_dir;
-use crate::error::{Error, Result, ValidationError};
+use crate::error::{EntityKind, Error, Result, ValidationError};
 use crate::index::runs::ensure_active;
 use crate::validate;
 
@@ -427,7 +427,10 @@ impl RunArtifacts {
     }
 
     fn not_found(&self, path: &str) -> Error {
-        Error::not_found("artifact", format!("{path} (run {})", self.run_id))
+        Error::not_found(
+            EntityKind::Artifact,
+            format!("{path} (run {})", self.run_id),
+        )
     }
 
     /// Where `link` (at artifact path `path`) leads, if inside the root.

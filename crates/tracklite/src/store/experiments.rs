@@ -2,7 +2,7 @@
 
 use super::Store;
 use crate::entities::{Experiment, LifecycleStage, ViewType};
-use crate::error::{Error, Result};
+use crate::error::{EntityKind, Error, Result};
 use crate::validate;
 
 impl Store {
@@ -45,16 +45,17 @@ impl Store {
     pub fn experiment_id_for(&self, name: &str) -> Result<String> {
         match self.get_experiment_by_name(name)? {
             Some(e) if e.lifecycle_stage == LifecycleStage::Active => Ok(e.experiment_id),
-            Some(e) => Err(Error::InvalidState(format!(
-                "experiment {name:?} (id {}) is deleted; restore it or choose another name",
-                e.experiment_id
-            ))),
+            Some(e) => Err(Error::Deleted {
+                kind: EntityKind::Experiment,
+                id: format!("{name:?} (id {})", e.experiment_id),
+                rule: "restore it or choose another name",
+            }),
             None => match self.create_experiment(name, None, &[]) {
                 // Another process created it first.
                 Err(Error::AlreadyExists { .. }) => self
                     .get_experiment_by_name(name)?
                     .map(|e| e.experiment_id)
-                    .ok_or_else(|| Error::not_found("experiment", name)),
+                    .ok_or_else(|| Error::not_found(EntityKind::Experiment, name)),
                 other => other,
             },
         }

@@ -75,10 +75,10 @@ impl Store {
         process::install_hook();
         let root = path.as_ref();
         if root.exists() && !root.is_dir() {
-            return Err(Error::InvalidState(format!(
-                "{} is a file, not a store directory",
-                root.display()
-            )));
+            return Err(Error::NoStore {
+                path: root.to_path_buf(),
+                reason: "it is a file, not a store directory".into(),
+            });
         }
         std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
         let root = root.canonicalize().map_err(|e| Error::io(root, e))?;

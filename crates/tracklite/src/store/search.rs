@@ -16,6 +16,7 @@ use crate::entities::{
 };
 use crate::error::Result;
 use crate::index::runs::{info_row, INFO_SELECT};
+use crate::index::Stored;
 use crate::search::page_token::PageToken;
 use crate::search::sql::{self, ExperimentQuery, RunQuery, Sql};
 use crate::search::{check_max_results, experiments, runs};
@@ -409,7 +410,7 @@ fn load_experiments(
                 experiment_id: id.to_string(),
                 name: r.get(1)?,
                 artifact_location: location.unwrap_or_else(|| format!("{artifact_root}/{id}")),
-                lifecycle_stage: LifecycleStage::parse_stored(&r.get::<_, String>(3)?),
+                lifecycle_stage: r.get::<_, Stored<LifecycleStage>>(3)?.0,
                 creation_time: r.get(4)?,
                 last_update_time: r.get(5)?,
                 tags: BTreeMap::new(),

@@ -297,10 +297,7 @@ impl MetricWriter {
         step: i64,
     ) -> Result<()> {
         if handle.0 >= self.state.series.len() {
-            return Err(Error::InvalidState(format!(
-                "series handle {} does not belong to this writer",
-                handle.0
-            )));
+            return Err(Error::ForeignHandle { handle: handle.0 });
         }
         self.state
             .append(&self.inner, handle.0, step, timestamp, value)

@@ -5,15 +5,19 @@ use std::process::{Child, Command, Stdio};
 
 use tracklite::Error;
 
-/// Asserts an InvalidState error whose message mentions every needle.
+/// Asserts an error about an entity's lifecycle state (deleted, already in
+/// the stage asked for, not deleted) whose message mentions every needle.
 pub fn assert_invalid_state<T: std::fmt::Debug>(result: Result<T, Error>, needles: &[&str]) {
     match &result {
-        Err(Error::InvalidState(msg)) => {
+        Err(
+            e @ (Error::Deleted { .. } | Error::AlreadyInStage { .. } | Error::NotDeleted { .. }),
+        ) => {
+            let msg = e.to_string();
             for n in needles {
                 assert!(msg.contains(n), "{msg:?} does not mention {n:?}");
             }
         }
-        other => panic!("expected InvalidState mentioning {needles:?}, got {other:?}"),
+        other => panic!("expected a state error mentioning {needles:?}, got {other:?}"),
     }
 }
 
