@@ -639,3 +639,53 @@ fn a_file_in_place_of_the_store_directory_is_refused() {
     }
     assert_eq!(std::fs::read(&path).unwrap(), b"data");
 }
+
+/// A stored run status, run stage or model status that this tracklite does
+/// not know is an error naming the value, never read as a default.
+#[test]
+fn an_unknown_stored_value_is_an_error_not_a_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let store = Store::open(&path).unwrap();
+    let run = store.create_run(NewRun::default()).unwrap().run_id;
+    let model = store
+        .create_logged_model(tracklite::NewLoggedModel::default())
+        .unwrap()
+        .model_id;
+    let index = Connection::open(path.join(INDEX_FILE)).unwrap();
+    let unknown = |sql: &str, id: &str| {
+        index.execute(sql, [id]).unwrap();
+    };
+    let expect = |result: Result<(), Error>, what: &str, value: &str| match result {
+        Err(e @ Error::Format(FormatError::UnknownStoredValue { .. })) => {
+            let msg = e.to_string();
+            assert!(msg.contains(what) && msg.contains(value), "{msg}");
+        }
+        other => panic!("expected UnknownStoredValue for {what}, got {other:?}"),
+    };
+
+    unknown(
+        "UPDATE runs SET status = 'PAUSED' WHERE run_uuid = ?1",
+        &run,
+    );
+    expect(store.get_run(&run).map(|_| ()), "run status", "PAUSED");
+    unknown(
+        "UPDATE runs SET status = 'RUNNING', lifecycle_stage = 'archived' WHERE run_uuid = ?1",
+        &run,
+    );
+    expect(
+        store.get_run_info(&run).map(|_| ()),
+        "lifecycle stage",
+        "archived",
+    );
+    expect(store.delete_run(&run), "lifecycle stage", "archived");
+    unknown(
+        "UPDATE logged_models SET status = 'DONE' WHERE model_id = ?1",
+        &model,
+    );
+    expect(
+        store.get_logged_model(&model, false).map(|_| ()),
+        "logged model status",
+        "DONE",
+    );
+}
