@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use tracklite::{Store, ViewType, INDEX_FILE};
+use tracklite::{Store, ViewType};
 
 /// The environment variable naming the store when `--store` is absent.
 const STORE_ENV: &str = "TRACKLITE_STORE";
@@ -211,8 +211,8 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
 }
 
 /// Opens the store named by `--store` or by the environment. An inspection
-/// tool must not create a store where there is none, and `Store::open`
-/// creates one, so the path is checked first.
+/// tool must not create a store where there is none: `Store::open_existing`
+/// refuses a path without one.
 fn open_store(path: Option<PathBuf>) -> Result<Store> {
     let path = match path {
         Some(p) => p,
@@ -221,19 +221,12 @@ fn open_store(path: Option<PathBuf>) -> Result<Store> {
             _ => bail!("no store given: pass --store PATH or set {STORE_ENV}"),
         },
     };
-    if !path.exists() {
-        bail!(
-            "no store at {}: the directory does not exist",
-            path.display()
-        );
+    match Store::open_existing(&path) {
+        Ok(store) => Ok(store),
+        // Its message names the path and what is missing.
+        Err(e @ tracklite::Error::NoStore { .. }) => Err(e.into()),
+        Err(e) => Err(e).with_context(|| format!("cannot open the store at {}", path.display())),
     }
-    if !path.join(INDEX_FILE).is_file() {
-        bail!(
-            "{} is not a tracklite store: it has no {INDEX_FILE}",
-            path.display()
-        );
-    }
-    Store::open(&path).with_context(|| format!("cannot open the store at {}", path.display()))
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

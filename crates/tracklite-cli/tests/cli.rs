@@ -537,7 +537,7 @@ fn missing_store_is_an_error() {
     let out = cli(dir.path(), &["runs"]);
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("is not a tracklite store"),
+        out.stderr.contains("is not a tracklite store") && out.stderr.contains(INDEX_FILE),
         "{}",
         out.stderr
     );

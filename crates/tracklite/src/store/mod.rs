@@ -71,16 +71,53 @@ pub(crate) struct Inner {
 impl Store {
     /// Opens the store at `path`, creating the directory and its files when
     /// they are missing. A store written by a newer tracklite is refused.
+    /// To open only a store that exists, see [`Store::open_existing`].
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Self::open_in(path.as_ref(), true)
+    }
+
+    /// Opens the store at `path`, which must exist: a missing directory, or
+    /// one without the store's files, is a [`Error::NoStore`] error and
+    /// nothing is created. Inspection tools use this.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use tracklite::{Error, Store};
+    /// let path = dir.path().join("runs");
+    /// assert!(matches!(Store::open_existing(&path), Err(Error::NoStore { .. })));
+    /// assert!(!path.exists());
+    /// Store::open(&path)?;
+    /// Store::open_existing(&path)?;
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Store> {
+        Self::open_in(path.as_ref(), false)
+    }
+
+    fn open_in(root: &Path, create: bool) -> Result<Store> {
         process::install_hook();
-        let root = path.as_ref();
-        if root.exists() && !root.is_dir() {
-            return Err(Error::NoStore {
+        let missing = |reason: String| {
+            Err(Error::NoStore {
                 path: root.to_path_buf(),
-                reason: "it is a file, not a store directory".into(),
-            });
+                reason,
+            })
+        };
+        if root.exists() && !root.is_dir() {
+            return missing("it is a file, not a store directory".into());
         }
-        std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        if create {
+            std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        } else if !root.exists() {
+            return missing("the directory does not exist".into());
+        } else {
+            for file in [INDEX_FILE, LOG_FILE] {
+                if !root.join(file).is_file() {
+                    return missing(format!(
+                        "the directory has no {file}, so it is not a tracklite store"
+                    ));
+                }
+            }
+        }
         let root = root.canonicalize().map_err(|e| Error::io(root, e))?;
         let index = Index::open(&root.join(INDEX_FILE))?;
         let log = LogFile::open(&root.join(LOG_FILE))?;
