@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlflow.entities import (
     LoggedModel,
@@ -28,7 +28,7 @@ from ._errors import translated
 from ._uri import local_uri
 
 if TYPE_CHECKING:
-    from .._native import LoggedModelDict, ModelMetricInputDict
+    from .._native import DatasetFilterDict, LoggedModelDict, ModelMetricInputDict
 
 #: MLflow's page size of a logged-model search when none is given.
 SEARCH_MAX_RESULTS_DEFAULT = 100
@@ -64,7 +64,7 @@ def logged_model(d: LoggedModelDict) -> LoggedModel:
 
 
 def _status(status: Any) -> str:
-    if isinstance(status, int) and not isinstance(status, LoggedModelStatus):
+    if isinstance(status, int):  # a LoggedModelStatus is a str
         status = LoggedModelStatus.from_int(status)
     return str(status)
 
@@ -160,7 +160,8 @@ class LoggedModelsMixin:
         found, token = self._native.search_logged_models(
             [str(e) for e in experiment_ids],
             filter_string or "",
-            list(datasets or ()),
+            # MLflow's dataset filters; the native store checks their items.
+            [cast("DatasetFilterDict", d) for d in datasets or ()],
             SEARCH_MAX_RESULTS_DEFAULT if max_results is None else max_results,
             list(order_by or ()),
             page_token,
