@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Python environment of this checkout, made or brought up to date:
 # a virtual environment at .venv (created when missing), the build and test
-# tools in it (maturin, numpy, pytest, pandas, ruff, mlflow and
+# tools in it (maturin, numpy, pytest, pandas, ruff, mypy, mlflow and
 # scikit-learn for the MLflow plugin's tests, matplotlib for the benchmark
 # report; installed only when missing),
 # and the tracklite package built from this checkout in release mode and
@@ -31,7 +31,7 @@ fi
 
 # Tools, as "package:module" (the module tells whether it is installed).
 missing=()
-for tool in maturin numpy pytest pandas ruff mlflow scikit-learn:sklearn matplotlib; do
+for tool in maturin numpy pytest pandas ruff mypy mlflow scikit-learn:sklearn matplotlib; do
     package="${tool%%:*}"
     module="${tool##*:}"
     if ! "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$module') is None)"; then

@@ -61,6 +61,8 @@ stage "python env" bash scripts/python-env.sh
 stage "ui env" bash scripts/ui-env.sh
 stage "python lints" .venv/bin/ruff check python
 stage "python format" .venv/bin/ruff format --check python
+# mypy's configuration: [tool.mypy] in pyproject.toml.
+stage "python types" .venv/bin/mypy python/tracklite
 stage "python tests" .venv/bin/pytest python/tests -q -p no:cacheprovider
 
 # ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Several processes logging into one store at once, as a hyperparameter
 sweep or data-parallel ranks do: each process starts its own run and logs
 one point per call (fluent ``mlflow.log_metric``; native
-``Run.log_metric``). The figure is the points logged by all processes per
+``RunHandle.log_metric``). The figure is the points logged by all processes per
 second, from the first process's start to the last one's end.
 
 Every failed call is counted, never raised (MLflow's sqlite store may
@@ -186,7 +186,7 @@ def _sweep_row(ws: Workspace, plan: Plan, pool: Pool, kind: str, processes: int)
     tally = _Tally([])
     for _ in range(plan.reps):
         _round(pool, ref, task, processes, tally)
-    how = "Run.log_metric" if kind == NATIVE else "fluent mlflow.log_metric"
+    how = "RunHandle.log_metric" if kind == NATIVE else "fluent mlflow.log_metric"
     note = (
         f"{count(points, 'point')} per process per round, {how}; over "
         f"{count(plan.reps, 'round')}: {count(tally.errors, 'error')}, "

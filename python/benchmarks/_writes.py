@@ -2,7 +2,7 @@
 and in batches of 1,000; runs created; and the disk a store takes after
 the same runs. MLflow's stores and the plugin are driven through MLflow's
 fluent functions or ``MlflowClient``; tracklite's native API through
-``tracklite.Store`` and its ``Run``.
+``tracklite.Store`` and its ``RunHandle``.
 """
 
 from __future__ import annotations
@@ -100,13 +100,13 @@ def _native_log_metric(ws: Workspace, plan: Plan) -> Row:
         value = _rate(
             calls, lambda first: _log_points(run.log_metric, "loss", first, calls), plan.reps
         )
-    note = f"{count(calls, 'call')} per repetition; Run.log_metric"
+    note = f"{count(calls, 'call')} per repetition; RunHandle.log_metric"
     return Row(LOG_METRIC, NATIVE, value, "calls/s", note)
 
 
 def log_metric_rows(ws: Workspace, plan: Plan) -> list[Row]:
     """Fluent ``log_metric`` in a training loop, with MLflow's no-op ceiling,
-    and the native ``Run.log_metric``."""
+    and the native ``RunHandle.log_metric``."""
     rows = [_fluent_log_metric(ws, plan, kind) for kind in (*CLIENT_STORES, NOOP)]
     return [*rows, _native_log_metric(ws, plan)]
 
@@ -137,7 +137,7 @@ def _native_log_metrics(ws: Workspace, plan: Plan) -> Row:
         value = _rate(
             steps, lambda first: _log_steps(run.log_metrics, first + 10, steps), plan.reps
         )
-    note = f"{count(steps, 'step')} per repetition; Run.log_metrics"
+    note = f"{count(steps, 'step')} per repetition; RunHandle.log_metrics"
     return Row(LOG_METRICS, NATIVE, value * STEP_METRICS, "points/s", note)
 
 
@@ -179,14 +179,14 @@ def _native_log_batch(ws: Workspace, plan: Plan) -> Row:
     steps = np.arange(BATCH_POINTS, dtype=np.int64)
     store = tracklite.Store(ws.new_store(NATIVE).path)
 
-    def work(run: tracklite.Run, first: int) -> None:
+    def work(run: tracklite.RunHandle, first: int) -> None:
         for c in range(first, first + calls):
             run.log_metric_array("loss", values, steps=steps + c * BATCH_POINTS)
 
     with store.start_run(experiment="bench") as run:
         work(run, 0)
         value = _rate(calls, lambda first: work(run, first + calls), plan.reps) * BATCH_POINTS
-    note = f"{count(calls, 'call')} per repetition; Run.log_metric_array, one key"
+    note = f"{count(calls, 'call')} per repetition; RunHandle.log_metric_array, one key"
     return Row(LOG_BATCH, NATIVE, value, "points/s", note)
 
 

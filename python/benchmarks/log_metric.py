@@ -1,5 +1,5 @@
 """Calls per second of ``log_metric`` as training loops write it
-(``log_metric("loss", value, step=i)``): the native Run's method and the
+(``log_metric("loss", value, step=i)``): the native RunHandle's method and the
 fluent function. Rounds of the two alternate, so that a busy machine
 slows both alike; each figure is the median of the rounds.
 
@@ -33,7 +33,7 @@ def main() -> None:
         mlflow.set_tracking_uri(tmp + "/fluent")
         with store.start_run(experiment="bench") as run, mlflow.start_run():
             callers = {
-                "tracklite.Run.log_metric": run.log_metric,
+                "tracklite.RunHandle.log_metric": run.log_metric,
                 "fluent log_metric": mlflow.log_metric,
             }
             for f in callers.values():

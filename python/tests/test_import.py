@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 import tracklite
-from tracklite import _native
 
 pytest.importorskip("mlflow", reason="these tests write mlruns folders with MLflow itself")
 
@@ -200,7 +199,7 @@ def test_everything_mlflow_reads_tracklite_reads(mlruns: Path, store_path: Path)
 
     # The logged model, with its id, times, status and points.
     model = fs.search_logged_models([run.info.experiment_id])[0]
-    ours_model = _native.get_logged_model(store._native, model.model_id, False)
+    ours_model = store._native.get_logged_model(model.model_id, False)
     assert ours_model["name"] == model.name
     assert ours_model["status"] == "READY"
     assert ours_model["creation_timestamp"] == model.creation_timestamp

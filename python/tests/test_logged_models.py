@@ -1,10 +1,9 @@
-"""Logged models through the native module: the functions that take a
-``Store`` first, their dicts, errors and searches, and their stubs."""
+"""Logged models through the native module: the methods of ``Store``,
+their dicts, errors and searches, and their stubs."""
 
 from __future__ import annotations
 
 import ast
-import inspect
 import json
 import math
 import threading
@@ -20,7 +19,6 @@ MISSING = "m-0123456789abcdef0123456789abcdef"
 
 STUB = Path(tracklite.__file__).with_name("_native.pyi")
 TREE = ast.parse(STUB.read_text(encoding="utf-8"))
-STUB_FUNCTIONS = {n.name: n for n in TREE.body if isinstance(n, ast.FunctionDef)}
 TYPED_DICTS = {
     n.name: {
         a.target.id
@@ -51,58 +49,45 @@ def names(models: list[dict[str, Any]]) -> list[str]:
 # ---------------------------------------------------------------------------
 
 
-def test_stub_declares_the_module_functions():
-    runtime = {
-        n
-        for n, v in vars(_native).items()
-        if callable(v) and not isinstance(v, type) and not n.startswith("_")
-    }
-    assert set(STUB_FUNCTIONS) == runtime
-    stub_all = next(
-        ast.literal_eval(n.value)
-        for n in TREE.body
-        if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in n.targets)
-    )
-    assert set(STUB_FUNCTIONS) <= set(stub_all)
+LOGGED_MODEL_METHODS = {
+    "create_logged_model",
+    "delete_logged_model",
+    "delete_logged_model_tag",
+    "finalize_logged_model",
+    "get_logged_model",
+    "log_logged_model_params",
+    "log_model_inputs",
+    "log_model_metrics",
+    "log_outputs",
+    "record_logged_model",
+    "run_model_inputs",
+    "run_outputs",
+    "search_logged_models",
+    "set_logged_model_tags",
+}
 
 
-def _stub_params(fn: ast.FunctionDef) -> list[tuple[str, bool, Any]]:
-    args = fn.args.args
-    defaults = [None] * (len(args) - len(fn.args.defaults)) + list(fn.args.defaults)
-    out = []
-    for arg, default in zip(args, defaults):
-        if default is None:
-            out.append((arg.arg, False, None))
-        else:
-            out.append((arg.arg, True, ast.literal_eval(default)))
-    return out
-
-
-@pytest.mark.parametrize("name", sorted(STUB_FUNCTIONS))
-def test_function_signatures_match_the_stub(name: str):
-    stub = _stub_params(STUB_FUNCTIONS[name])
-    sig = inspect.signature(getattr(_native, name))
-    runtime = [
-        (p.name, p.default is not inspect.Parameter.empty, p.default)
-        for p in sig.parameters.values()
-    ]
-    assert [(n, d) for n, d, _ in stub] == [(n, d) for n, d, _ in runtime]
-    for (pname, _, s), (_, _, r) in zip(stub, runtime):
-        if isinstance(s, (str, int, float, bool)) and r is not Ellipsis:
-            assert s == r, f"default of {pname}: stub {s!r}, module {r!r}"
-    assert getattr(_native, name).__module__ == "tracklite._native"
+def test_logged_models_are_store_methods():
+    # Their signatures are checked against the stub with the other Store
+    # methods (test_stubs.py); no module function is left behind.
+    stub_store = next(n for n in TREE.body if isinstance(n, ast.ClassDef) and n.name == "Store")
+    stub_methods = {n.name for n in stub_store.body if isinstance(n, ast.FunctionDef)}
+    assert LOGGED_MODEL_METHODS <= stub_methods
+    assert LOGGED_MODEL_METHODS <= set(vars(_native.Store))
+    assert not LOGGED_MODEL_METHODS & set(vars(_native))
+    assert not LOGGED_MODEL_METHODS & {n.name for n in TREE.body if isinstance(n, ast.FunctionDef)}
 
 
 def test_returned_dicts_have_the_typed_dict_keys(store, run_id):
-    m = _native.create_logged_model(store, "0", "model", run_id, {"t": "1"}, {"p": "2"}, "k")
+    m = store.create_logged_model("0", "model", run_id, {"t": "1"}, {"p": "2"}, "k")
     assert set(m) == TYPED_DICTS["LoggedModelDict"]
-    _native.log_model_metrics(store, [{"model_id": m["model_id"], "key": "acc", "value": 1.0}])
-    m = _native.get_logged_model(store, m["model_id"])
+    store.log_model_metrics([{"model_id": m["model_id"], "key": "acc", "value": 1.0}])
+    m = store.get_logged_model(m["model_id"])
     assert set(m["metrics"][0]) == TYPED_DICTS["ModelMetricDict"]
     assert TYPED_DICTS["ModelMetricInputDict"] == TYPED_DICTS["ModelMetricDict"]
-    _native.log_outputs(store, run_id, [{"model_id": m["model_id"], "step": 1}])
-    assert set(_native.run_outputs(store, run_id)[0]) == TYPED_DICTS["LoggedModelOutputDict"]
-    models, token = _native.search_logged_models(store, ["0"])
+    store.log_outputs(run_id, [{"model_id": m["model_id"], "step": 1}])
+    assert set(store.run_outputs(run_id)[0]) == TYPED_DICTS["LoggedModelOutputDict"]
+    models, token = store.search_logged_models(["0"])
     assert set(models[0]) == TYPED_DICTS["LoggedModelDict"] and token is None
 
 
@@ -112,8 +97,7 @@ def test_returned_dicts_have_the_typed_dict_keys(store, run_id):
 
 
 def test_create_get_finalize_delete(store, run_id):
-    m = _native.create_logged_model(
-        store,
+    m = store.create_logged_model(
         source_run_id=run_id,
         tags={"team": "cv"},
         params={"alpha": "0.5"},
@@ -129,76 +113,76 @@ def test_create_get_finalize_delete(store, run_id):
     assert m["metrics"] == []
     assert m["artifact_location"] == (f"{store.artifact_root}/0/models/{m['model_id']}/artifacts")
     assert len(m["name"].split("-")) == 3  # generated
-    assert _native.get_logged_model(store, m["model_id"]) == m
+    assert store.get_logged_model(m["model_id"]) == m
 
-    ready = _native.finalize_logged_model(store, m["model_id"], "READY")
+    ready = store.finalize_logged_model(m["model_id"], "READY")
     assert ready["status"] == "READY"
     assert ready["last_updated_timestamp"] >= m["last_updated_timestamp"]
 
-    _native.delete_logged_model(store, m["model_id"])
+    store.delete_logged_model(m["model_id"])
     with pytest.raises(errors.NotFoundError, match="logged model"):
-        _native.get_logged_model(store, m["model_id"])
-    deleted = _native.get_logged_model(store, m["model_id"], allow_deleted=True)
+        store.get_logged_model(m["model_id"])
+    deleted = store.get_logged_model(m["model_id"], allow_deleted=True)
     assert deleted["lifecycle_stage"] == "deleted"
-    _native.delete_logged_model(store, m["model_id"])  # again: accepted, as in MLflow
+    store.delete_logged_model(m["model_id"])  # again: accepted, as in MLflow
 
 
 def test_tags_and_params(store):
-    model_id = _native.create_logged_model(store, name="m")["model_id"]
-    _native.set_logged_model_tags(store, model_id, {"a": "1", "b": "2"})
-    _native.set_logged_model_tags(store, model_id, {"a": "3"})
-    _native.delete_logged_model_tag(store, model_id, "b")
-    assert _native.get_logged_model(store, model_id)["tags"] == {"a": "3"}
+    model_id = store.create_logged_model(name="m")["model_id"]
+    store.set_logged_model_tags(model_id, {"a": "1", "b": "2"})
+    store.set_logged_model_tags(model_id, {"a": "3"})
+    store.delete_logged_model_tag(model_id, "b")
+    assert store.get_logged_model(model_id)["tags"] == {"a": "3"}
     with pytest.raises(errors.NotFoundError):
-        _native.delete_logged_model_tag(store, model_id, "b")
+        store.delete_logged_model_tag(model_id, "b")
 
-    _native.log_logged_model_params(store, model_id, {"lr": "0.1"})
-    _native.log_logged_model_params(store, model_id, {"lr": "0.1", "depth": "3"})
+    store.log_logged_model_params(model_id, {"lr": "0.1"})
+    store.log_logged_model_params(model_id, {"lr": "0.1", "depth": "3"})
     with pytest.raises(errors.InvalidValueError, match="immutable"):
-        _native.log_logged_model_params(store, model_id, {"layers": "2", "lr": "0.2"})
-    assert _native.get_logged_model(store, model_id)["params"] == {"lr": "0.1", "depth": "3"}
+        store.log_logged_model_params(model_id, {"layers": "2", "lr": "0.2"})
+    assert store.get_logged_model(model_id)["params"] == {"lr": "0.1", "depth": "3"}
 
 
 def test_errors_are_typed(store, run_id):
     for bad in ["a/b", "v1.0", "it's", ""]:
         with pytest.raises(errors.InvalidValueError, match="logged model name"):
-            _native.create_logged_model(store, name=bad)
+            store.create_logged_model(name=bad)
     with pytest.raises(errors.NotFoundError, match="experiment"):
-        _native.create_logged_model(store, "42")
+        store.create_logged_model("42")
     with pytest.raises(errors.NotFoundError, match="run"):
-        _native.create_logged_model(store, source_run_id="0" * 32)
+        store.create_logged_model(source_run_id="0" * 32)
     exp = store.create_experiment("gone")
     store.delete_experiment(exp)
     with pytest.raises(errors.InvalidStateError):
-        _native.create_logged_model(store, exp)
+        store.create_logged_model(exp)
     with pytest.raises(errors.NotFoundError):
-        _native.get_logged_model(store, MISSING)
+        store.get_logged_model(MISSING)
     with pytest.raises(errors.InvalidValueError):
-        _native.get_logged_model(store, "../x")
-    model_id = _native.create_logged_model(store)["model_id"]
+        store.get_logged_model("../x")
+    model_id = store.create_logged_model()["model_id"]
     with pytest.raises(errors.InvalidValueError, match="status"):
-        _native.finalize_logged_model(store, model_id, "DONE")
+        store.finalize_logged_model(model_id, "DONE")
     with pytest.raises(errors.InvalidFilterError):
-        _native.search_logged_models(store, ["0"], "size = 'x'")
+        store.search_logged_models(["0"], "size = 'x'")
     with pytest.raises(errors.InvalidFilterError):
-        _native.search_logged_models(store, ["0"], order_by=["params.x"])
+        store.search_logged_models(["0"], order_by=["params.x"])
     with pytest.raises(errors.InvalidValueError):
-        _native.search_logged_models(store, ["0"], max_results=0)
+        store.search_logged_models(["0"], max_results=0)
     # Wrong Python types are TypeErrors, raised before the store is reached.
     with pytest.raises(TypeError):
-        _native.set_logged_model_tags(store, model_id, [("a", "b")])
+        store.set_logged_model_tags(model_id, [("a", "b")])
     with pytest.raises(TypeError):
-        _native.log_model_metrics(store, [{"model_id": model_id, "key": "x"}])
+        store.log_model_metrics([{"model_id": model_id, "key": "x"}])
     with pytest.raises(TypeError):
-        _native.log_model_metrics(store, [("x", 1.0)])
+        store.log_model_metrics([("x", 1.0)])
     with pytest.raises(TypeError):
-        _native.log_outputs(store, run_id, ["m"])
+        store.log_outputs(run_id, ["m"])
     with pytest.raises(TypeError):
-        _native.search_logged_models(store, ["0"], order_by=[{"ascending": False}])
+        store.search_logged_models(["0"], order_by=[{"ascending": False}])
     with pytest.raises(TypeError):
-        _native.search_logged_models(store, ["0"], datasets="eval")
+        store.search_logged_models(["0"], datasets="eval")
     with pytest.raises(TypeError):
-        _native.create_logged_model(object())
+        _native.Store.create_logged_model(object())  # not a Store
 
 
 # ---------------------------------------------------------------------------
@@ -207,7 +191,7 @@ def test_errors_are_typed(store, run_id):
 
 
 def test_metrics_are_exact_and_deduplicated(store, run_id):
-    model_id = _native.create_logged_model(store)["model_id"]
+    model_id = store.create_logged_model()["model_id"]
     points = [
         {
             "model_id": model_id,
@@ -222,61 +206,60 @@ def test_metrics_are_exact_and_deduplicated(store, run_id):
         {"model_id": model_id, "key": "loss", "value": float("nan"), "timestamp": 11},
         {"model_id": model_id, "key": "loss", "value": float("-inf"), "timestamp": 12, "step": 2},
     ]
-    _native.log_model_metrics(store, points)
-    _native.log_model_metrics(store, points[:1])  # kept once
-    got = _native.get_logged_model(store, model_id)["metrics"]
+    store.log_model_metrics(points)
+    store.log_model_metrics(points[:1])  # kept once
+    got = store.get_logged_model(model_id)["metrics"]
     assert len(got) == 3
     assert got[0] == points[0]
     assert math.isnan(got[1]["value"]) and got[1]["step"] == 0 and got[1]["run_id"] is None
     assert got[2]["value"] == float("-inf")
 
     with pytest.raises(errors.NotFoundError):
-        _native.log_model_metrics(
-            store,
+        store.log_model_metrics(
             [
                 {"model_id": model_id, "key": "x", "value": 1.0},
                 {"model_id": MISSING, "key": "x", "value": 1.0},
             ],
         )
-    assert len(_native.get_logged_model(store, model_id)["metrics"]) == 3
+    assert len(store.get_logged_model(model_id)["metrics"]) == 3
     store.delete_run(run_id)
     with pytest.raises(errors.InvalidStateError):
-        _native.log_model_metrics(
-            store, [{"model_id": model_id, "key": "x", "value": 1.0, "run_id": run_id}]
+        store.log_model_metrics(
+            [{"model_id": model_id, "key": "x", "value": 1.0, "run_id": run_id}]
         )
 
 
 def test_outputs_and_inputs(store, run_id):
-    a = _native.create_logged_model(store, name="a")["model_id"]
-    b = _native.create_logged_model(store, name="b")["model_id"]
-    _native.log_outputs(store, run_id, [{"model_id": b, "step": 3}, (a, 0), (b, 3)])
-    assert _native.run_outputs(store, run_id) == [
+    a = store.create_logged_model(name="a")["model_id"]
+    b = store.create_logged_model(name="b")["model_id"]
+    store.log_outputs(run_id, [{"model_id": b, "step": 3}, (a, 0), (b, 3)])
+    assert store.run_outputs(run_id) == [
         {"model_id": b, "step": 3},
         {"model_id": a, "step": 0},
     ]
-    _native.log_model_inputs(store, run_id, [a, a])
-    assert _native.run_model_inputs(store, run_id) == [a]
+    store.log_model_inputs(run_id, [a, a])
+    assert store.run_model_inputs(run_id) == [a]
     with pytest.raises(errors.NotFoundError):
-        _native.log_outputs(store, run_id, [(MISSING, 0)])
+        store.log_outputs(run_id, [(MISSING, 0)])
     store.delete_run(run_id)
     with pytest.raises(errors.InvalidStateError):
-        _native.log_model_inputs(store, run_id, [a])
+        store.log_model_inputs(run_id, [a])
 
 
 def test_record_logged_model_appends_to_the_history_tag(store, run_id):
     first = json.dumps({"artifact_path": "model", "flavors": {"python_function": {}}})
-    _native.record_logged_model(store, run_id, first)
-    _native.record_logged_model(store, run_id, json.dumps({"artifact_path": "other"}))
+    store.record_logged_model(run_id, first)
+    store.record_logged_model(run_id, json.dumps({"artifact_path": "other"}))
     value = store.get_run(run_id)["tags"]["mlflow.log-model.history"]
     # What MLflow's own store writes: json.dumps of the whole list.
     assert value == json.dumps([json.loads(first), {"artifact_path": "other"}])
     with pytest.raises(errors.InvalidValueError):
-        _native.record_logged_model(store, run_id, "[]")
+        store.record_logged_model(run_id, "[]")
     with pytest.raises(errors.InvalidValueError, match="8000"):
-        _native.record_logged_model(store, run_id, json.dumps({"x": "y" * 8000}))
+        store.record_logged_model(run_id, json.dumps({"x": "y" * 8000}))
     store.delete_run(run_id)
     with pytest.raises(errors.InvalidStateError):
-        _native.record_logged_model(store, run_id, "{}")
+        store.record_logged_model(run_id, "{}")
 
 
 # ---------------------------------------------------------------------------
@@ -288,17 +271,16 @@ def test_record_logged_model_appends_to_the_history_tag(store, run_id):
 def three(store):
     """alpha (READY, classifier, team=cv, lr=0.1, acc 0.7 then 0.9 on eval),
     beta (PENDING, regressor, team=NLP, acc NaN), gamma (FAILED, lr=0.2)."""
-    alpha = _native.create_logged_model(
-        store, name="alpha", tags={"team": "cv"}, params={"lr": "0.1"}, model_type="classifier"
+    alpha = store.create_logged_model(
+        name="alpha", tags={"team": "cv"}, params={"lr": "0.1"}, model_type="classifier"
     )["model_id"]
-    beta = _native.create_logged_model(
-        store, name="beta", tags={"team": "NLP"}, model_type="regressor"
-    )["model_id"]
-    gamma = _native.create_logged_model(store, name="gamma", params={"lr": "0.2"})["model_id"]
-    _native.finalize_logged_model(store, alpha, "READY")
-    _native.finalize_logged_model(store, gamma, "FAILED")
-    _native.log_model_metrics(
-        store,
+    beta = store.create_logged_model(name="beta", tags={"team": "NLP"}, model_type="regressor")[
+        "model_id"
+    ]
+    gamma = store.create_logged_model(name="gamma", params={"lr": "0.2"})["model_id"]
+    store.finalize_logged_model(alpha, "READY")
+    store.finalize_logged_model(gamma, "FAILED")
+    store.log_model_metrics(
         [
             {"model_id": alpha, "key": "acc", "value": 0.7, "timestamp": 10},
             {
@@ -332,26 +314,25 @@ def three(store):
     ],
 )
 def test_search_filters(store, three, filter, want):
-    models, _ = _native.search_logged_models(store, ["0"], filter, order_by=["name"])
+    models, _ = store.search_logged_models(["0"], filter, order_by=["name"])
     assert names(models) == want
 
 
 def test_search_order_datasets_and_pages(store, three):
-    models, _ = _native.search_logged_models(store, ["0"])
+    models, _ = store.search_logged_models(["0"])
     assert names(models) == ["gamma", "beta", "alpha"]  # newest first
-    models, _ = _native.search_logged_models(store, ["0"], order_by=["name DESC"])
+    models, _ = store.search_logged_models(["0"], order_by=["name DESC"])
     assert names(models) == ["gamma", "beta", "alpha"]
     order = [{"field_name": "metrics.acc", "ascending": False}]
-    models, _ = _native.search_logged_models(store, ["0"], order_by=order)
+    models, _ = store.search_logged_models(["0"], order_by=order)
     assert names(models) == ["alpha", "beta", "gamma"]  # NaN, then missing, last
     order = [{"field_name": "metrics.acc", "dataset_name": "eval"}, "name"]
-    models, _ = _native.search_logged_models(store, ["0"], order_by=order)
+    models, _ = store.search_logged_models(["0"], order_by=order)
     assert names(models) == ["alpha", "beta", "gamma"]
 
-    models, _ = _native.search_logged_models(store, ["0"], datasets=[{"dataset_name": "eval"}])
+    models, _ = store.search_logged_models(["0"], datasets=[{"dataset_name": "eval"}])
     assert names(models) == ["alpha"]
-    models, _ = _native.search_logged_models(
-        store,
+    models, _ = store.search_logged_models(
         ["0"],
         "metrics.acc < 0.8",
         datasets=[{"dataset_name": "eval", "dataset_digest": "e1"}],
@@ -360,17 +341,17 @@ def test_search_order_datasets_and_pages(store, three):
 
     seen, token = [], None
     while True:
-        page, token = _native.search_logged_models(
-            store, ["0"], max_results=2, order_by=["name"], page_token=token
+        page, token = store.search_logged_models(
+            ["0"], max_results=2, order_by=["name"], page_token=token
         )
         seen += names(page)
         if token is None:
             break
     assert seen == ["alpha", "beta", "gamma"]
-    assert _native.search_logged_models(store, []) == ([], None)
+    assert store.search_logged_models([]) == ([], None)
 
-    _native.delete_logged_model(store, three[0])
-    models, _ = _native.search_logged_models(store, ["0"])
+    store.delete_logged_model(three[0])
+    models, _ = store.search_logged_models(["0"])
     assert names(models) == ["gamma", "beta"]
 
 
@@ -382,11 +363,9 @@ def test_threads_share_a_store(store):
     def work(t: int) -> None:
         try:
             for i in range(20):
-                model_id = _native.create_logged_model(store, name=f"t{t}-{i}")["model_id"]
-                _native.log_model_metrics(
-                    store, [{"model_id": model_id, "key": "i", "value": float(i)}]
-                )
-                _native.search_logged_models(store, ["0"], "metrics.i >= 0", max_results=5)
+                model_id = store.create_logged_model(name=f"t{t}-{i}")["model_id"]
+                store.log_model_metrics([{"model_id": model_id, "key": "i", "value": float(i)}])
+                store.search_logged_models(["0"], "metrics.i >= 0", max_results=5)
         except Exception as e:
             failures.append(e)
 
@@ -396,5 +375,5 @@ def test_threads_share_a_store(store):
     for t in threads:
         t.join()
     assert failures == []
-    models, _ = _native.search_logged_models(store, ["0"], "metrics.i >= 10", max_results=1000)
+    models, _ = store.search_logged_models(["0"], "metrics.i >= 10", max_results=1000)
     assert len(models) == 40

@@ -1,4 +1,4 @@
-"""The native API's typed wrappers: tracklite.Store and tracklite.Run."""
+"""The native API's typed wrappers: tracklite.Store and tracklite.RunHandle."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tracklite.entities import Experiment, PagedList, ViewType
 
 def test_start_run_in_a_named_experiment(store: tracklite.Store):
     with store.start_run(experiment="iris", run_name="baseline", tags={"k": 1}) as run:
-        assert isinstance(run, tracklite.Run) and not run.ended
+        assert isinstance(run, tracklite.RunHandle) and not run.ended
         run.log_param("lr", 0.01)
         run.log_params({"epochs": 3, "layers": [2, 1]})
         run.set_tag("stage", "dev")
@@ -134,3 +134,16 @@ def test_store_properties_and_maintenance(store: tracklite.Store, store_path: Pa
     assert isinstance(store.compact(), dict)
     with pytest.raises(tracklite.NotFoundError):
         store.get_run(run.run_id)
+
+
+def test_the_top_level_names_of_runs_are_unambiguous(store: tracklite.Store):
+    # As in MLflow: ActiveRun at the top level, the record in entities, no
+    # top-level Run; the native handle has a name of its own.
+    assert "RunHandle" in tracklite.__all__ and "ActiveRun" in tracklite.__all__
+    assert "Run" not in tracklite.__all__ and not hasattr(tracklite, "Run")
+    with pytest.raises(AttributeError, match="tracklite.RunHandle"):
+        tracklite.Run  # noqa: B018
+    with store.start_run() as run:
+        assert repr(run).startswith("<tracklite.RunHandle ")
+        assert isinstance(run.fetch(), tracklite.entities.Run)
+        assert not isinstance(run, tracklite.entities.Run)

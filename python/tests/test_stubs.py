@@ -26,6 +26,7 @@ def _is_property(fn: ast.FunctionDef) -> bool:
     return any(isinstance(d, ast.Name) and d.id == "property" for d in fn.decorator_list)
 
 
+STUB_FUNCTIONS = {n.name: n for n in TREE.body if isinstance(n, ast.FunctionDef)}
 STUB_CLASSES = {
     n.name: n for n in TREE.body if isinstance(n, ast.ClassDef) and not _is_typed_dict(n)
 }
@@ -82,12 +83,13 @@ def test_class_members_match(cls_name: str):
             assert callable(runtime_attr), f"{cls_name}.{name} is a method in the stub"
 
 
-def _stub_params(fn: ast.FunctionDef) -> list[tuple[str, bool, Any]]:
-    """(name, has_default, default literal or Ellipsis) after ``self`` or ``cls``."""
+def _stub_params(fn: ast.FunctionDef, skip_first: bool = True) -> list[tuple[str, bool, Any]]:
+    """(name, has_default, default literal or Ellipsis), after ``self`` or
+    ``cls`` unless ``skip_first`` is false (module functions)."""
     args = fn.args.posonlyargs + fn.args.args
     defaults = [None] * (len(args) - len(fn.args.defaults)) + list(fn.args.defaults)
     out = []
-    for arg, default in list(zip(args, defaults))[1:]:
+    for arg, default in list(zip(args, defaults))[1 if skip_first else 0 :]:
         if default is None:
             out.append((arg.arg, False, None))
         else:
@@ -134,6 +136,28 @@ def test_constructor_signature_matches():
     assert "__init__" not in writer and "__new__" not in writer
     with pytest.raises(TypeError):
         _native.RunWriter()  # made only by Store.writer
+
+
+def test_module_functions_match():
+    runtime = {
+        n
+        for n, v in vars(_native).items()
+        if callable(v) and not isinstance(v, type) and not n.startswith("_")
+    }
+    assert set(STUB_FUNCTIONS) == runtime
+    stub_all = next(
+        ast.literal_eval(n.value)
+        for n in TREE.body
+        if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in n.targets)
+    )
+    assert set(stub_all) == set(STUB_CLASSES) | set(STUB_FUNCTIONS) | {"__version__"}
+
+
+@pytest.mark.parametrize("name", sorted(STUB_FUNCTIONS))
+def test_function_signatures_match(name: str):
+    stub = _stub_params(STUB_FUNCTIONS[name], skip_first=False)
+    _compare(stub, _runtime_params(getattr(_native, name)))
+    assert getattr(_native, name).__module__ == "tracklite._native"
 
 
 def _keys(name: str) -> set[str]:

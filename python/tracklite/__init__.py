@@ -11,16 +11,24 @@ Two ways to log:
   :func:`set_tracking_uri` and the ``TRACKLITE_STORE`` variable.
 
 Every error is a :class:`TrackliteError` (also named ``MlflowException``).
+
+The names of runs, one each: :class:`RunHandle` is a run being logged to
+through the native API (what ``Store.start_run`` returns); :class:`ActiveRun`
+is the run of the fluent functions (what :func:`start_run` returns, as
+``mlflow.ActiveRun``); a run read back (``get_run``, ``search_runs``) is a
+:class:`tracklite.entities.Run`, as MLflow's is an ``mlflow.entities.Run``.
+There is no ``tracklite.Run``, as MLflow has no ``mlflow.Run``, so that
+``import tracklite as mlflow`` code means what it means with MLflow.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import artifacts, client, data, entities, errors, exceptions, fluent, tracking
 from ._native import __version__
-from ._store import MetricHistory, Run, Store
+from ._store import MetricHistory, RunHandle, Store
 from ._tracking import DEFAULT_STORE_DIR
 from .client import MlflowClient
 from .errors import (
@@ -94,7 +102,7 @@ __all__ = [
     "NotFoundError",
     "ParamChangedError",
     "RunDeletedError",
-    "Run",
+    "RunHandle",
     "Store",
     "StoreIOError",
     "TrackliteError",
@@ -171,3 +179,15 @@ def import_mlruns(
             f"the store {folder!r} would be inside {source!r}, the import's source"
         )
     return _tracking.open_store(uri)._native.import_mlruns(source)
+
+
+if not TYPE_CHECKING:  # type checkers report the missing name themselves
+
+    def __getattr__(name: str) -> Any:
+        if name == "Run":
+            raise AttributeError(
+                "module 'tracklite' has no attribute 'Run': the handle that "
+                "Store.start_run returns is tracklite.RunHandle, and a run read back "
+                "is a tracklite.entities.Run (as mlflow.entities.Run)"
+            )
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,26 +12,7 @@ from typing import Any, TypedDict, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = [
-    "RunWriter",
-    "Store",
-    "__version__",
-    "create_logged_model",
-    "delete_logged_model",
-    "delete_logged_model_tag",
-    "finalize_logged_model",
-    "get_logged_model",
-    "log_logged_model_params",
-    "log_model_inputs",
-    "log_model_metrics",
-    "log_outputs",
-    "metric_objects",
-    "record_logged_model",
-    "run_model_inputs",
-    "run_outputs",
-    "search_logged_models",
-    "set_logged_model_tags",
-]
+__all__ = ["RunWriter", "Store", "__version__", "metric_objects"]
 
 __version__: str
 
@@ -269,6 +250,52 @@ class Store:
     def compact(self) -> dict[str, Any]: ...
     def import_mlruns(self, path: str) -> dict[str, Any]: ...
 
+    # Logged models (MLflow 3). Deleted models are left out of
+    # get_logged_model (unless allow_deleted) and of searches.
+    def create_logged_model(
+        self,
+        experiment_id: str = "0",
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        model_type: str | None = None,
+    ) -> LoggedModelDict:
+        """A new PENDING model; the name defaults to a generated one."""
+        ...
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModelDict: ...
+    def delete_logged_model(self, model_id: str) -> None: ...
+    def finalize_logged_model(self, model_id: str, status: str) -> LoggedModelDict:
+        """status: PENDING, READY or FAILED."""
+        ...
+    def set_logged_model_tags(self, model_id: str, tags: dict[str, str]) -> None: ...
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None: ...
+    def log_logged_model_params(self, model_id: str, params: dict[str, str]) -> None: ...
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter: str = "",
+        datasets: Sequence[DatasetFilterDict] = (),
+        max_results: int = 100,
+        order_by: Sequence[str | OrderByDict] = (),
+        page_token: str | None = None,
+    ) -> tuple[list[LoggedModelDict], str | None]:
+        """order_by clauses are "field [ASC|DESC]" strings or MLflow's dicts."""
+        ...
+    def log_outputs(
+        self, run_id: str, models: Sequence[LoggedModelOutputDict | tuple[str, int]]
+    ) -> None: ...
+    def run_outputs(self, run_id: str) -> list[LoggedModelOutputDict]: ...
+    def log_model_inputs(self, run_id: str, model_ids: Sequence[str]) -> None: ...
+    def run_model_inputs(self, run_id: str) -> list[str]: ...
+    def log_model_metrics(self, metrics: Sequence[ModelMetricInputDict]) -> None:
+        """At most 1000 points per call, all or nothing."""
+        ...
+    def record_logged_model(self, run_id: str, model_json: str) -> None:
+        """Appends a model's description (a JSON object) to the run's
+        ``mlflow.log-model.history`` tag, atomically."""
+        ...
+
 @final
 class RunWriter:
     """The fast path for one run's metrics. Thread-safe. Timestamps default
@@ -294,60 +321,6 @@ class RunWriter:
         ...
     def flush(self) -> None: ...
     def close(self) -> None: ...
-
-# Logged models (MLflow 3): functions that take an open Store first. Deleted
-# models are left out of get_logged_model (unless allow_deleted) and of
-# searches.
-
-def create_logged_model(
-    store: Store,
-    experiment_id: str = "0",
-    name: str | None = None,
-    source_run_id: str | None = None,
-    tags: dict[str, str] | None = None,
-    params: dict[str, str] | None = None,
-    model_type: str | None = None,
-) -> LoggedModelDict:
-    """A new PENDING model; the name defaults to a generated one."""
-    ...
-
-def get_logged_model(
-    store: Store, model_id: str, allow_deleted: bool = False
-) -> LoggedModelDict: ...
-def delete_logged_model(store: Store, model_id: str) -> None: ...
-def finalize_logged_model(store: Store, model_id: str, status: str) -> LoggedModelDict:
-    """status: PENDING, READY or FAILED."""
-    ...
-
-def set_logged_model_tags(store: Store, model_id: str, tags: dict[str, str]) -> None: ...
-def delete_logged_model_tag(store: Store, model_id: str, key: str) -> None: ...
-def log_logged_model_params(store: Store, model_id: str, params: dict[str, str]) -> None: ...
-def search_logged_models(
-    store: Store,
-    experiment_ids: Sequence[str],
-    filter: str = "",
-    datasets: Sequence[DatasetFilterDict] = (),
-    max_results: int = 100,
-    order_by: Sequence[str | OrderByDict] = (),
-    page_token: str | None = None,
-) -> tuple[list[LoggedModelDict], str | None]:
-    """order_by clauses are "field [ASC|DESC]" strings or MLflow's dicts."""
-    ...
-
-def log_outputs(
-    store: Store, run_id: str, models: Sequence[LoggedModelOutputDict | tuple[str, int]]
-) -> None: ...
-def run_outputs(store: Store, run_id: str) -> list[LoggedModelOutputDict]: ...
-def log_model_inputs(store: Store, run_id: str, model_ids: Sequence[str]) -> None: ...
-def run_model_inputs(store: Store, run_id: str) -> list[str]: ...
-def log_model_metrics(store: Store, metrics: Sequence[ModelMetricInputDict]) -> None:
-    """At most 1000 points per call, all or nothing."""
-    ...
-
-def record_logged_model(store: Store, run_id: str, model_json: str) -> None:
-    """Appends a model's description (a JSON object) to the run's
-    ``mlflow.log-model.history`` tag, atomically."""
-    ...
 
 def metric_objects(
     cls: type[Any],

@@ -1,10 +1,11 @@
 """The native API: :class:`Store`, an open store directory, and
-:class:`Run`, a run being logged to through its fast metric writer.
+:class:`RunHandle`, a run being logged to through its fast metric writer.
 
 These are thin, typed wrappers over ``tracklite._native``: records come
-back as :mod:`tracklite.entities` objects and metric histories as numpy
-arrays. ``Run.log_metric`` *is* the native writer's method, so a call costs
-no Python frame at all.
+back as :mod:`tracklite.entities` objects (a run read back is a
+:class:`tracklite.entities.Run`, as in MLflow) and metric histories as
+numpy arrays. ``RunHandle.log_metric`` *is* the native writer's method, so
+a call costs no Python frame at all.
 """
 
 from __future__ import annotations
@@ -22,17 +23,17 @@ from .entities import (
     FileInfo,
     Metric,
     PagedList,
+    Run,
     RunInfo,
     ViewType,
 )
-from .entities import Run as RunEntity
 from .errors import InvalidStateError, InvalidValueError
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["MetricHistory", "Run", "Store"]
+__all__ = ["MetricHistory", "RunHandle", "Store"]
 
 #: The page size MLflow's client uses when none is given.
 SEARCH_MAX_RESULTS_DEFAULT = 1000
@@ -167,13 +168,14 @@ class Store:
         parent_run_id: str | None = None,
         start_time: int | None = None,
         user_id: str | None = None,
-    ) -> Run:
-        """Starts a run (or resumes run ``run_id``) and returns it, ready to log.
+    ) -> RunHandle:
+        """Starts a run (or resumes run ``run_id``) and returns its handle,
+        ready to log.
 
         The run goes into experiment ``experiment`` (a name; created when
         missing) or ``experiment_id``; by default into "Default" (id "0").
         Use it as a context manager to end it FINISHED, or FAILED when the
-        block raises; otherwise call :meth:`Run.end`.
+        block raises; otherwise call :meth:`RunHandle.end`.
         """
         if experiment is not None and experiment_id is not None:
             raise InvalidValueError("give experiment (a name) or experiment_id, not both")
@@ -197,7 +199,7 @@ class Store:
                 user_id,
                 parent_run_id,
             )
-        return Run(self, RunInfo._from_native(info), self._native.writer(info["run_id"]))
+        return RunHandle(self, RunInfo._from_native(info), self._native.writer(info["run_id"]))
 
     def create_run(
         self,
@@ -207,7 +209,7 @@ class Store:
         start_time: int | None = None,
         user_id: str | None = None,
         parent_run_id: str | None = None,
-    ) -> RunEntity:
+    ) -> Run:
         """Creates a RUNNING run and returns it (without a writer)."""
         info = self._native.create_run(
             str(experiment_id),
@@ -217,11 +219,11 @@ class Store:
             user_id,
             parent_run_id,
         )
-        return RunEntity(RunInfo._from_native(info), None)
+        return Run(RunInfo._from_native(info), None)
 
-    def get_run(self, run_id: str) -> RunEntity:
+    def get_run(self, run_id: str) -> Run:
         """The run with its params, tags, latest metrics and inputs."""
-        return RunEntity._from_native(self._native.get_run(run_id))
+        return Run._from_native(self._native.get_run(run_id))
 
     def get_run_info(self, run_id: str) -> RunInfo:
         return RunInfo._from_native(self._native.get_run_info(run_id))
@@ -254,7 +256,7 @@ class Store:
         max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
-    ) -> PagedList[RunEntity]:
+    ) -> PagedList[Run]:
         """One page of runs matching an MLflow filter such as
         ``"metrics.acc > 0.9 AND params.optimizer = 'adam'"``, ordered by
         ``order_by`` (such as ``["metrics.acc DESC"]``; default: newest
@@ -273,7 +275,7 @@ class Store:
             list(order_by or ()),
             page_token,
         )
-        return PagedList([RunEntity._from_native(d) for d in found], token)
+        return PagedList([Run._from_native(d) for d in found], token)
 
     # Params, tags, metrics
 
@@ -307,7 +309,7 @@ class Store:
         timestamp: int | None = None,
     ) -> None:
         """Logs one point. For many points, :meth:`start_run` gives a
-        :class:`Run` whose writer is much faster."""
+        :class:`RunHandle` whose writer is much faster."""
         self._native.log_metric(
             run_id,
             v.key(key, "metric"),
@@ -372,7 +374,7 @@ class Store:
         self._native.log_inputs(run_id, [v.dataset_input(dataset, context, tags)])
 
     def writer(self, run_id: str) -> _native.RunWriter:
-        """A native writer of the run's metrics (see :class:`Run`)."""
+        """A native writer of the run's metrics (see :class:`RunHandle`)."""
         return self._native.writer(run_id)
 
     # Artifacts
@@ -453,8 +455,12 @@ class Store:
         return self._native.compact()
 
 
-class Run:
+class RunHandle:
     """A run being logged to: made by :meth:`Store.start_run`.
+
+    The handle of a live run, not the run's record: :meth:`fetch` reads
+    the run back as a :class:`tracklite.entities.Run` (MLflow's
+    ``mlflow.entities.Run``).
 
     ``log_metric``, ``log_metrics`` and ``log_metric_array`` are the
     native writer's own methods: points go straight into the store's
@@ -518,7 +524,7 @@ class Run:
 
     def __repr__(self) -> str:
         state = "ended" if self._ended else "running"
-        return f"<tracklite.Run {self.run_id} ({state}) in {self._store.path!r}>"
+        return f"<tracklite.RunHandle {self.run_id} ({state}) in {self._store.path!r}>"
 
     def log_param(self, key: str, value: Any) -> None:
         self._store.log_param(self.run_id, key, value)
@@ -564,7 +570,7 @@ class Run:
     def metric_history(self, key: str) -> MetricHistory:
         return self._store.metric_history(self.run_id, key)
 
-    def fetch(self) -> RunEntity:
+    def fetch(self) -> Run:
         """The run as stored now: info, params, tags, latest metrics."""
         return self._store.get_run(self.run_id)
 
@@ -584,7 +590,7 @@ class Run:
                 self._info = self._store.end_run(self.run_id, st)
         return self._info
 
-    def __enter__(self) -> Run:
+    def __enter__(self) -> RunHandle:
         return self
 
     def __exit__(

@@ -14,12 +14,11 @@ A tracking URI is a plain path (``runs``, ``/data/runs``), a
 from __future__ import annotations
 
 import os
-import re
 import threading
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from ._store import Store
+from ._uri import LOCAL_SCHEMES, store_folder
 from .errors import InvalidValueError
 
 __all__ = [
@@ -34,10 +33,6 @@ __all__ = [
 DEFAULT_STORE_DIR = "tracklite-runs"
 STORE_ENV = "TRACKLITE_STORE"
 MLFLOW_URI_ENV = "MLFLOW_TRACKING_URI"
-
-# Tracking URIs MLflow takes without a colon.
-_REMOTE_NAMES = ("databricks", "databricks-uc", "uc")
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 
 _tracking_uri: str | None = None
 # The TRACKLITE_STORE value set_tracking_uri wrote, for children to inherit.
@@ -103,34 +98,10 @@ def _is_mlflow_file_store(path: str) -> bool:
 
 
 def store_path(uri: str) -> str:
-    """The folder a tracking URI names (not yet made absolute)."""
-    m = _SCHEME.match(uri)
-    scheme = m.group(1).lower() if m and len(m.group(1)) > 1 else None  # "C:" is a drive
-    if scheme is None and uri.lower().split("://")[0] in _REMOTE_NAMES:
-        scheme = uri.lower()
-    if scheme is None:
-        path = uri
-    elif scheme in ("tracklite", "file"):
-        assert m is not None
-        rest = uri[m.end() :]
-        if rest.startswith("//"):
-            parsed = urlparse(uri)
-            if parsed.netloc not in ("", "localhost"):
-                raise InvalidValueError(
-                    f"tracking URI {uri!r} names host {parsed.netloc!r}; a tracklite store is a "
-                    "local folder: use tracklite:./path or tracklite:///absolute/path"
-                )
-            path = unquote(parsed.path)
-        else:
-            path = unquote(rest)
-    else:
-        raise InvalidValueError(
-            f"tracking URI {uri!r} is not a tracklite store: tracklite keeps runs in a local "
-            "folder (a path, tracklite:./path or tracklite:///absolute/path). To use a "
-            f"{scheme}: store, use MLflow itself; `tracklite export` pushes a store to a server."
-        )
-    if not path:
-        raise InvalidValueError(f"tracking URI {uri!r} names no folder")
+    """The folder a tracking URI names (not yet made absolute): a plain
+    path, or a ``tracklite:`` or ``file:`` URI (see :mod:`tracklite._uri`),
+    but not an MLflow file store's folder."""
+    path = store_folder(uri, LOCAL_SCHEMES, plain_paths=True)
     if _is_mlflow_file_store(path):
         raise InvalidValueError(
             f"{path!r} holds an MLflow file store (mlruns); tracklite does not write into it. "

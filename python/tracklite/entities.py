@@ -10,7 +10,7 @@ one does not change the store.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 __all__ = [
     "Dataset",
@@ -463,7 +463,7 @@ class Run(_Entity):
         )
 
 
-class PagedList(list, Generic[T]):  # type: ignore[type-arg]
+class PagedList(list[T]):
     """A page of results: a list, plus ``token`` for the next page (None
     on the last page)."""
 

@@ -662,7 +662,7 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
 
 
 def search_runs(
-    experiment_ids: list[str] | None = None,
+    experiment_ids: str | Sequence[str] | None = None,
     filter_string: str = "",
     run_view_type: int = ViewType.ACTIVE_ONLY,
     max_results: int = _SEARCH_RUNS_MAX_DEFAULT,

@@ -29,7 +29,6 @@ mod _native {
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
-        crate::models::register(m)?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))
     }
 }

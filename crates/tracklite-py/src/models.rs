@@ -1,8 +1,8 @@
-//! Logged models (MLflow 3): functions of the module that take an open
-//! `Store` first, such as `create_logged_model(store, "0", name="clf")`.
-//! Models cross the boundary as dicts shaped as `LoggedModelDict` of
-//! `_native.pyi`; every call into the store runs detached from the
-//! interpreter.
+//! Logged models (MLflow 3): the `Store` methods that create, read,
+//! search, change and delete them and link them to runs, such as
+//! `store.create_logged_model("0", name="clf")`. Models cross the boundary
+//! as dicts shaped as `LoggedModelDict` of `_native.pyi`; every call into
+//! the store runs detached from the interpreter.
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
@@ -17,30 +17,6 @@ use tracklite::{
 use crate::convert;
 use crate::errors::{raise, Kind, OrRaise};
 use crate::store::Store;
-
-/// Adds the functions of this file to the module.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(create_logged_model, m)?)?;
-    m.add_function(wrap_pyfunction!(get_logged_model, m)?)?;
-    m.add_function(wrap_pyfunction!(delete_logged_model, m)?)?;
-    m.add_function(wrap_pyfunction!(finalize_logged_model, m)?)?;
-    m.add_function(wrap_pyfunction!(set_logged_model_tags, m)?)?;
-    m.add_function(wrap_pyfunction!(delete_logged_model_tag, m)?)?;
-    m.add_function(wrap_pyfunction!(log_logged_model_params, m)?)?;
-    m.add_function(wrap_pyfunction!(search_logged_models, m)?)?;
-    m.add_function(wrap_pyfunction!(log_outputs, m)?)?;
-    m.add_function(wrap_pyfunction!(run_outputs, m)?)?;
-    m.add_function(wrap_pyfunction!(log_model_inputs, m)?)?;
-    m.add_function(wrap_pyfunction!(run_model_inputs, m)?)?;
-    m.add_function(wrap_pyfunction!(log_model_metrics, m)?)?;
-    m.add_function(wrap_pyfunction!(record_logged_model, m)?)?;
-    Ok(())
-}
-
-/// The core store behind a `Store`.
-fn core<'a>(store: &'a Bound<'_, Store>) -> &'a tracklite::Store {
-    &store.get().inner
-}
 
 fn metric<'py>(py: Python<'py>, m: &ModelMetric) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
@@ -231,9 +207,12 @@ fn model_metrics(obj: &Bound<'_, PyAny>) -> PyResult<Vec<ModelMetric>> {
         .collect()
 }
 
-#[pyfunction]
-#[pyo3(signature = (
-    store,
+/// Logged models, and their links to runs (outputs and model inputs).
+/// Deleted models are left out of `get_logged_model` (unless
+/// `allow_deleted`) and of searches.
+#[pymethods]
+impl Store {
+    #[pyo3(signature = (
     experiment_id = "0",
     name = None,
     source_run_id = None,
@@ -241,227 +220,193 @@ fn model_metrics(obj: &Bound<'_, PyAny>) -> PyResult<Vec<ModelMetric>> {
     params = None,
     model_type = None,
 ))]
-#[allow(clippy::too_many_arguments)]
-fn create_logged_model<'py>(
-    py: Python<'py>,
-    store: &Bound<'py, Store>,
-    experiment_id: &str,
-    name: Option<String>,
-    source_run_id: Option<String>,
-    tags: Option<&Bound<'py, PyAny>>,
-    params: Option<&Bound<'py, PyAny>>,
-    model_type: Option<String>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let new = NewLoggedModel {
-        experiment_id: Some(experiment_id.to_string()),
-        name,
-        source_run_id,
-        model_type,
-        tags: convert::str_pairs(tags.filter(|t| !t.is_none()), "tags")?,
-        params: convert::str_pairs(params.filter(|p| !p.is_none()), "params")?,
-    };
-    let core = core(store);
-    let m = py.detach(|| core.create_logged_model(new)).or_raise(py)?;
-    model(py, &m)
-}
+    #[allow(clippy::too_many_arguments)]
+    fn create_logged_model<'py>(
+        &self,
+        py: Python<'py>,
+        experiment_id: &str,
+        name: Option<String>,
+        source_run_id: Option<String>,
+        tags: Option<&Bound<'py, PyAny>>,
+        params: Option<&Bound<'py, PyAny>>,
+        model_type: Option<String>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let new = NewLoggedModel {
+            experiment_id: Some(experiment_id.to_string()),
+            name,
+            source_run_id,
+            model_type,
+            tags: convert::str_pairs(tags.filter(|t| !t.is_none()), "tags")?,
+            params: convert::str_pairs(params.filter(|p| !p.is_none()), "params")?,
+        };
+        let m = py
+            .detach(|| self.inner.create_logged_model(new))
+            .or_raise(py)?;
+        model(py, &m)
+    }
 
-#[pyfunction]
-#[pyo3(signature = (store, model_id, allow_deleted = false))]
-fn get_logged_model<'py>(
-    py: Python<'py>,
-    store: &Bound<'py, Store>,
-    model_id: String,
-    allow_deleted: bool,
-) -> PyResult<Bound<'py, PyDict>> {
-    let core = core(store);
-    let m = py
-        .detach(|| core.get_logged_model(&model_id, allow_deleted))
-        .or_raise(py)?;
-    model(py, &m)
-}
+    #[pyo3(signature = (model_id, allow_deleted = false))]
+    fn get_logged_model<'py>(
+        &self,
+        py: Python<'py>,
+        model_id: String,
+        allow_deleted: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let m = py
+            .detach(|| self.inner.get_logged_model(&model_id, allow_deleted))
+            .or_raise(py)?;
+        model(py, &m)
+    }
 
-#[pyfunction]
-fn delete_logged_model(py: Python<'_>, store: &Bound<'_, Store>, model_id: String) -> PyResult<()> {
-    let core = core(store);
-    py.detach(|| core.delete_logged_model(&model_id))
-        .or_raise(py)
-}
+    fn delete_logged_model(&self, py: Python<'_>, model_id: String) -> PyResult<()> {
+        py.detach(|| self.inner.delete_logged_model(&model_id))
+            .or_raise(py)
+    }
 
-#[pyfunction]
-fn finalize_logged_model<'py>(
-    py: Python<'py>,
-    store: &Bound<'py, Store>,
-    model_id: String,
-    status: &str,
-) -> PyResult<Bound<'py, PyDict>> {
-    let status = self::status(py, status)?;
-    let core = core(store);
-    let m = py
-        .detach(|| core.finalize_logged_model(&model_id, status))
-        .or_raise(py)?;
-    model(py, &m)
-}
+    fn finalize_logged_model<'py>(
+        &self,
+        py: Python<'py>,
+        model_id: String,
+        status: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let status = self::status(py, status)?;
+        let m = py
+            .detach(|| self.inner.finalize_logged_model(&model_id, status))
+            .or_raise(py)?;
+        model(py, &m)
+    }
 
-#[pyfunction]
-fn set_logged_model_tags(
-    py: Python<'_>,
-    store: &Bound<'_, Store>,
-    model_id: String,
-    tags: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    let tags = convert::str_pairs(Some(tags), "tags")?;
-    let core = core(store);
-    py.detach(|| core.set_logged_model_tags(&model_id, &tags))
-        .or_raise(py)
-}
+    fn set_logged_model_tags(
+        &self,
+        py: Python<'_>,
+        model_id: String,
+        tags: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let tags = convert::str_pairs(Some(tags), "tags")?;
+        py.detach(|| self.inner.set_logged_model_tags(&model_id, &tags))
+            .or_raise(py)
+    }
 
-#[pyfunction]
-fn delete_logged_model_tag(
-    py: Python<'_>,
-    store: &Bound<'_, Store>,
-    model_id: String,
-    key: String,
-) -> PyResult<()> {
-    let core = core(store);
-    py.detach(|| core.delete_logged_model_tag(&model_id, &key))
-        .or_raise(py)
-}
+    fn delete_logged_model_tag(
+        &self,
+        py: Python<'_>,
+        model_id: String,
+        key: String,
+    ) -> PyResult<()> {
+        py.detach(|| self.inner.delete_logged_model_tag(&model_id, &key))
+            .or_raise(py)
+    }
 
-#[pyfunction]
-fn log_logged_model_params(
-    py: Python<'_>,
-    store: &Bound<'_, Store>,
-    model_id: String,
-    params: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    let params = convert::str_pairs(Some(params), "params")?;
-    let core = core(store);
-    py.detach(|| core.log_logged_model_params(&model_id, &params))
-        .or_raise(py)
-}
+    fn log_logged_model_params(
+        &self,
+        py: Python<'_>,
+        model_id: String,
+        params: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let params = convert::str_pairs(Some(params), "params")?;
+        py.detach(|| self.inner.log_logged_model_params(&model_id, &params))
+            .or_raise(py)
+    }
 
-// max_results: tracklite::SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT, spelled
-// out for the text signature.
-#[pyfunction]
-#[pyo3(
-    signature = (store, experiment_ids, filter = "", datasets = None, max_results = 100, order_by = None, page_token = None),
-    text_signature = "(store, experiment_ids, filter='', datasets=(), max_results=100, order_by=(), page_token=None)"
+    // max_results: tracklite::SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT, spelled
+    // out for the text signature.
+    #[pyo3(
+    signature = (experiment_ids, filter = "", datasets = None, max_results = 100, order_by = None, page_token = None),
+    text_signature = "($self, experiment_ids, filter='', datasets=(), max_results=100, order_by=(), page_token=None)"
 )]
-#[allow(clippy::too_many_arguments)]
-fn search_logged_models<'py>(
-    py: Python<'py>,
-    store: &Bound<'py, Store>,
-    experiment_ids: Vec<String>,
-    filter: &str,
-    datasets: Option<&Bound<'py, PyAny>>,
-    max_results: i64,
-    order_by: Option<&Bound<'py, PyAny>>,
-    page_token: Option<String>,
-) -> PyResult<Bound<'py, PyTuple>> {
-    let max_results = convert::max_results(py, max_results)?;
-    let datasets = dataset_filters(datasets)?;
-    let order_by = orders(py, order_by)?;
-    let experiment_ids: Vec<&str> = experiment_ids.iter().map(String::as_str).collect();
-    let core = core(store);
-    let page = py
-        .detach(|| {
-            core.search_logged_models(
-                &experiment_ids,
-                filter,
-                &datasets,
-                max_results,
-                &order_by,
-                page_token.as_deref(),
-            )
-        })
-        .or_raise(py)?;
-    let models = PyList::empty(py);
-    for m in &page.models {
-        models.append(model(py, m)?)?;
+    #[allow(clippy::too_many_arguments)]
+    fn search_logged_models<'py>(
+        &self,
+        py: Python<'py>,
+        experiment_ids: Vec<String>,
+        filter: &str,
+        datasets: Option<&Bound<'py, PyAny>>,
+        max_results: i64,
+        order_by: Option<&Bound<'py, PyAny>>,
+        page_token: Option<String>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let max_results = convert::max_results(py, max_results)?;
+        let datasets = dataset_filters(datasets)?;
+        let order_by = orders(py, order_by)?;
+        let experiment_ids: Vec<&str> = experiment_ids.iter().map(String::as_str).collect();
+        let page = py
+            .detach(|| {
+                self.inner.search_logged_models(
+                    &experiment_ids,
+                    filter,
+                    &datasets,
+                    max_results,
+                    &order_by,
+                    page_token.as_deref(),
+                )
+            })
+            .or_raise(py)?;
+        let models = PyList::empty(py);
+        for m in &page.models {
+            models.append(model(py, m)?)?;
+        }
+        convert::page(py, models, page.next_page_token)
     }
-    convert::page(py, models, page.next_page_token)
-}
 
-#[pyfunction]
-fn log_outputs(
-    py: Python<'_>,
-    store: &Bound<'_, Store>,
-    run_id: String,
-    models: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    let outputs = outputs(models)?;
-    let core = core(store);
-    py.detach(|| core.log_outputs(&run_id, &outputs))
-        .or_raise(py)
-}
-
-#[pyfunction]
-fn run_outputs<'py>(
-    py: Python<'py>,
-    store: &Bound<'py, Store>,
-    run_id: String,
-) -> PyResult<Bound<'py, PyList>> {
-    let core = core(store);
-    let outputs = py.detach(|| core.run_outputs(&run_id)).or_raise(py)?;
-    let out = PyList::empty(py);
-    for o in outputs {
-        let d = PyDict::new(py);
-        d.set_item(intern!(py, "model_id"), o.model_id)?;
-        d.set_item(intern!(py, "step"), o.step)?;
-        out.append(d)?;
+    fn log_outputs(
+        &self,
+        py: Python<'_>,
+        run_id: String,
+        models: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let outputs = outputs(models)?;
+        py.detach(|| self.inner.log_outputs(&run_id, &outputs))
+            .or_raise(py)
     }
-    Ok(out)
-}
 
-#[pyfunction]
-fn log_model_inputs(
-    py: Python<'_>,
-    store: &Bound<'_, Store>,
-    run_id: String,
-    model_ids: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    let ids = items(Some(model_ids), "model_ids")?
-        .iter()
-        .map(|id| {
-            id.extract::<String>()
-                .map_err(|_| PyTypeError::new_err("model_ids must be a sequence of str"))
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let core = core(store);
-    py.detach(|| core.log_model_inputs(&run_id, &ids))
-        .or_raise(py)
-}
+    fn run_outputs<'py>(&self, py: Python<'py>, run_id: String) -> PyResult<Bound<'py, PyList>> {
+        let outputs = py.detach(|| self.inner.run_outputs(&run_id)).or_raise(py)?;
+        let out = PyList::empty(py);
+        for o in outputs {
+            let d = PyDict::new(py);
+            d.set_item(intern!(py, "model_id"), o.model_id)?;
+            d.set_item(intern!(py, "step"), o.step)?;
+            out.append(d)?;
+        }
+        Ok(out)
+    }
 
-#[pyfunction]
-fn run_model_inputs(
-    py: Python<'_>,
-    store: &Bound<'_, Store>,
-    run_id: String,
-) -> PyResult<Vec<String>> {
-    let core = core(store);
-    py.detach(|| core.run_model_inputs(&run_id)).or_raise(py)
-}
+    fn log_model_inputs(
+        &self,
+        py: Python<'_>,
+        run_id: String,
+        model_ids: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let ids = items(Some(model_ids), "model_ids")?
+            .iter()
+            .map(|id| {
+                id.extract::<String>()
+                    .map_err(|_| PyTypeError::new_err("model_ids must be a sequence of str"))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        py.detach(|| self.inner.log_model_inputs(&run_id, &ids))
+            .or_raise(py)
+    }
 
-#[pyfunction]
-fn log_model_metrics(
-    py: Python<'_>,
-    store: &Bound<'_, Store>,
-    metrics: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    let metrics = model_metrics(metrics)?;
-    let core = core(store);
-    py.detach(|| core.log_model_metrics(&metrics)).or_raise(py)
-}
+    fn run_model_inputs(&self, py: Python<'_>, run_id: String) -> PyResult<Vec<String>> {
+        py.detach(|| self.inner.run_model_inputs(&run_id))
+            .or_raise(py)
+    }
 
-#[pyfunction]
-fn record_logged_model(
-    py: Python<'_>,
-    store: &Bound<'_, Store>,
-    run_id: String,
-    model_json: String,
-) -> PyResult<()> {
-    let core = core(store);
-    py.detach(|| core.record_logged_model(&run_id, &model_json))
-        .or_raise(py)
+    fn log_model_metrics(&self, py: Python<'_>, metrics: &Bound<'_, PyAny>) -> PyResult<()> {
+        let metrics = model_metrics(metrics)?;
+        py.detach(|| self.inner.log_model_metrics(&metrics))
+            .or_raise(py)
+    }
+
+    fn record_logged_model(
+        &self,
+        py: Python<'_>,
+        run_id: String,
+        model_json: String,
+    ) -> PyResult<()> {
+        py.detach(|| self.inner.record_logged_model(&run_id, &model_json))
+            .or_raise(py)
+    }
 }

@@ -250,19 +250,13 @@ def test_history_sampling_for_charts(client, store) -> None:
 def test_model_metrics_are_not_logged_twice(client) -> None:
     # MLflow's log_model logs the run's metrics at the model's step again,
     # with the model's id; the run's history keeps one point each.
-    from tracklite.mlflow_plugin import _models
-
     run_id = client.create_run("0").info.run_id
-    if _models.NATIVE_MODELS:
-        model_id = client.create_logged_model("0", source_run_id=run_id).model_id
-    else:
-        model_id = "m-" + "0" * 32
+    model_id = client.create_logged_model("0", source_run_id=run_id).model_id
     client.log_metric(run_id, "acc", 0.5, timestamp=7, step=0)
     client.log_batch(run_id, metrics=[Metric("acc", 0.5, 7, 0, model_id=model_id)])
     assert len(client.get_metric_history(run_id, "acc")) == 1
-    if _models.NATIVE_MODELS:
-        metrics = client.get_logged_model(model_id).metrics
-        assert [(m.key, m.value, m.step, m.run_id) for m in metrics] == [("acc", 0.5, 0, run_id)]
+    metrics = client.get_logged_model(model_id).metrics
+    assert [(m.key, m.value, m.step, m.run_id) for m in metrics] == [("acc", 0.5, 0, run_id)]
 
 
 def test_logged_model_history_tag(client) -> None:

@@ -17,13 +17,13 @@ from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.protos import databricks_pb2  # noqa: E402
 from mlflow.store.tracking.abstract_store import AbstractStore  # noqa: E402
 
-from tracklite.mlflow_plugin import TrackliteStore, _models, _unsupported  # noqa: E402
+from tracklite.mlflow_plugin import TrackliteStore, _unsupported  # noqa: E402
 
 NOT_IMPLEMENTED = databricks_pb2.ErrorCode.Name(databricks_pb2.NOT_IMPLEMENTED)
 
 INTERFACE = _unsupported.interface_methods()
 
-#: Methods the plugin implements when its native module keeps logged models.
+#: The logged-model methods, implemented by the native store.
 LOGGED_MODEL_METHODS = {
     "create_logged_model",
     "delete_logged_model",
@@ -96,14 +96,11 @@ def test_every_method_is_implemented_or_raises(name: str, store: TrackliteStore)
         )
 
 
-@pytest.mark.skipif(_models.NATIVE_MODELS, reason="the native module keeps logged models")
 @pytest.mark.parametrize("name", sorted(LOGGED_MODEL_METHODS))
-def test_logged_models_without_native_support_raise(name: str, store: TrackliteStore) -> None:
-    method = getattr(store, name)
-    with pytest.raises(MlflowException) as info:
-        method(*_dummy_args(getattr(TrackliteStore, name)))
-    assert info.value.error_code == NOT_IMPLEMENTED
-    assert "logged models" in info.value.message
+def test_logged_models_are_implemented(name: str) -> None:
+    method = getattr(TrackliteStore, name)
+    assert not _unsupported.is_stub(method)
+    assert _owner(name).__module__ == "tracklite.mlflow_plugin._models"
 
 
 def test_inherited_bodies_are_part_of_the_interface() -> None:

@@ -11,12 +11,6 @@ mlflow = pytest.importorskip("mlflow")
 from mlflow.entities import LoggedModelStatus, Metric  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 
-from tracklite.mlflow_plugin import _models  # noqa: E402
-
-pytestmark = pytest.mark.skipif(
-    not _models.NATIVE_MODELS, reason="the native module keeps no logged models"
-)
-
 
 def test_create_get_finalize(client, store) -> None:
     run_id = client.create_run("0").info.run_id

@@ -15,12 +15,6 @@ from sklearn.datasets import load_iris  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.tree import DecisionTreeClassifier  # noqa: E402
 
-from tracklite.mlflow_plugin import _models  # noqa: E402
-
-needs_models = pytest.mark.skipif(
-    not _models.NATIVE_MODELS, reason="the native module keeps no logged models"
-)
-
 
 @pytest.fixture
 def iris():
@@ -48,7 +42,6 @@ def test_autolog_params_metrics_and_dataset(tracking_uri: str, iris, autolog) ->
     assert {t.key: t.value for t in inputs[0].tags}["mlflow.data.context"] == "train"
 
 
-@needs_models
 def test_autolog_logs_the_model(tracking_uri: str, iris, autolog) -> None:
     X, y = iris
     autolog()
@@ -66,7 +59,6 @@ def test_autolog_logs_the_model(tracking_uri: str, iris, autolog) -> None:
     assert list(loaded.predict(X.head(3))) == list(y.head(3))
 
 
-@needs_models
 def test_log_model_and_load_it_from_the_run(tracking_uri: str, iris, tmp_path: Path) -> None:
     X, y = iris
     clf = LogisticRegression(max_iter=300).fit(X, y)

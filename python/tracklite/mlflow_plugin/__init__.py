@@ -36,12 +36,11 @@ local artifact repository. A server therefore serves runs' artifacts from
 its own disk, and clients on other machines cannot write them; keep such
 clients on the machine of the store.
 
-Logged models (MLflow 3's ``log_model``) use the store's logged models;
-with a native module built without them those calls raise an
-``MlflowException`` (``NOT_IMPLEMENTED``). Features a tracklite store does
-not keep (tracing, GenAI evaluation datasets, scorers, prompts, the AI
-gateway, MCP servers) raise an ``MlflowException`` with the error code
-``NOT_IMPLEMENTED``; they never answer None.
+Logged models (MLflow 3's ``log_model``) use the store's logged models.
+Features a tracklite store does not keep (tracing, GenAI evaluation
+datasets, scorers, prompts, the AI gateway, MCP servers) raise an
+``MlflowException`` with the error code ``NOT_IMPLEMENTED``; they never
+answer None.
 
 A tracklite store keeps no model registry. For ``tracklite:`` registry
 URIs (MLflow's default: the tracking URI) the plugin registers an empty

@@ -113,7 +113,7 @@ def sampled_steps(
     if not present:
         return np.array([], dtype=np.int64)
     all_steps = np.unique(np.concatenate(present))
-    if start_step is None:
+    if start_step is None or end_step is None:  # both, as checked above
         start_step, end_step = 0, int(all_steps[-1])
     in_range = all_steps[(all_steps >= start_step) & (all_steps <= end_step)]
     if len(in_range) > max_results:

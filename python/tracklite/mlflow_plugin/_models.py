@@ -3,17 +3,14 @@ tags, params, status, metrics, deletion, and their links to runs (a run's
 model outputs and inputs). MLflow's ``log_model`` needs them: it creates a
 logged model, writes the model's files into its artifact location, and
 records it as an output of the run; ``runs:/<run_id>/<name>`` URIs find
-the model by searching the run's experiment for it.
-
-With a native module built without logged models every method here raises
-an ``MlflowException`` (``NOT_IMPLEMENTED``) that says so, and runs show
-no model inputs or outputs."""
+the model by searching the run's experiment for it. Each method is one
+call of the native store's method of the same name."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlflow.entities import (
     LoggedModel,
@@ -22,10 +19,7 @@ from mlflow.entities import (
     LoggedModelStatus,
     Metric,
 )
-from mlflow.exceptions import MlflowException
-from mlflow.protos import databricks_pb2
 from mlflow.store.entities.paged_list import PagedList
-from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS
 
 from .. import _native
 from .. import _values as v
@@ -33,28 +27,14 @@ from . import _convert as c
 from ._errors import translated
 from ._uri import local_uri
 
-#: Whether the native module keeps logged models.
-NATIVE_MODELS = hasattr(_native, "create_logged_model")
+if TYPE_CHECKING:
+    from .._native import DatasetFilterDict, LoggedModelDict, ModelMetricInputDict
+
 #: MLflow's page size of a logged-model search when none is given.
 SEARCH_MAX_RESULTS_DEFAULT = 100
 
 
-def _missing() -> MlflowException:
-    return MlflowException(
-        "logged models (MLflow 3's log_model, runs:/ model URIs) need a tracklite "
-        "build whose native store keeps logged models; this build's does not",
-        error_code=databricks_pb2.NOT_IMPLEMENTED,
-    )
-
-
-def _api() -> Any:
-    """The native module, when it keeps logged models."""
-    if not NATIVE_MODELS:
-        raise _missing()
-    return _native
-
-
-def logged_model(d: Mapping[str, Any]) -> LoggedModel:
+def logged_model(d: LoggedModelDict) -> LoggedModel:
     return LoggedModel(
         experiment_id=d["experiment_id"],
         model_id=d["model_id"],
@@ -84,7 +64,7 @@ def logged_model(d: Mapping[str, Any]) -> LoggedModel:
 
 
 def _status(status: Any) -> str:
-    if isinstance(status, int) and not isinstance(status, LoggedModelStatus):
+    if isinstance(status, int):  # a LoggedModelStatus is a str
         status = LoggedModelStatus.from_int(status)
     return str(status)
 
@@ -98,7 +78,7 @@ def _str_dict(items: Any, what: str) -> dict[str, str]:
     return dict(c.pairs(items, what))
 
 
-def _model_metric(run_id: str, m: Any) -> dict[str, Any]:
+def _model_metric(run_id: str, m: Any) -> ModelMetricInputDict:
     key, value, timestamp, step = c.metric_tuple(m)
     return {
         "model_id": m.model_id,
@@ -118,38 +98,30 @@ class LoggedModelsMixin:
     _native: _native.Store
 
     def _model_links(self, run_id: str) -> tuple[list[LoggedModelInput], list[LoggedModelOutput]]:
-        """The run's model inputs and outputs (none without native support)."""
-        if not NATIVE_MODELS:
-            return [], []
-        inputs = [LoggedModelInput(i) for i in _native.run_model_inputs(self._native, run_id)]
+        """The run's model inputs and outputs."""
+        inputs = [LoggedModelInput(i) for i in self._native.run_model_inputs(run_id)]
         outputs = [
-            LoggedModelOutput(o["model_id"], o["step"])
-            for o in _native.run_outputs(self._native, run_id)
+            LoggedModelOutput(o["model_id"], o["step"]) for o in self._native.run_outputs(run_id)
         ]
         return inputs, outputs
 
     def _record_model_metrics(self, run_id: str, metrics: Sequence[Any]) -> None:
         """Keeps the metrics that name a logged model as that model's too."""
         points = [_model_metric(run_id, m) for m in metrics if getattr(m, "model_id", None)]
-        if points and NATIVE_MODELS:
-            _native.log_model_metrics(self._native, points)
+        if points:
+            self._native.log_model_metrics(points)
 
     def _log_model_inputs(self, run_id: str, models: Sequence[Any]) -> None:
-        _api().log_model_inputs(self._native, run_id, [m.model_id for m in models])
+        self._native.log_model_inputs(run_id, [m.model_id for m in models])
 
     def _record_history(self, run_id: str, model_dict: dict[str, Any]) -> None:
-        """Appends a model's description to the run's model history tag."""
-        if NATIVE_MODELS:  # atomically, in the store
-            _native.record_logged_model(self._native, run_id, json.dumps(model_dict))
-            return
-        tags = self._native.get_run(run_id)["tags"]
-        history = json.loads(tags.get(MLFLOW_LOGGED_MODELS, "[]"))
-        history.append(model_dict)
-        self._native.set_tag(run_id, MLFLOW_LOGGED_MODELS, json.dumps(history))
+        """Appends a model's description to the run's model history tag,
+        atomically, in the store."""
+        self._native.record_logged_model(run_id, json.dumps(model_dict))
 
     @translated
     def log_outputs(self, run_id: str, models: Sequence[Any]) -> None:
-        _api().log_outputs(self._native, run_id, [(m.model_id, int(m.step)) for m in models])
+        self._native.log_outputs(run_id, [(m.model_id, int(m.step)) for m in models])
 
     @translated
     def create_logged_model(
@@ -161,8 +133,7 @@ class LoggedModelsMixin:
         params: Any = None,
         model_type: str | None = None,
     ) -> LoggedModel:
-        d = _api().create_logged_model(
-            self._native,
+        d = self._native.create_logged_model(
             str(experiment_id),
             name,
             source_run_id,
@@ -174,7 +145,7 @@ class LoggedModelsMixin:
 
     @translated
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
-        return logged_model(_api().get_logged_model(self._native, model_id, allow_deleted))
+        return logged_model(self._native.get_logged_model(model_id, allow_deleted))
 
     @translated
     def search_logged_models(
@@ -186,11 +157,11 @@ class LoggedModelsMixin:
         order_by: Sequence[Any] | None = None,
         page_token: str | None = None,
     ) -> PagedList[LoggedModel]:
-        found, token = _api().search_logged_models(
-            self._native,
+        found, token = self._native.search_logged_models(
             [str(e) for e in experiment_ids],
             filter_string or "",
-            list(datasets or ()),
+            # MLflow's dataset filters; the native store checks their items.
+            [cast("DatasetFilterDict", d) for d in datasets or ()],
             SEARCH_MAX_RESULTS_DEFAULT if max_results is None else max_results,
             list(order_by or ()),
             page_token,
@@ -199,22 +170,20 @@ class LoggedModelsMixin:
 
     @translated
     def finalize_logged_model(self, model_id: str, status: Any) -> LoggedModel:
-        return logged_model(_api().finalize_logged_model(self._native, model_id, _status(status)))
+        return logged_model(self._native.finalize_logged_model(model_id, _status(status)))
 
     @translated
     def set_logged_model_tags(self, model_id: str, tags: Any) -> None:
-        _api().set_logged_model_tags(self._native, model_id, _str_dict(tags, "logged model tags"))
+        self._native.set_logged_model_tags(model_id, _str_dict(tags, "logged model tags"))
 
     @translated
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
-        _api().delete_logged_model_tag(self._native, model_id, key)
+        self._native.delete_logged_model_tag(model_id, key)
 
     @translated
     def log_logged_model_params(self, model_id: str, params: Any) -> None:
-        _api().log_logged_model_params(
-            self._native, model_id, _str_dict(params, "logged model params")
-        )
+        self._native.log_logged_model_params(model_id, _str_dict(params, "logged model params"))
 
     @translated
     def delete_logged_model(self, model_id: str) -> None:
-        _api().delete_logged_model(self._native, model_id)
+        self._native.delete_logged_model(model_id)

@@ -13,7 +13,8 @@ no model versions: searches return empty pages and lookups
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from mlflow.exceptions import MlflowException
 from mlflow.protos import databricks_pb2
@@ -42,8 +43,26 @@ def _absent(what: str) -> MlflowException:
 class TrackliteRegistryStore(AbstractStore):
     """The empty model registry of a ``tracklite:`` URI."""
 
+    if TYPE_CHECKING:
+        # The changes it refuses: _unsupported.install, below, gives each of
+        # these abstract methods of MLflow's interface a raising body.
+        create_registered_model: Callable[..., Any]
+        update_registered_model: Callable[..., Any]
+        rename_registered_model: Callable[..., Any]
+        delete_registered_model: Callable[..., Any]
+        set_registered_model_tag: Callable[..., Any]
+        delete_registered_model_tag: Callable[..., Any]
+        set_registered_model_alias: Callable[..., Any]
+        delete_registered_model_alias: Callable[..., Any]
+        create_model_version: Callable[..., Any]
+        update_model_version: Callable[..., Any]
+        transition_model_version_stage: Callable[..., Any]
+        delete_model_version: Callable[..., Any]
+        set_model_version_tag: Callable[..., Any]
+        delete_model_version_tag: Callable[..., Any]
+
     def __init__(self, store_uri: str | None = None, tracking_uri: str | None = None) -> None:
-        super().__init__(store_uri, tracking_uri)
+        super().__init__(store_uri, tracking_uri)  # type: ignore[no-untyped-call]  # MLflow's
 
     def search_registered_models(
         self,

@@ -5,8 +5,8 @@ they call their own stores."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from mlflow.entities import (
     Experiment,
@@ -62,8 +62,13 @@ class TrackliteStore(_models.LoggedModelsMixin, AbstractStore):
     ``MlflowException`` with error code ``NOT_IMPLEMENTED``.
     """
 
+    if TYPE_CHECKING:
+        # An abstract method of MLflow's interface that _unsupported.install,
+        # at the end of this file, gives a body raising NOT_IMPLEMENTED.
+        link_traces_to_run: Callable[..., Any]
+
     def __init__(self, store_uri: str, artifact_uri: str | None = None) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # MLflow's, not annotated
         self._store_uri = store_uri
         # MLflow's server passes its default artifact root; a tracklite store
         # keeps every run's artifacts in its own folder instead.

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
-from ._errors import invalid
+from .._uri import store_folder
+from ..errors import TrackliteError
+from ._errors import to_mlflow
 
 SCHEME = "tracklite"
 # Paths made of these characters need no escaping in a URI.
@@ -15,25 +17,15 @@ _PLAIN_PATH = re.compile(r"[A-Za-z0-9_.~/-]*\Z")
 
 
 def store_path(uri: str, scheme: str = SCHEME) -> str:
-    """The absolute folder of a store URI.
-
-    ``tracklite:./runs`` and ``tracklite:runs`` are relative to the current
-    directory; ``tracklite:///abs/path`` and ``tracklite:/abs/path`` are
-    absolute (``//localhost/`` is allowed as the authority). Percent
-    escapes are decoded.
-    """
-    parts = urlsplit(uri)
-    if parts.scheme != scheme:
-        raise invalid(f"not a {scheme}: URI: {uri!r}")
-    if parts.query or parts.fragment:
-        raise invalid(f"a {scheme}: store URI takes no query or fragment: {uri!r}")
-    if parts.netloc not in ("", "localhost"):
-        raise invalid(
-            f"a {scheme}: store is a local folder; {uri!r} names the host {parts.netloc!r}"
-        )
-    path = unquote(parts.path)
-    if not path:
-        raise invalid(f"a {scheme}: URI needs a folder, as in '{scheme}:./runs': {uri!r}")
+    """The absolute folder of a store URI of the scheme ``scheme`` (no
+    plain paths), parsed by :func:`tracklite._uri.store_folder`: relative
+    folders are relative to the current directory, and ``~`` is expanded.
+    A URI that names no local folder raises an ``MlflowException``
+    (``INVALID_PARAMETER_VALUE``)."""
+    try:
+        path = store_folder(uri, (scheme,), plain_paths=False)
+    except TrackliteError as e:
+        raise to_mlflow(e) from e
     return os.path.abspath(os.path.expanduser(path))
 
 
