@@ -176,11 +176,7 @@ fn copy_plain(
         let meta = match fs::metadata(&path) {
             Ok(m) => m,
             Err(e) => {
-                push(
-                    problems,
-                    &path,
-                    format!("cannot be read: {e}; artifact left out"),
-                );
+                unreadable_file(problems, &path, e);
                 return Ok(());
             }
         };
@@ -195,11 +191,7 @@ fn copy_plain(
             let mut source = match fs::File::open(&path) {
                 Ok(f) => f,
                 Err(e) => {
-                    push(
-                        problems,
-                        &path,
-                        format!("cannot be read: {e}; artifact left out"),
-                    );
+                    unreadable_file(problems, &path, e);
                     return Ok(());
                 }
             };
@@ -210,11 +202,7 @@ fn copy_plain(
                 Ok(())
             });
             match (written, unreadable) {
-                (_, Some(e)) => push(
-                    problems,
-                    &path,
-                    format!("cannot be read: {e}; artifact left out"),
-                ),
+                (_, Some(e)) => unreadable_file(problems, &path, e),
                 (Ok(()), None) => {
                     done.0 += 1;
                     done.1 += bytes;
@@ -226,6 +214,14 @@ fn copy_plain(
     });
     ancestors.pop();
     copied
+}
+
+fn unreadable_file(problems: &mut Vec<ImportProblem>, path: &Path, e: io::Error) {
+    push(
+        problems,
+        path,
+        format!("cannot be read: {e}; artifact left out"),
+    );
 }
 
 fn push(problems: &mut Vec<ImportProblem>, path: &Path, message: impl Into<String>) {

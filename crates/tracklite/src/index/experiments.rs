@@ -85,6 +85,14 @@ fn put_tags(conn: &Connection, id: i64, tags: &[(String, String)]) -> Result<()>
     Ok(())
 }
 
+/// The id of the experiment called `name`, deleted or not.
+fn id_named(conn: &Connection, name: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT experiment_id FROM experiments WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?)
+}
+
 fn name_of(conn: &Connection, id: i64) -> Result<Option<String>> {
     Ok(conn
         .query_row(
@@ -125,13 +133,7 @@ impl Index {
         tags: &[(String, String)],
     ) -> Result<i64> {
         let tx = self.write()?;
-        let taken: Option<i64> = tx
-            .query_row(
-                "SELECT experiment_id FROM experiments WHERE name = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let taken = id_named(&tx, name)?;
         if taken.is_some() {
             return Err(Error::AlreadyExists {
                 kind: EntityKind::Experiment,
@@ -221,13 +223,7 @@ impl Index {
                 PutOutcome::Replaced
             }
             None => {
-                let other: Option<i64> = tx
-                    .query_row(
-                        "SELECT experiment_id FROM experiments WHERE name = ?1",
-                        [e.name],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
+                let other = id_named(&tx, e.name)?;
                 if let Some(other) = other {
                     return Err(Error::Conflict {
                         kind: EntityKind::Experiment,
@@ -313,13 +309,7 @@ impl Index {
                 rule: "restore it before renaming it",
             });
         }
-        let taken: Option<i64> = tx
-            .query_row(
-                "SELECT experiment_id FROM experiments WHERE name = ?1",
-                [new_name],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let taken = id_named(&tx, new_name)?;
         match taken {
             Some(other) if other != id => {
                 return Err(Error::AlreadyExists {
