@@ -225,24 +225,22 @@ impl LogFile {
     }
 
     /// Gives the disk space of pages no block uses back to the file system,
-    /// leaving a hole that reads as zeros; the file keeps its length.
+    /// leaving a hole that reads as zeros; the file keeps its length. Where
+    /// holes cannot be punched, the pages are overwritten with zeros
+    /// instead, so that no stale block is ever mistaken for a live one.
     pub fn release(&self, first_page: u64, pages: u64) -> Result<()> {
         match self.punch_hole(first_page, pages) {
-            Ok(()) => Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => {
-                // The file system (or system) cannot punch holes: zero the
-                // pages instead, so that no stale block is ever mistaken for
-                // a live one.
-                let zeros = vec![0u8; PAGE as usize];
-                for p in first_page..first_page + pages {
-                    self.file
-                        .write_all_at(&zeros, p * PAGE)
-                        .map_err(|e| Error::io(&self.path, e))?;
-                }
-                Ok(())
-            }
-            Err(e) => Err(Error::io(&self.path, e)),
+            Ok(()) => return Ok(()),
+            Err(e) if !zeros_may_replace_hole(&e) => return Err(Error::io(&self.path, e)),
+            Err(_) => {}
         }
+        let zeros = vec![0u8; PAGE as usize];
+        for p in first_page..first_page + pages {
+            self.file
+                .write_all_at(&zeros, p * PAGE)
+                .map_err(|e| Error::io(&self.path, e))?;
+        }
+        Ok(())
     }
 
     /// Deallocates the pages, keeping the file's length (Linux `fallocate`).
@@ -266,10 +264,39 @@ impl LogFile {
         }
     }
 
-    /// Elsewhere, pages are not deallocated: `release` zeroes them.
-    #[cfg(not(target_os = "linux"))]
+    /// Deallocates the pages, keeping the file's length (macOS
+    /// `fcntl(F_PUNCHHOLE)`; the range is whole 4 KiB pages, as it asks).
+    #[cfg(target_vendor = "apple")]
+    fn punch_hole(&self, first_page: u64, pages: u64) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let hole = libc::fpunchhole_t {
+            fp_flags: 0,
+            reserved: 0,
+            fp_offset: (first_page * PAGE) as libc::off_t,
+            fp_length: (pages * PAGE) as libc::off_t,
+        };
+        // SAFETY: a system call on a file descriptor this struct owns and
+        // keeps open for the call; F_PUNCHHOLE takes a pointer to an
+        // `fpunchhole_t`, which `hole` is, alive until the call returns and
+        // only read by it.
+        let r = unsafe {
+            libc::fcntl(
+                self.file.as_raw_fd(),
+                libc::F_PUNCHHOLE,
+                std::ptr::from_ref(&hole),
+            )
+        };
+        if r == -1 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Other systems have no hole punching: `release` zeroes the pages.
+    #[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
     fn punch_hole(&self, _first_page: u64, _pages: u64) -> io::Result<()> {
-        Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP))
+        Err(io::ErrorKind::Unsupported.into())
     }
 
     /// Disk space the file uses, in bytes (holes excluded).
@@ -316,6 +343,19 @@ fn os_page_size() -> u64 {
         size as u64
     } else {
         PAGE
+    }
+}
+
+/// Whether `release` may write zeros where punching a hole failed with
+/// `err`. On Linux only when the file system cannot punch holes; any other
+/// error is reported. Elsewhere always: hole punching is best effort there
+/// (macOS refuses it on some file systems with errors that vary), and a
+/// real I/O failure then fails the writes of zeros too.
+fn zeros_may_replace_hole(err: &io::Error) -> bool {
+    if cfg!(target_os = "linux") {
+        err.raw_os_error() == Some(libc::EOPNOTSUPP)
+    } else {
+        true
     }
 }
 
