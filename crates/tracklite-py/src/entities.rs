@@ -288,10 +288,24 @@ fn object_new(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 /// reference cycle; left tracked, 100,000 of them start collections that
 /// walk every object alive (MLflow's modules hold hundreds of thousands),
 /// several times the cost of making them.
+///
+/// Only an object whose type has the GC flag has the collector's header
+/// that `PyObject_GC_UnTrack` writes to; any other object is left alone (the
+/// collector never tracks it anyway).
 fn untrack(obj: &Bound<'_, PyAny>) {
-    // SAFETY: `obj` is a live object we own a reference to; untracking an
-    // object the collector does not track does nothing.
-    unsafe { pyo3::ffi::PyObject_GC_UnTrack(obj.as_ptr().cast()) }
+    use pyo3::ffi;
+    let ptr = obj.as_ptr();
+    // SAFETY: `ptr` is a live object we hold a reference to, with the GIL
+    // held, so its type object is live too; reading the type's flags has no
+    // other precondition.
+    let has_gc = unsafe { ffi::PyType_HasFeature(ffi::Py_TYPE(ptr), ffi::Py_TPFLAGS_HAVE_GC) };
+    if has_gc != 0 {
+        // SAFETY: `ptr` is a live object we hold a reference to, with the
+        // GIL held, and its type has the GC flag (checked just above), so
+        // it was allocated with the collector's header; untracking an
+        // object the collector does not track does nothing.
+        unsafe { ffi::PyObject_GC_UnTrack(ptr.cast()) }
+    }
 }
 
 /// What a metric object's attribute holds.

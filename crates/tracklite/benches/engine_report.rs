@@ -630,8 +630,10 @@ struct Usage {
 
 impl Usage {
     fn now() -> Usage {
-        // SAFETY: getrusage only writes into the struct it is given.
+        // SAFETY: `rusage` holds only integers and timevals of integers, for
+        // which all-zero bytes are a valid value.
         let mut r: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: getrusage only writes into the struct it is given.
         unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut r) };
         let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
         Usage {

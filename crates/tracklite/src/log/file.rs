@@ -2,7 +2,11 @@
 //! mappings for writers and positioned reads for readers.
 //!
 //! Readers go through [`ReadAt`], the narrow interface that fault tests
-//! replace to inject short reads and I/O errors.
+//! replace to inject short reads and I/O errors. They copy the bytes they
+//! read (positioned reads) and never hold a reference into a mapping: a
+//! block may still be appended to by another process, and bytes that change
+//! under a Rust reference are undefined behaviour. Shared mappings are made
+//! raw ([`MmapRaw`]) and only written through raw pointers or atomics.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -10,7 +14,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use memmap2::{MmapMut, MmapOptions};
+use memmap2::{MmapOptions, MmapRaw};
 
 use super::format::{self, FileHeader, LOG_VERSION, MAX_BLOCK_PAGES, NEXT_PAGE_OFFSET, PAGE};
 use crate::error::{Error, FormatError, Result};
@@ -26,13 +30,20 @@ pub struct LogFile {
     path: PathBuf,
     file: File,
     /// Page 0, mapped shared: every process allocates from the same counter.
-    header: MmapMut,
+    /// Raw, because other processes change it: it is only reached through
+    /// [`LogFile::next_page`], an atomic.
+    header: MmapRaw,
     /// The file length this process last saw; lengths only grow.
     known_len: AtomicU64,
 }
 
 /// Growth step: the file doubles up to this, then grows by this much.
 const MAX_GROWTH: u64 = 64 << 20;
+
+// The allocator is an `AtomicU64` inside page 0, which is mapped at a page
+// boundary: its offset must suit the atomic's alignment, and it must fit.
+const _: () = assert!(NEXT_PAGE_OFFSET.is_multiple_of(align_of::<AtomicU64>()));
+const _: () = assert!(NEXT_PAGE_OFFSET + size_of::<AtomicU64>() <= PAGE as usize);
 
 impl LogFile {
     /// Opens the log at `path`, creating and initialising it when missing.
@@ -51,10 +62,12 @@ impl LogFile {
         let init = Self::initialise(path, &file);
         file.unlock().map_err(io_err)?;
         init?;
-        // SAFETY: page 0 is only ever written through atomics (the allocator)
-        // or before any other process can see the file (initialise, locked).
-        let header =
-            unsafe { MmapOptions::new().len(PAGE as usize).map_mut(&file) }.map_err(io_err)?;
+        // Page 0 is only ever written through the atomic counter, or by
+        // `initialise` before any process maps the file (under the lock).
+        let header = MmapOptions::new()
+            .len(PAGE as usize)
+            .map_raw(&file)
+            .map_err(io_err)?;
         let len = file.metadata().map_err(io_err)?.len();
         Ok(LogFile {
             path: path.to_path_buf(),
@@ -107,10 +120,21 @@ impl LogFile {
     }
 
     fn next_page(&self) -> &AtomicU64 {
-        // SAFETY: the mapping is page-aligned and at least a page long, so the
-        // offset is 8-byte aligned and in bounds; the value is only accessed
-        // atomically, by every process that maps the file.
-        unsafe { &*(self.header.as_ptr().add(NEXT_PAGE_OFFSET) as *const AtomicU64) }
+        debug_assert!(self.header.len() >= PAGE as usize);
+        let counter = self
+            .header
+            .as_mut_ptr()
+            .wrapping_add(NEXT_PAGE_OFFSET)
+            .cast::<u64>();
+        // SAFETY: the mapping is one page long and starts on a page boundary,
+        // so `counter` is in bounds and aligned for an AtomicU64 (both
+        // asserted at compile time above). It stays valid for as long as
+        // `self`, which owns the mapping. No Rust reference to these bytes
+        // exists other than this atomic, and every process that maps the
+        // file reaches them only through this function, atomically; the one
+        // plain write (`initialise`) happens before any process maps the
+        // file, ordered by the file lock.
+        unsafe { AtomicU64::from_ptr(counter) }
     }
 
     /// The first page no block has been allocated at yet.
@@ -166,25 +190,19 @@ impl LogFile {
         let os_page = os_page_size();
         let start = offset / os_page * os_page;
         let skip = (offset - start) as usize;
-        // SAFETY: the region was allocated to this writer alone by the
-        // shared allocator, and the file is at least this long.
-        let map = unsafe {
-            MmapOptions::new()
-                .offset(start)
-                .len(skip + len)
-                .map_mut(&self.file)
-        }
-        .map_err(|e| Error::io(&self.path, e))?;
+        // The region was allocated to this writer alone by the shared
+        // allocator, and the file is at least this long (`allocate`).
+        let map = MmapOptions::new()
+            .offset(start)
+            .len(skip + len)
+            .map_raw(&self.file)
+            .map_err(|e| Error::io(&self.path, e))?;
         // Map every page of the block in one call rather than one fault per
-        // page as points arrive. Best effort: older kernels refuse it.
-        // SAFETY: the range is exactly the mapping just made.
-        unsafe {
-            libc::madvise(
-                map.as_ptr() as *mut libc::c_void,
-                map.len(),
-                libc::MADV_POPULATE_WRITE,
-            );
-        }
+        // page as points arrive. Best effort: older kernels refuse it, and
+        // other systems have no such advice (the pages then fault in one by
+        // one as points arrive).
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::PopulateWrite);
         Ok(BlockMap { map, skip, len })
     }
 
@@ -207,10 +225,30 @@ impl LogFile {
     }
 
     /// Gives the disk space of pages no block uses back to the file system,
-    /// leaving a hole that reads as zeros; the file keeps its length.
+    /// leaving a hole that reads as zeros; the file keeps its length. Where
+    /// holes cannot be punched, the pages are overwritten with zeros
+    /// instead, so that no stale block is ever mistaken for a live one.
     pub fn release(&self, first_page: u64, pages: u64) -> Result<()> {
+        match self.punch_hole(first_page, pages) {
+            Ok(()) => return Ok(()),
+            Err(e) if !zeros_may_replace_hole(&e) => return Err(Error::io(&self.path, e)),
+            Err(_) => {}
+        }
+        let zeros = vec![0u8; PAGE as usize];
+        for p in first_page..first_page + pages {
+            self.file
+                .write_all_at(&zeros, p * PAGE)
+                .map_err(|e| Error::io(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Deallocates the pages, keeping the file's length (Linux `fallocate`).
+    #[cfg(target_os = "linux")]
+    fn punch_hole(&self, first_page: u64, pages: u64) -> io::Result<()> {
         use std::os::fd::AsRawFd;
-        // SAFETY: plain system call on a file descriptor this struct owns.
+        // SAFETY: a plain system call on a file descriptor this struct owns
+        // and keeps open for the call; it takes no pointers.
         let r = unsafe {
             libc::fallocate(
                 self.file.as_raw_fd(),
@@ -220,21 +258,45 @@ impl LogFile {
             )
         };
         if r == 0 {
-            return Ok(());
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
         }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() == Some(libc::EOPNOTSUPP) {
-            // The file system cannot punch holes: zero the pages instead, so
-            // that no stale block is ever mistaken for a live one.
-            let zeros = vec![0u8; PAGE as usize];
-            for p in first_page..first_page + pages {
-                self.file
-                    .write_all_at(&zeros, p * PAGE)
-                    .map_err(|e| Error::io(&self.path, e))?;
-            }
-            return Ok(());
+    }
+
+    /// Deallocates the pages, keeping the file's length (macOS
+    /// `fcntl(F_PUNCHHOLE)`; the range is whole 4 KiB pages, as it asks).
+    #[cfg(target_vendor = "apple")]
+    fn punch_hole(&self, first_page: u64, pages: u64) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let hole = libc::fpunchhole_t {
+            fp_flags: 0,
+            reserved: 0,
+            fp_offset: (first_page * PAGE) as libc::off_t,
+            fp_length: (pages * PAGE) as libc::off_t,
+        };
+        // SAFETY: a system call on a file descriptor this struct owns and
+        // keeps open for the call; F_PUNCHHOLE takes a pointer to an
+        // `fpunchhole_t`, which `hole` is, alive until the call returns and
+        // only read by it.
+        let r = unsafe {
+            libc::fcntl(
+                self.file.as_raw_fd(),
+                libc::F_PUNCHHOLE,
+                std::ptr::from_ref(&hole),
+            )
+        };
+        if r == -1 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
         }
-        Err(Error::io(&self.path, err))
+    }
+
+    /// Other systems have no hole punching: `release` zeroes the pages.
+    #[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
+    fn punch_hole(&self, _first_page: u64, _pages: u64) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
     }
 
     /// Disk space the file uses, in bytes (holes excluded).
@@ -242,33 +304,6 @@ impl LogFile {
         use std::os::unix::fs::MetadataExt;
         let meta = self.file.metadata().map_err(|e| Error::io(&self.path, e))?;
         Ok(meta.blocks() * 512)
-    }
-
-    /// Maps a block read-only, or as much of it as the file holds (`None`
-    /// when the file ends before it): readers decode records in place. The
-    /// pages are faulted in together, as a whole-block read needs them all.
-    pub fn map_for_reading(&self, first_page: u64, pages: u32) -> Result<Option<BlockView>> {
-        let offset = first_page * PAGE;
-        let file_len = self.len()?;
-        if offset >= file_len {
-            return Ok(None);
-        }
-        let len = (pages as u64 * PAGE).min(file_len - offset) as usize;
-        let os_page = os_page_size();
-        let start = offset / os_page * os_page;
-        let skip = (offset - start) as usize;
-        // SAFETY: the mapping is read-only and within the file's current
-        // length; the log only grows, so no page of it can vanish unless the
-        // file is truncated from outside the store.
-        let map = unsafe {
-            MmapOptions::new()
-                .offset(start)
-                .len(skip + len)
-                .populate()
-                .map(&self.file)
-        }
-        .map_err(|e| Error::io(&self.path, e))?;
-        Ok(Some(BlockView { map, skip }))
     }
 
     /// Current length of the file.
@@ -311,28 +346,56 @@ fn os_page_size() -> u64 {
     }
 }
 
-/// A block mapped read-only.
-pub struct BlockView {
-    map: memmap2::Mmap,
-    skip: usize,
-}
-
-impl BlockView {
-    pub fn bytes(&self) -> &[u8] {
-        &self.map[self.skip..]
+/// Whether `release` may write zeros where punching a hole failed with
+/// `err`. On Linux only when the file system cannot punch holes; any other
+/// error is reported. Elsewhere always: hole punching is best effort there
+/// (macOS refuses it on some file systems with errors that vary), and a
+/// real I/O failure then fails the writes of zeros too.
+fn zeros_may_replace_hole(err: &io::Error) -> bool {
+    if cfg!(target_os = "linux") {
+        err.raw_os_error() == Some(libc::EOPNOTSUPP)
+    } else {
+        true
     }
 }
 
-/// A block mapped for writing by the one writer that owns it.
+/// A block mapped for writing by the one writer that owns it. Written
+/// through raw pointers only: no Rust reference to the shared bytes is ever
+/// made, by the writer or (since they copy) by readers in this process.
 pub struct BlockMap {
-    map: MmapMut,
+    map: MmapRaw,
     skip: usize,
     len: usize,
 }
 
 impl BlockMap {
+    /// Copies `bytes` into the block at byte `at` of the block.
+    ///
+    /// # Panics
+    /// When the bytes do not fit in the block.
     #[inline]
-    pub fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.map[self.skip..self.skip + self.len]
+    pub fn write(&mut self, at: usize, bytes: &[u8]) {
+        assert!(
+            at <= self.len && bytes.len() <= self.len - at,
+            "a write of {} bytes at {at} overruns a block of {} bytes",
+            bytes.len(),
+            self.len
+        );
+        // SAFETY: the destination lies inside the mapping (asserted above;
+        // `skip + len` is the mapping's length) and stays mapped while
+        // `self` lives. The block's pages were handed to this writer alone by
+        // the shared allocator (`allocate`, whose counter never hands a page
+        // out twice), and `&mut self` makes this the only write in this
+        // process, so no other thread or process writes these bytes. Readers
+        // copy them with positioned reads and hold no reference into any
+        // mapping, so nothing in this process aliases them. `bytes` is a
+        // caller's buffer, never this mapping, so the two do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.map.as_mut_ptr().add(self.skip + at),
+                bytes.len(),
+            );
+        }
     }
 }

@@ -5,9 +5,10 @@ pub mod compressed;
 mod crc;
 pub mod file;
 pub mod format;
+pub mod history;
 pub mod reader;
 pub mod writer;
 
 pub use file::{LogFile, ReadAt};
-pub use reader::{scan_block, scan_block_bytes, scan_buffer, BlockRef, Stop};
+pub use reader::{scan_block, scan_buffer, BlockRef, Stop};
 pub use writer::OpenBlock;

@@ -203,59 +203,11 @@ pub fn scan_block<R: ReadAt + ?Sized>(
     Ok(scanner.finish())
 }
 
-/// Scans a block from its bytes in memory (a read-only mapping): the same
-/// rules as [`scan_block`], without copying the records. `bytes` may be
-/// shorter than the block when the file ends inside it.
-pub fn scan_block_bytes(
-    bytes: &[u8],
-    block: BlockRef,
-    from: u32,
-    stop: Stop,
-    mut on_point: impl FnMut(i64, i64, f64),
-) -> BlockScan {
-    let head = &bytes[..bytes.len().min(BLOCK_HEADER_SIZE)];
-    let header = match raw_header(head, block) {
-        Ok(h) => h,
-        Err(true) => {
-            // A compressed block: decode from the mapping, no I/O.
-            let io = SliceAt(bytes);
-            return scan_compressed(&io, 0, head, block, from, on_point)
-                .expect("reading from memory cannot fail");
-        }
-        Err(false) => return not_found(from),
-    };
-    let capacity = format::capacity(block.pages);
-    let start = BLOCK_HEADER_SIZE + from as usize * RECORD_SIZE;
-    let full_end = BLOCK_HEADER_SIZE + capacity * RECORD_SIZE;
-    let end = full_end.min(bytes.len());
-    let mut scanner = RecordScanner::new(header.record_seed(), from, stop);
-    if start < end {
-        let whole = (end - start) / RECORD_SIZE * RECORD_SIZE;
-        let more = scanner.feed(&bytes[start..start + whole], &mut on_point);
-        if more && end < full_end {
-            scanner.scan.truncated = true;
-        }
-    }
-    scanner.finish()
-}
-
 /// The scan of a block whose header is missing or names another block.
 fn not_found(from: u32) -> BlockScan {
     BlockScan {
         end: from,
         ..BlockScan::default()
-    }
-}
-
-/// Bytes in memory, read through [`ReadAt`].
-struct SliceAt<'a>(&'a [u8]);
-
-impl ReadAt for SliceAt<'_> {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-        let start = (offset as usize).min(self.0.len());
-        let n = buf.len().min(self.0.len() - start);
-        buf[..n].copy_from_slice(&self.0[start..start + n]);
-        Ok(n)
     }
 }
 
@@ -434,28 +386,6 @@ mod tests {
         })
         .unwrap();
         assert_eq!((s.points, s.invalid, s.end), (49, 1, 50));
-    }
-
-    #[test]
-    fn scanning_mapped_bytes_matches_scanning_reads() {
-        let mut log = block(300);
-        let damaged = PAGE as usize + BLOCK_HEADER_SIZE + 17 * RECORD_SIZE;
-        log.bytes[damaged + 3] ^= 4;
-        let block_bytes = &log.bytes[PAGE as usize..];
-        for cut in [block_bytes.len(), 5000, 100, 40] {
-            let mut read = Vec::new();
-            let mut mapped = Vec::new();
-            let short = FaultyLog {
-                bytes: log.bytes[..PAGE as usize + cut].to_vec(),
-                ..block(0)
-            };
-            let a = scan(&short, &mut read).unwrap();
-            let b = scan_block_bytes(&block_bytes[..cut], REF, 0, Stop::AtEnd, |s, _, v| {
-                mapped.push((s, v))
-            });
-            assert_eq!(a, b, "cut at {cut}");
-            assert_eq!(read, mapped, "cut at {cut}");
-        }
     }
 
     #[test]

@@ -37,7 +37,7 @@ impl OpenBlock {
             writer_pid: std::process::id(),
             created_ms: crate::entities::now_ms(),
         };
-        map.bytes_mut()[..BLOCK_HEADER_SIZE].copy_from_slice(&header.encode());
+        map.write(0, &header.encode());
         Ok(OpenBlock {
             map,
             seed: header.record_seed(),
@@ -58,7 +58,7 @@ impl OpenBlock {
         let slot = self.next_slot;
         let record = format::encode_record(self.seed, slot, step, timestamp, value);
         let at = BLOCK_HEADER_SIZE + slot as usize * RECORD_SIZE;
-        self.map.bytes_mut()[at..at + RECORD_SIZE].copy_from_slice(&record);
+        self.map.write(at, &record);
         self.next_slot = slot + 1;
         self.pending.add(step, timestamp, value);
         true

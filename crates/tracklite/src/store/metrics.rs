@@ -12,7 +12,7 @@ use crate::entities::{Metric, MetricColumns, MetricDatasetLink, MetricPoint};
 use crate::error::Result;
 use crate::index::{self, BlockRow};
 use crate::log::format::{self, Slot, RECORD_SIZE};
-use crate::log::{scan_block, scan_block_bytes, BlockRef, OpenBlock, ReadAt, Stop};
+use crate::log::{history, scan_block, BlockRef, OpenBlock, ReadAt, Stop};
 use crate::summary::SeriesSummary;
 use crate::validate;
 
@@ -110,6 +110,15 @@ fn has_unsummarized_point(log: &dyn ReadAt, row: &BlockRow) -> bool {
             format::decode_record(header.record_seed(), row.summarized, &rec),
             Slot::Point { .. }
         )
+}
+
+/// Where a block of the index is in the log.
+fn block_ref(b: &BlockRow) -> BlockRef {
+    BlockRef {
+        series_id: b.series_id,
+        first_page: b.first_page,
+        pages: b.pages,
+    }
 }
 
 impl Store {
@@ -297,36 +306,11 @@ impl Store {
         let (s1, s2) = c.steps.split_at_mut(first_half);
         let (t1, t2) = c.timestamps.split_at_mut(first_half);
         let (v1, v2) = c.values.split_at_mut(first_half);
-        let decode =
-            |part: &[BlockRow], s: &mut [i64], t: &mut [i64], v: &mut [f64]| -> Result<bool> {
-                let mut i = 0;
-                for b in part {
-                    let Some(view) = log.map_for_reading(b.first_page, b.pages)? else {
-                        return Ok(false);
-                    };
-                    let block = BlockRef {
-                        series_id: b.series_id,
-                        first_page: b.first_page,
-                        pages: b.pages,
-                    };
-                    let mut overflow = false;
-                    let scan =
-                        scan_block_bytes(view.bytes(), block, 0, Stop::AtEnd, |step, ts, value| {
-                            if i < s.len() {
-                                s[i] = step;
-                                t[i] = ts;
-                                v[i] = value;
-                                i += 1;
-                            } else {
-                                overflow = true;
-                            }
-                        });
-                    if overflow || scan.invalid > 0 || !scan.header_ok {
-                        return Ok(false);
-                    }
-                }
-                Ok(i == s.len())
-            };
+        let decode = |part: &[BlockRow], s: &mut [i64], t: &mut [i64], v: &mut [f64]| {
+            let part: Vec<BlockRef> = part.iter().map(block_ref).collect();
+            history::read_series_into(&*log, &part, s, t, v)
+                .map_err(|e| crate::error::Error::io(log.path(), e))
+        };
         let (head, tail) = blocks.split_at(split);
         let (a, b) = std::thread::scope(|scope| {
             let other = scope.spawn(|| decode(tail, s2, t2, v2));
@@ -360,27 +344,13 @@ impl Store {
         Ok((blocks, hint))
     }
 
-    fn scan_series(
-        &self,
-        blocks: &[BlockRow],
-        mut on_point: impl FnMut(i64, i64, f64),
-    ) -> Result<()> {
+    fn scan_series(&self, blocks: &[BlockRow], on_point: impl FnMut(i64, i64, f64)) -> Result<()> {
         if blocks.is_empty() {
             return Ok(());
         }
         let log = self.inner.log()?;
-        for b in blocks {
-            // Blocks are read in place from a read-only mapping: no copy.
-            if let Some(view) = log.map_for_reading(b.first_page, b.pages)? {
-                let block = BlockRef {
-                    series_id: b.series_id,
-                    first_page: b.first_page,
-                    pages: b.pages,
-                };
-                scan_block_bytes(view.bytes(), block, 0, Stop::AtEnd, &mut on_point);
-            }
-        }
-        Ok(())
+        history::read_series(&*log, blocks.iter().map(block_ref), on_point)
+            .map_err(|e| crate::error::Error::io(log.path(), e))
     }
 
     /// Brings the index's summaries up to date with every point in the log,
