@@ -9,19 +9,28 @@ use serde::Serialize;
 /// MLflow. `min` and `max` ignore NaN; they are NaN only when every value is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MetricSummary {
+    /// The latest point's value.
     pub value: f64,
+    /// The latest point's time, in milliseconds since the Unix epoch.
     pub timestamp: i64,
+    /// The latest point's step.
     pub step: i64,
+    /// The smallest value logged, NaN aside.
     pub min: f64,
+    /// The largest value logged, NaN aside.
     pub max: f64,
+    /// How many points the metric has.
     pub count: u64,
 }
 
 /// One point of a metric: a value at a step and a time (ms since the epoch).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MetricPoint {
+    /// The value, kept exactly (NaN and ±inf included).
     pub value: f64,
+    /// When the value was measured, in milliseconds since the Unix epoch.
     pub timestamp: i64,
+    /// The training step the value belongs to; MLflow's default is 0.
     pub step: i64,
 }
 
@@ -32,13 +41,19 @@ pub struct MetricPoint {
 /// (see [`MetricDatasetLink`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metric {
+    /// The metric's name, such as `loss`.
     pub key: String,
+    /// The value, kept exactly (NaN and ±inf included).
     pub value: f64,
+    /// When the value was measured, in milliseconds since the Unix epoch.
     pub timestamp: i64,
+    /// The training step the value belongs to; MLflow's default is 0.
     pub step: i64,
 }
 
 impl Metric {
+    /// A point of metric `key`: `value` at `timestamp` (ms since the epoch)
+    /// and `step`.
     pub fn new(key: impl Into<String>, value: f64, timestamp: i64, step: i64) -> Self {
         Metric {
             key: key.into(),
@@ -56,23 +71,30 @@ impl Metric {
 pub struct MetricDatasetLink {
     /// The point's 0-based position in the history, in the order logged.
     pub ordinal: u64,
+    /// The dataset's name, as in [`Dataset::name`](crate::Dataset::name).
     pub dataset_name: String,
+    /// The dataset's digest, as in [`Dataset::digest`](crate::Dataset::digest).
     pub dataset_digest: String,
 }
 
 /// A metric history in columns, ready for numpy.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricColumns {
+    /// Each point's step, in the order logged.
     pub steps: Vec<i64>,
+    /// Each point's time, in milliseconds since the Unix epoch.
     pub timestamps: Vec<i64>,
+    /// Each point's value.
     pub values: Vec<f64>,
 }
 
 impl MetricColumns {
+    /// The number of points; the three columns have this length.
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
+    /// True when the history has no points.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

@@ -13,10 +13,15 @@ use crate::error::ValidationError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RunStatus {
+    /// Logging: the status of a new run.
     Running,
+    /// Queued to start later; nothing has been logged yet.
     Scheduled,
+    /// Ended successfully (terminal).
     Finished,
+    /// Ended with an error (terminal).
     Failed,
+    /// Stopped before it could end by itself (terminal).
     Killed,
 }
 
@@ -69,23 +74,39 @@ impl FromStr for RunStatus {
 /// A run's metadata, without its params, tags and metrics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunInfo {
+    /// The run's id: 32 lowercase hex digits.
     pub run_id: String,
+    /// The id of the experiment the run belongs to.
     pub experiment_id: String,
+    /// The run's display name, also kept as its `mlflow.runName` tag.
     pub run_name: String,
+    /// Who started the run. Default: the `USER` environment variable.
     pub user_id: String,
+    /// Where the run is in its life: RUNNING until it ends.
     pub status: RunStatus,
+    /// When the run started, in milliseconds since the Unix epoch.
     pub start_time: i64,
+    /// When the run ended, in milliseconds since the Unix epoch; `None` while
+    /// it has not.
     pub end_time: Option<i64>,
+    /// Whether the run is active or soft-deleted.
     pub lifecycle_stage: LifecycleStage,
+    /// Where the run's artifacts go. Default:
+    /// `<experiment artifact location>/<run_id>/artifacts`.
     pub artifact_uri: String,
 }
 
 /// A run with everything logged to it, as `get_run` returns it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Run {
+    /// The run's metadata.
     pub info: RunInfo,
+    /// The run's params, by key; each is logged once and never changes.
     pub params: BTreeMap<String, String>,
+    /// The run's tags, by key, `mlflow.*` system tags included.
     pub tags: BTreeMap<String, String>,
+    /// The latest value of each metric, by key, with its minimum, maximum
+    /// and point count.
     pub metrics: BTreeMap<String, MetricSummary>,
     /// Datasets the run used, in the order first logged.
     pub inputs: Vec<DatasetInput>,
@@ -102,6 +123,8 @@ pub struct NewRun {
     pub user_id: Option<String>,
     /// Default: now, in ms since the epoch.
     pub start_time: Option<i64>,
+    /// Tags set with the run, in the same transaction. Default: none; a
+    /// `mlflow.runName` tag here names the run when `run_name` is `None`.
     pub tags: Vec<(String, String)>,
     /// Params logged with the run, in the same transaction.
     pub params: Vec<(String, String)>,
@@ -112,7 +135,10 @@ pub struct NewRun {
 /// The fields of a run that `update_run` may change; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct RunUpdate {
+    /// The new status; a terminal one flushes the run's metrics first.
     pub status: Option<RunStatus>,
+    /// The new end time, in milliseconds since the Unix epoch.
     pub end_time: Option<i64>,
+    /// The new name; the `mlflow.runName` tag follows it.
     pub run_name: Option<String>,
 }
