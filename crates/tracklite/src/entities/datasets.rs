@@ -9,8 +9,8 @@ use serde::Serialize;
 pub struct Dataset {
     /// The dataset's name, such as `train`.
     pub name: String,
-    /// A short hash of the dataset's content, told apart from other
-    /// versions of the same name.
+    /// A short hash of the dataset's content, which tells apart versions
+    /// that share a name.
     pub digest: String,
     /// The kind of source the data came from, such as `local`, `s3` or `http`.
     pub source_type: String,

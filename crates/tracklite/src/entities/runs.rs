@@ -15,7 +15,7 @@ use crate::error::ValidationError;
 pub enum RunStatus {
     /// Logging: the status of a new run.
     Running,
-    /// Queued to start later; nothing has been logged yet.
+    /// Queued to start later (set by schedulers, not by tracklite).
     Scheduled,
     /// Ended successfully (terminal).
     Finished,
