@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test, for a fresh machine and for CI (.ci/run calls this script):
-# formatting, lints, then the whole Rust test suite in release mode (the
-# crash and concurrency tests spawn many processes and are much faster
-# optimised). Every stage runs even when an earlier one fails; a summary
+# formatting, lints, API docs, then the whole Rust test suite in release
+# mode (the crash and concurrency tests spawn many processes and are much
+# faster optimised). Every stage runs even when an earlier one fails; a summary
 # at the end lists each stage, and the exit status is non-zero when any
 # stage failed.
 #
@@ -49,6 +49,9 @@ fi
 # ---------------------------------------------------------------------------
 stage "rust format" cargo fmt --all -- --check
 stage "rust lints" cargo clippy --workspace --all-targets -- -D warnings
+# Broken or private intra-doc links, and (in the core crate) undocumented
+# public items, fail the build of the API docs.
+stage "rust docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 stage "rust tests" cargo test --workspace --release
 
 # ---------------------------------------------------------------------------

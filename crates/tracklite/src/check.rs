@@ -18,14 +18,18 @@ use crate::summary::SeriesSummary;
 pub struct Problem {
     /// Where: `index`, `log page N`, `series N (run R, key K)`.
     pub place: String,
+    /// What is wrong there.
     pub message: String,
 }
 
 /// What `check` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CheckReport {
+    /// Metric series (one per run and metric key) the index lists.
     pub series: u64,
+    /// Blocks of the metric log the index lists.
     pub blocks: u64,
+    /// Metric points read from those blocks.
     pub points: u64,
     /// Damage: the store still opens and serves every intact point.
     pub problems: Vec<Problem>,
@@ -36,6 +40,7 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
+    /// True when no damage was found; notes do not count.
     pub fn is_clean(&self) -> bool {
         self.problems.is_empty()
     }

@@ -4,6 +4,53 @@
 //! tags and metric summaries; a memory-mapped, append-only, checksummed
 //! metric log; and a folder of artifacts. Several processes may log to one
 //! store at once, and a killed process loses nothing it had logged.
+//!
+//! Its entities follow MLflow's: experiments group runs; a run has params
+//! (set once), tags, metrics (points of a value at a step and a time),
+//! dataset inputs and artifacts; logged models belong to experiments.
+//! [`Store`] is the way in.
+//!
+//! # Example
+//!
+//! Create a run, log a param and a metric, read the metric back, end the run:
+//!
+//! ```
+//! use tracklite::{now_ms, NewRun, RunStatus, Store};
+//!
+//! # fn main() -> tracklite::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("my-store");
+//! let store = Store::open(&path)?; // created when missing
+//! let experiment_id = store.experiment_id_for("demo")?; // created when missing
+//! let run = store.create_run(NewRun {
+//!     experiment_id: Some(experiment_id),
+//!     run_name: Some("first-run".into()),
+//!     ..NewRun::default()
+//! })?;
+//! store.log_param(&run.run_id, "learning_rate", "0.01")?;
+//!
+//! // The fast path: a writer, and a handle per metric key.
+//! let mut writer = store.metric_writer(&run.run_id)?;
+//! let loss = writer.series("loss")?;
+//! for step in 0..100 {
+//!     writer.append(loss, 1.0 / (step + 1) as f64, now_ms(), step)?;
+//! }
+//! writer.log("accuracy", 0.93, now_ms(), 99)?; // by key
+//! writer.close()?;
+//! store.end_run(&run.run_id, RunStatus::Finished)?;
+//!
+//! let history = store.metric_history(&run.run_id, "loss")?;
+//! assert_eq!(history.len(), 100);
+//! assert_eq!(history[99].step, 99);
+//! let run = store.get_run(&run.run_id)?;
+//! assert_eq!(run.params["learning_rate"], "0.01");
+//! assert_eq!(run.info.status, RunStatus::Finished);
+//! assert_eq!(run.metrics["loss"].count, 100);
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
 
 mod artifacts;
 mod check;

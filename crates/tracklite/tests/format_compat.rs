@@ -1,6 +1,7 @@
 //! The store on disk: a fixed set of files whatever the number of runs and
 //! keys, refusal of stores written by a newer tracklite and of files that
-//! are not tracklite's, and migration of an older index on open.
+//! are not tracklite's, migration of an older index on open, and a format
+//! document that states the versions the code writes.
 
 use std::collections::BTreeSet;
 use std::fs::OpenOptions;
@@ -688,4 +689,63 @@ fn an_unknown_stored_value_is_an_error_not_a_default() {
         "logged model status",
         "DONE",
     );
+}
+
+/// `docs/format.md`, whose version statements are checked against the code.
+fn format_doc() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/format.md");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The format document names the code's versions wherever it states one:
+/// the "Current versions" line, the versioning table (one row per index
+/// schema version, as `MIGRATIONS` has one entry per version), and the
+/// "reads versions up to" messages of both files.
+#[test]
+fn format_doc_states_the_current_versions() {
+    let doc = format_doc();
+
+    let current = doc
+        .split("\n\n")
+        .find(|p| p.starts_with("Current versions:"))
+        .expect("a paragraph starting with \"Current versions:\"");
+    for (version, name) in [
+        (LOG_VERSION, "LOG_VERSION"),
+        (SCHEMA_VERSION, "SCHEMA_VERSION"),
+    ] {
+        let stated = format!("**{version}** (`tracklite::format::{name}`)");
+        assert!(
+            current.contains(&stated),
+            "the \"Current versions\" paragraph should say {stated}: {current}"
+        );
+    }
+
+    let versioning = doc
+        .split("\n## ")
+        .find(|s| s.starts_with("7. Versioning"))
+        .expect("a section \"7. Versioning\"");
+    let rows: Vec<u32> = versioning
+        .lines()
+        .filter_map(|line| {
+            let first_cell = line.trim().strip_prefix('|')?.split('|').next()?;
+            first_cell.trim().parse().ok()
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        (1..=SCHEMA_VERSION).collect::<Vec<_>>(),
+        "the versioning table should have one row per index schema version"
+    );
+
+    // Messages wrap across lines in the document: compare with single spaces.
+    let flat = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (what, version) in [("metric log", LOG_VERSION), ("index", SCHEMA_VERSION)] {
+        let message = format!(
+            "{what} at PATH has format version N; this tracklite reads versions up to {version},"
+        );
+        assert!(
+            flat.contains(&message),
+            "docs/format.md should quote: {message}"
+        );
+    }
 }

@@ -1,24 +1,6 @@
 //! Importing an MLflow file store (an `mlruns` folder) into a store,
-//! losslessly: experiments keep their ids, names, locations, stages, times
-//! and tags; runs their ids, names, users, statuses, times, stages, params,
-//! tags, inputs, every metric point as written with the dataset its line
-//! names (read with [`Store::metric_dataset_links`]), and their artifacts,
-//! copied into the store; logged models their ids, times, statuses, tags,
-//! params, metric points and artifacts, and the runs' model inputs and
-//! outputs. Not kept: a logged model's status message, traces and the model
-//! registry; the report names what a folder had of these.
-//!
-//! The source is only read. A damaged file (a broken meta.yaml, a metric
-//! line cut short) is reported and left out, and the rest imported. Each
-//! run is imported all or nothing ([`Store::import_run`]); importing the
-//! same folder again skips the runs the store has and completes those an
-//! interrupted import left unfinished.
-//!
-//! Artifact locations: a location inside the imported folder (MLflow's
-//! default, `file:///.../mlruns/<experiment_id>`, even when the folder has
-//! moved since) becomes the store's own, and the files are copied there; any
-//! other location (`s3://...`, a folder elsewhere) is kept as it is, and
-//! its files stay where they are.
+//! losslessly. What is kept, and how, is told on [`Store::import_mlruns`],
+//! the public way in.
 
 mod artifacts;
 mod location;
@@ -49,6 +31,7 @@ const BAD_LINES_LISTED: usize = 5;
 pub struct ImportProblem {
     /// The file or folder, inside the source.
     pub path: String,
+    /// Why it was left out.
     pub message: String,
 }
 
@@ -72,11 +55,15 @@ pub struct ImportReport {
     pub runs_present: u64,
     /// Runs left out: damaged, refused, or being imported by another process.
     pub runs_skipped: u64,
+    /// Metric points of the imported runs.
     pub metric_points: u64,
     /// Metric points whose line named the dataset they were computed on.
     pub metric_dataset_links: u64,
+    /// Params of the imported runs.
     pub params: u64,
+    /// Tags of the imported runs.
     pub tags: u64,
+    /// Dataset inputs of the imported runs.
     pub dataset_inputs: u64,
     /// Logged models imported, with their tags, params, metrics and artifacts.
     pub logged_models: u64,
@@ -84,6 +71,7 @@ pub struct ImportReport {
     pub logged_models_present: u64,
     /// Artifact files copied, of runs and of logged models.
     pub artifact_files: u64,
+    /// Bytes of the artifact files copied.
     pub artifact_bytes: u64,
     /// What was left out because it is damaged or breaks the store's rules.
     pub problems: Vec<ImportProblem>,
@@ -101,15 +89,40 @@ impl ImportReport {
 /// Where an import is: `done` of `total` runs handled, the last being `run_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImportProgress {
+    /// Runs handled so far, this one included.
     pub done: u64,
+    /// Runs the source holds.
     pub total: u64,
+    /// The id of the run just handled.
     pub run_id: String,
 }
 
 impl Store {
     /// Imports the MLflow file store at `source` (an `mlruns` folder) into
     /// this store, and reports what it did; `progress` is told after each
-    /// run. See the [module documentation](self) for what is kept and how.
+    /// run.
+    ///
+    /// The import is lossless: experiments keep their ids, names, locations,
+    /// stages, times and tags; runs their ids, names, users, statuses, times,
+    /// stages, params, tags, inputs, every metric point as written with the
+    /// dataset its line names (read with [`Store::metric_dataset_links`]),
+    /// and their artifacts, copied into the store; logged models their ids,
+    /// times, statuses, tags, params, metric points and artifacts, and the
+    /// runs' model inputs and outputs. Not kept: a logged model's status
+    /// message, traces and the model registry; the report names what a
+    /// folder had of these.
+    ///
+    /// The source is only read. A damaged file (a broken meta.yaml, a metric
+    /// line cut short) is reported and left out, and the rest imported. Each
+    /// run is imported all or nothing ([`Store::import_run`]); importing the
+    /// same folder again skips the runs the store has and completes those an
+    /// interrupted import left unfinished.
+    ///
+    /// Artifact locations: a location inside the imported folder (MLflow's
+    /// default, `file:///.../mlruns/<experiment_id>`, even when the folder has
+    /// moved since) becomes the store's own, and the files are copied there; any
+    /// other location (`s3://...`, a folder elsewhere) is kept as it is, and
+    /// its files stay where they are.
     ///
     /// An error is returned only when the import cannot go on: the source
     /// is not an `mlruns` folder, or the store fails. Anything damaged in

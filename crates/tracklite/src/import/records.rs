@@ -67,6 +67,7 @@ impl MetricDatasetLinks {
         self.by_key.iter().map(|(_, links)| links.len()).sum()
     }
 
+    /// True when no point is linked to a dataset.
     pub fn is_empty(&self) -> bool {
         self.by_key.iter().all(|(_, links)| links.is_empty())
     }
@@ -101,7 +102,10 @@ pub enum RunImport {
     /// The store already had the run: nothing was written.
     Present,
     /// Another process is importing this run right now: nothing was written.
-    Busy { pid: u32 },
+    Busy {
+        /// The process id of the importing process.
+        pid: u32,
+    },
 }
 
 impl Store {

@@ -21,7 +21,9 @@ pub const RECLAIM_GRACE: Duration = Duration::from_secs(5);
 /// Progress of a long maintenance operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Progress {
+    /// Items handled so far (series for `compact`, artifact folders for `gc`).
     pub done: u64,
+    /// Items to handle in all.
     pub total: u64,
 }
 
@@ -30,9 +32,11 @@ pub struct Progress {
 pub struct CompactReport {
     /// Series rewritten into compressed blocks.
     pub series: u64,
+    /// Metric points in the rewritten series.
     pub points: u64,
-    /// Log pages the rewritten series used before and use now.
+    /// Log pages the rewritten series used before.
     pub pages_before: u64,
+    /// Log pages the rewritten series use now.
     pub pages_after: u64,
     /// Series left as they were because a writer added to them meanwhile,
     /// or because their blocks are damaged (see `check`).

@@ -354,6 +354,7 @@ impl MetricWriter {
         self.inner.log()?.sync()
     }
 
+    /// The id of the run this writer logs to.
     pub fn run_id(&self) -> &str {
         self.state.run_id()
     }
