@@ -15,6 +15,7 @@ mod search;
 mod writer;
 
 use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -100,6 +101,8 @@ impl Store {
 
     fn open_in(root: &Path, create: bool) -> Result<Store> {
         process::install_hook();
+        // Opening uses SQLite: no fork may copy it half way.
+        let _inside = process::enter();
         let missing = |reason: String| {
             Err(Error::NoStore {
                 path: root.to_path_buf(),
@@ -156,7 +159,7 @@ impl Store {
 
 impl Inner {
     /// This process's index connection; a forked child opens its own.
-    pub(crate) fn index(&self) -> Result<MutexGuard<'_, process::PerProcess<Index>>> {
+    pub(crate) fn index(&self) -> Result<Locked<'_, process::PerProcess<Index>>> {
         let mut guard = lock(&self.index);
         guard.reopen_if_forked(|| Index::open(&self.root.join(INDEX_FILE)))?;
         Ok(guard)
@@ -180,9 +183,34 @@ impl Drop for Inner {
     }
 }
 
-/// Locks a mutex, recovering it if a panicking thread poisoned it: the data
-/// behind these locks stays consistent because every change is a committed
-/// transaction or a whole record.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// A locked mutex of the store, held inside the fork gate, so that no fork
+/// happens while it is held (see [`process::enter`]).
+pub(crate) struct Locked<'a, T> {
+    // Declared first: dropped (unlocked) before the gate is left.
+    guard: MutexGuard<'a, T>,
+    _inside: process::Inside,
+}
+
+impl<T> Deref for Locked<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> DerefMut for Locked<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+/// Locks a mutex inside the fork gate, recovering it if a panicking thread
+/// poisoned it: the data behind these locks stays consistent because every
+/// change is a committed transaction or a whole record.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> Locked<'_, T> {
+    let inside = process::enter();
+    Locked {
+        guard: m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+        _inside: inside,
+    }
 }
