@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 
 import numpy as np
@@ -136,3 +137,60 @@ def test_fork_then_reopen_in_child(shared):
 
 def _count_in_reopened_store(path: str) -> int:
     return _native.Store(path).get_run(RUN_ID)["metrics"]["before"]["count"]
+
+
+FORKS = 100
+#: Seconds a forked child may take before its alarm ends it: far more than
+#: its work needs, so only a deadlock reaches it.
+CHILD_DEADLINE_S = 20
+
+
+def test_forking_while_a_thread_uses_the_store_never_deadlocks(shared):
+    """os.fork while another thread is inside the store (the GIL released
+    around every store call): each child must be able to use the store at
+    once. A child that inherited a held lock would hang; its alarm ends it
+    and the test fails with its wait status."""
+    import threading
+
+    store = shared
+    stop = threading.Event()
+    done = []
+
+    def hammer() -> None:
+        i = 0
+        while not stop.is_set():
+            store.log_metric(RUN_ID, "loss", 1.0 / (i + 1), NOW + i, i)
+            store.set_tag(RUN_ID, "i", str(i))
+            other = store.create_run()["run_id"]
+            store.log_batch(other, metrics=[("x", 1.0, NOW, i)])
+            store.get_run(RUN_ID)
+            i += 1
+        done.append(i)
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    failures = []
+    try:
+        for n in range(FORKS):
+            pid = os.fork()
+            if pid == 0:  # the child: use the store, then leave at once
+                code = 3
+                try:
+                    signal.alarm(CHILD_DEADLINE_S)
+                    store.log_metric(RUN_ID, "child", float(n), NOW, n)
+                    store.get_run(RUN_ID)
+                    code = 0
+                finally:
+                    os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                failures.append((n, os.waitstatus_to_exitcode(status)))
+                if len(failures) == 3:  # each hang costs its whole deadline
+                    break
+    finally:
+        stop.set()
+        thread.join()
+    assert done and done[0] > 0
+    assert failures == [], f"children hung or failed (fork, exit code): {failures}"
+    steps, _, _ = store.metric_history(RUN_ID, "child")
+    assert sorted(steps.tolist()) == list(range(FORKS))
