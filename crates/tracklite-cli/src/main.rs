@@ -173,7 +173,11 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
     if let Command::Import { source, json } = &cli.command {
         return import::run(cli.store, source, *json, out);
     }
-    let store = open_store(cli.store)?;
+    let writes = matches!(
+        cli.command,
+        Command::Gc { .. } | Command::Compact { .. } | Command::Check { repair: true, .. }
+    );
+    let store = open_store(cli.store, writes)?;
     match cli.command {
         Command::Experiments { view, json } => listing::experiments(&store, view.into(), json, out),
         Command::Runs {
@@ -212,8 +216,10 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
 
 /// Opens the store named by `--store` or by the environment. An inspection
 /// tool must not create a store where there is none: `Store::open_existing`
-/// refuses a path without one.
-fn open_store(path: Option<PathBuf>) -> Result<Store> {
+/// refuses a path without one. A command that only reads falls back to a
+/// read-only open when the store cannot be written (a full disk, read-only
+/// media, no write permission), and says so on stderr.
+fn open_store(path: Option<PathBuf>, writes: bool) -> Result<Store> {
     let path = match path {
         Some(p) => p,
         None => match std::env::var_os(STORE_ENV) {
@@ -225,7 +231,36 @@ fn open_store(path: Option<PathBuf>) -> Result<Store> {
         Ok(store) => Ok(store),
         // Its message names the path and what is missing.
         Err(e @ tracklite::Error::NoStore { .. }) => Err(e.into()),
+        Err(e) if !writes && cannot_write(&e) => match Store::open_read_only(&path) {
+            Ok(store) => {
+                eprintln!("note: opened read-only, as the store cannot be written: {e}");
+                Ok(store)
+            }
+            Err(_) => {
+                Err(e).with_context(|| format!("cannot open the store at {}", path.display()))
+            }
+        },
         Err(e) => Err(e).with_context(|| format!("cannot open the store at {}", path.display())),
+    }
+}
+
+/// True for the errors of a writable open that a read-only open avoids.
+fn cannot_write(e: &tracklite::Error) -> bool {
+    use tracklite::{Error, IndexErrorKind};
+    match e {
+        Error::ReadOnly { .. } => true,
+        Error::Index(index) => matches!(
+            index.kind(),
+            IndexErrorKind::Full | IndexErrorKind::ReadOnly | IndexErrorKind::CannotOpen
+        ),
+        Error::Io { source, .. } => matches!(
+            source.kind(),
+            io::ErrorKind::PermissionDenied
+                | io::ErrorKind::StorageFull
+                | io::ErrorKind::ReadOnlyFilesystem
+                | io::ErrorKind::QuotaExceeded
+        ),
+        _ => false,
     }
 }
 

@@ -100,6 +100,9 @@ impl Store {
     /// With `repair`, summaries are recomputed from the log and lost blocks
     /// re-indexed; damaged records cannot be restored and stay skipped.
     pub fn check(&self, repair: bool) -> Result<CheckReport> {
+        if repair {
+            self.inner.check_writable()?;
+        }
         let mut report = CheckReport::default();
         let log = self.inner.log()?;
         let mut index = self.inner.index()?;

@@ -358,6 +358,15 @@ pub enum Error {
         /// The handle's number.
         handle: usize,
     },
+    /// A write to a store opened read-only, or to a file of the store that
+    /// cannot be written; nothing was changed.
+    #[error("cannot write {path}: {reason}")]
+    ReadOnly {
+        /// The store, or the file that cannot be written.
+        path: PathBuf,
+        /// Why, and what to do.
+        reason: String,
+    },
     /// An I/O error, with the path it happened on.
     #[error("I/O error on {path}: {source}")]
     Io {

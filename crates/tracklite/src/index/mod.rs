@@ -18,7 +18,7 @@ pub(crate) use stored::Stored;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::error::{Error, FormatError, IndexError, IndexErrorKind, Result};
 
@@ -34,6 +34,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct Index {
     conn: Connection,
     path: PathBuf,
+    /// Opened read-only: write transactions are refused.
+    read_only: bool,
+    /// Opened read-only as immutable, because no process had the index
+    /// open (see [`Index::open_read_only`]).
+    immutable: bool,
 }
 
 impl Index {
@@ -42,9 +47,58 @@ impl Index {
         Self::open_at_version(path, schema::SCHEMA_VERSION)
     }
 
+    /// Opens the index for reading only: no file is created or written
+    /// (not even SQLite's `-shm` file, when it is missing), so this works on
+    /// a full disk, read-only media and without write permission. An index
+    /// at an older schema version is refused: it needs one writable open
+    /// to be migrated.
+    pub fn open_read_only(path: &Path) -> Result<Index> {
+        if !path.is_file() {
+            return Err(Error::io(
+                path,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        }
+        // In WAL mode SQLite reads through the -wal and -shm files, which
+        // exist while any process has the index open. When they do, they
+        // are used as they are (nothing is created). When they do not, no
+        // process has the index open and its whole content is in the file:
+        // it is read as immutable, since SQLite would otherwise create them.
+        // A writer that opens the store later is noticed (its -wal appears)
+        // and the connection is reopened the first way before the next use.
+        let immutable = !wal_files_exist(path);
+        let conn = open_read_only_connection(path, immutable)?;
+        identify(&conn, path)?;
+        let index = Index {
+            conn,
+            path: path.to_path_buf(),
+            read_only: true,
+            immutable,
+        };
+        let found = index.version()?;
+        if found > schema::SCHEMA_VERSION {
+            return Err(index.too_new(found));
+        }
+        if found < schema::SCHEMA_VERSION {
+            return Err(Error::ReadOnly {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "the index is at schema version {found} and must be migrated to version {} \
+                     by one writable open before it can be opened read-only",
+                    schema::SCHEMA_VERSION
+                ),
+            });
+        }
+        Ok(index)
+    }
+
     /// Opens the index and migrates it to `target` at most: tests use this to
     /// make stores as an older version wrote them.
     pub fn open_at_version(path: &Path, target: u32) -> Result<Index> {
+        Self::open_writable(path, target).map_err(|e| explain_read_only(path, e))
+    }
+
+    fn open_writable(path: &Path, target: u32) -> Result<Index> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Identify the file before changing anything in it: another
@@ -77,6 +131,8 @@ impl Index {
         let mut index = Index {
             conn,
             path: path.to_path_buf(),
+            read_only: false,
+            immutable: false,
         };
         index.migrate(target)?;
         Ok(index)
@@ -130,8 +186,25 @@ impl Index {
         .into()
     }
 
+    /// For an index read as immutable: reopens it the usual read-only way
+    /// once a writer has opened the store (its -wal and -shm files exist),
+    /// so that what that writer changes is read consistently.
+    pub fn follow_writers(&mut self) -> Result<()> {
+        if self.immutable && wal_files_exist(&self.path) {
+            self.conn = open_read_only_connection(&self.path, false)?;
+            self.immutable = false;
+        }
+        Ok(())
+    }
+
     /// Starts a write transaction, waiting for other writers.
     pub fn write(&mut self) -> Result<Transaction<'_>> {
+        if self.read_only {
+            return Err(Error::ReadOnly {
+                path: self.path.clone(),
+                reason: "the store is open read-only".into(),
+            });
+        }
         Ok(self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
@@ -173,6 +246,77 @@ impl Index {
             }
         }
         Ok(problems)
+    }
+}
+
+/// True when the index's -wal and -shm files exist: some process has it
+/// open (or had, and was killed).
+fn wal_files_exist(path: &Path) -> bool {
+    ["-wal", "-shm"].iter().all(|suffix| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        Path::new(&p).exists()
+    })
+}
+
+/// A read-only connection; `immutable` tells SQLite that nobody changes
+/// the file meanwhile, so that it needs no -wal or -shm file.
+fn open_read_only_connection(path: &Path, immutable: bool) -> Result<Connection> {
+    let uri = format!(
+        "file:{}?mode=ro{}",
+        uri_path(path),
+        if immutable { "&immutable=1" } else { "" }
+    );
+    let conn = Connection::open_with_flags(
+        uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;")?;
+    Ok(conn)
+}
+
+/// A path as the path part of an SQLite `file:` URI: `%`, `?` and `#`
+/// escaped.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A writable open that SQLite refused as read-only: when the cause is the
+/// index's `-shm` file (left read-only, such as by an open made without
+/// write permission), the error names it and says what to do.
+fn explain_read_only(path: &Path, e: Error) -> Error {
+    let Error::Index(index) = &e else {
+        return e;
+    };
+    if index.kind() != IndexErrorKind::ReadOnly && index.kind() != IndexErrorKind::CannotOpen {
+        return e;
+    }
+    let mut shm = path.as_os_str().to_owned();
+    shm.push("-shm");
+    let shm = PathBuf::from(shm);
+    let writable = |p: &Path| std::fs::OpenOptions::new().write(true).open(p).map(|_| ());
+    match writable(&shm) {
+        Err(err) if shm.exists() && writable(path).is_ok() => Error::ReadOnly {
+            path: shm.clone(),
+            reason: format!(
+                "SQLite's shared-memory file of the index cannot be written ({err}) while the \
+                 index itself can: make it writable again, or delete it when no process has the \
+                 store open ({e})"
+            ),
+        },
+        _ => e,
     }
 }
 

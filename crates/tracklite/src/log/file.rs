@@ -31,8 +31,8 @@ pub struct LogFile {
     file: File,
     /// Page 0, mapped shared: every process allocates from the same counter.
     /// Raw, because other processes change it: it is only reached through
-    /// [`LogFile::next_page`], an atomic.
-    header: MmapRaw,
+    /// [`LogFile::next_page`], an atomic. None when opened read-only.
+    header: Option<MmapRaw>,
     /// The file length this process last saw; lengths only grow.
     known_len: AtomicU64,
 }
@@ -72,9 +72,33 @@ impl LogFile {
         Ok(LogFile {
             path: path.to_path_buf(),
             file,
-            header,
+            header: Some(header),
             known_len: AtomicU64::new(len),
         })
+    }
+
+    /// Opens an existing log for reading only: nothing is created, mapped
+    /// for writing or written. Every write is a [`Error::ReadOnly`] error.
+    pub fn open_read_only(path: &Path) -> Result<LogFile> {
+        let io_err = |e| Error::io(path, e);
+        let file = File::open(path).map_err(io_err)?;
+        let len = file.metadata().map_err(io_err)?.len();
+        let mut head = [0u8; 24];
+        let read = file.read_at(&mut head, 0).map_err(io_err)?;
+        Self::check_header(path, &head[..read], len)?;
+        Ok(LogFile {
+            path: path.to_path_buf(),
+            file,
+            header: None,
+            known_len: AtomicU64::new(len),
+        })
+    }
+
+    fn read_only(&self) -> Error {
+        Error::ReadOnly {
+            path: self.path.clone(),
+            reason: "the store is open read-only".into(),
+        }
     }
 
     fn initialise(path: &Path, file: &File) -> Result<()> {
@@ -91,7 +115,12 @@ impl LogFile {
             file.sync_all().map_err(io_err)?;
             return Ok(());
         }
-        match format::decode_file_header(&head[..read]) {
+        Self::check_header(path, &head[..read], len)
+    }
+
+    /// Refuses a file that is not a metric log this tracklite reads.
+    fn check_header(path: &Path, head: &[u8], len: u64) -> Result<()> {
+        match format::decode_file_header(head) {
             FileHeader::Valid { version } if version > LOG_VERSION => Err(FormatError::TooNew {
                 what: "metric log",
                 path: path.to_path_buf(),
@@ -119,10 +148,11 @@ impl LogFile {
         &self.path
     }
 
-    fn next_page(&self) -> &AtomicU64 {
-        debug_assert!(self.header.len() >= PAGE as usize);
-        let counter = self
-            .header
+    /// The shared allocator; None when the log is open read-only.
+    fn next_page(&self) -> Option<&AtomicU64> {
+        let header = self.header.as_ref()?;
+        debug_assert!(header.len() >= PAGE as usize);
+        let counter = header
             .as_mut_ptr()
             .wrapping_add(NEXT_PAGE_OFFSET)
             .cast::<u64>();
@@ -134,27 +164,39 @@ impl LogFile {
         // file reaches them only through this function, atomically; the one
         // plain write (`initialise`) happens before any process maps the
         // file, ordered by the file lock.
-        unsafe { AtomicU64::from_ptr(counter) }
+        Some(unsafe { AtomicU64::from_ptr(counter) })
     }
 
     /// The first page no block has been allocated at yet.
     pub fn allocated_pages(&self) -> u64 {
-        self.next_page().load(Ordering::Acquire)
+        match self.next_page() {
+            Some(counter) => counter.load(Ordering::Acquire),
+            None => {
+                let mut bytes = [0u8; 8];
+                match self.read_at(&mut bytes, NEXT_PAGE_OFFSET as u64) {
+                    Ok(8) => u64::from_le_bytes(bytes),
+                    // Unreadable: every page of the file may hold blocks.
+                    _ => self.known_len.load(Ordering::Acquire) / PAGE,
+                }
+            }
+        }
     }
 
     /// Makes sure the allocator is past `page`: after a power loss the
     /// counter may lag behind blocks the index knows of.
     pub fn reserve_through(&self, page: u64) {
-        self.next_page().fetch_max(page, Ordering::AcqRel);
+        if let Some(counter) = self.next_page() {
+            counter.fetch_max(page, Ordering::AcqRel);
+        }
     }
 
     /// Allocates `pages` contiguous pages for a new block and returns the
     /// first. Safe to call from any number of processes at once.
     pub fn allocate(&self, pages: u32) -> Result<u64> {
-        let first = self
-            .next_page()
-            .fetch_add(pages as u64, Ordering::AcqRel)
-            .max(1);
+        let Some(counter) = self.next_page() else {
+            return Err(self.read_only());
+        };
+        let first = counter.fetch_add(pages as u64, Ordering::AcqRel).max(1);
         let end = (first + pages as u64) * PAGE;
         if end > self.known_len.load(Ordering::Acquire) {
             self.grow_to(end)?;

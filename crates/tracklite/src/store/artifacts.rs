@@ -222,6 +222,7 @@ impl Store {
     /// The artifact directory of an active run, created when missing.
     fn writable(&self, run_id: &str) -> Result<RunArtifacts> {
         validate::run_id(run_id)?;
+        self.inner.check_writable()?;
         ensure_active(self.inner.index()?.conn(), run_id)?;
         let dir = self.artifact_dir(run_id)?;
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;

@@ -357,6 +357,11 @@ impl Store {
     /// of one run or of all: this process's writers fold theirs, and blocks
     /// of other writers are read where they have news.
     pub(crate) fn refresh_summaries(&self, run_id: Option<&str>) -> Result<()> {
+        if self.inner.read_only {
+            // Folding writes the index; a read-only open serves the
+            // summaries as the writers last folded them.
+            return Ok(());
+        }
         {
             // This process's writers fold what they hold, all in one transaction.
             let mut writers = lock(&self.inner.writers);
@@ -422,6 +427,9 @@ impl Store {
     }
 
     pub(crate) fn sync(&self) -> Result<()> {
+        if self.inner.read_only {
+            return Ok(());
+        }
         self.inner.log()?.sync()?;
         self.inner.index()?.checkpoint()
     }

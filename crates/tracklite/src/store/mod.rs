@@ -71,6 +71,19 @@ pub(crate) struct Inner {
     writers: Mutex<HashMap<String, WriterState>>,
     /// A clock of uses of `writers`, to close the least recently used.
     writer_ticks: AtomicU64,
+    /// Opened with [`Store::open_read_only`].
+    read_only: bool,
+}
+
+/// How a store is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpenMode {
+    /// Created when missing.
+    Create,
+    /// Must exist; nothing is created.
+    Existing,
+    /// Must exist; nothing is created or written.
+    ReadOnly,
 }
 
 impl Store {
@@ -78,7 +91,7 @@ impl Store {
     /// they are missing. A store written by a newer tracklite is refused.
     /// To open only a store that exists, see [`Store::open_existing`].
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
-        Self::open_in(path.as_ref(), true)
+        Self::open_in(path.as_ref(), OpenMode::Create)
     }
 
     /// Opens the store at `path`, which must exist: a missing directory, or
@@ -96,10 +109,38 @@ impl Store {
     /// # Ok::<(), tracklite::Error>(())
     /// ```
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Store> {
-        Self::open_in(path.as_ref(), false)
+        Self::open_in(path.as_ref(), OpenMode::Existing)
     }
 
-    fn open_in(root: &Path, create: bool) -> Result<Store> {
+    /// Opens an existing store for reading only. Nothing is created or
+    /// written, so this works where a writable open cannot: on a full disk
+    /// (even while another process is writing), on read-only media and
+    /// without write permission. Everything readable is served; any change
+    /// (a run, a metric, a tag, an artifact, compaction or gc) is a
+    /// [`Error::ReadOnly`] error. Metric summaries are those the store's
+    /// writers last folded; histories are read from the log itself, whole.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use tracklite::{Error, NewRun, Store};
+    /// let path = dir.path().join("runs");
+    /// let run = Store::open(&path)?.create_run(NewRun::default())?;
+    /// let store = Store::open_read_only(&path)?;
+    /// assert_eq!(store.get_run(&run.run_id)?.info.run_id, run.run_id);
+    /// let refused = store.set_tag(&run.run_id, "k", "v");
+    /// assert!(matches!(refused, Err(Error::ReadOnly { .. })));
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store> {
+        Self::open_in(path.as_ref(), OpenMode::ReadOnly)
+    }
+
+    /// True when the store was opened with [`Store::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
+    }
+
+    fn open_in(root: &Path, mode: OpenMode) -> Result<Store> {
         process::install_hook();
         // Opening uses SQLite: no fork may copy it half way.
         let _inside = process::enter();
@@ -112,7 +153,7 @@ impl Store {
         if root.exists() && !root.is_dir() {
             return missing("it is a file, not a store directory".into());
         }
-        if create {
+        if mode == OpenMode::Create {
             std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
         } else if !root.exists() {
             return missing("the directory does not exist".into());
@@ -126,12 +167,15 @@ impl Store {
             }
         }
         let root = root.canonicalize().map_err(|e| Error::io(root, e))?;
-        let index = Index::open(&root.join(INDEX_FILE))?;
-        let log = LogFile::open(&root.join(LOG_FILE))?;
-        let artifacts = root.join(ARTIFACTS_DIR);
-        std::fs::create_dir_all(&artifacts).map_err(|e| Error::io(&artifacts, e))?;
-        // After a power loss the allocator may lag behind the index.
-        log.reserve_through(index.end_of_blocks()?);
+        let read_only = mode == OpenMode::ReadOnly;
+        let index = open_index(&root, read_only)?;
+        let log = open_log(&root, read_only)?;
+        if !read_only {
+            let artifacts = root.join(ARTIFACTS_DIR);
+            std::fs::create_dir_all(&artifacts).map_err(|e| Error::io(&artifacts, e))?;
+            // After a power loss the allocator may lag behind the index.
+            log.reserve_through(index.end_of_blocks()?);
+        }
         let store = Store {
             inner: Arc::new(Inner {
                 artifact_root: root.join(ARTIFACTS_DIR).to_string_lossy().into_owned(),
@@ -140,9 +184,12 @@ impl Store {
                 log: Mutex::new(process::PerProcess::new(Arc::new(log))),
                 writers: Mutex::new(HashMap::new()),
                 writer_ticks: AtomicU64::new(0),
+                read_only,
             }),
         };
-        store.recover()?;
+        if !read_only {
+            store.recover()?;
+        }
         Ok(store)
     }
 
@@ -161,15 +208,49 @@ impl Inner {
     /// This process's index connection; a forked child opens its own.
     pub(crate) fn index(&self) -> Result<Locked<'_, process::PerProcess<Index>>> {
         let mut guard = lock(&self.index);
-        guard.reopen_if_forked(|| Index::open(&self.root.join(INDEX_FILE)))?;
+        guard.reopen_if_forked(|| open_index(&self.root, self.read_only))?;
+        if self.read_only {
+            guard.follow_writers()?;
+        }
         Ok(guard)
     }
 
     /// This process's handle on the metric log; a forked child opens its own.
     pub(crate) fn log(&self) -> Result<Arc<LogFile>> {
         let mut guard = lock(&self.log);
-        guard.reopen_if_forked(|| LogFile::open(&self.root.join(LOG_FILE)).map(Arc::new))?;
+        guard.reopen_if_forked(|| open_log(&self.root, self.read_only).map(Arc::new))?;
         Ok(Arc::clone(&guard))
+    }
+}
+
+fn open_index(root: &Path, read_only: bool) -> Result<Index> {
+    let path = root.join(INDEX_FILE);
+    if read_only {
+        Index::open_read_only(&path)
+    } else {
+        Index::open(&path)
+    }
+}
+
+fn open_log(root: &Path, read_only: bool) -> Result<LogFile> {
+    let path = root.join(LOG_FILE);
+    if read_only {
+        LogFile::open_read_only(&path)
+    } else {
+        LogFile::open(&path)
+    }
+}
+
+impl Inner {
+    /// A [`Error::ReadOnly`] error when the store is open read-only.
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::ReadOnly {
+                path: self.root.clone(),
+                reason: "the store is open read-only".into(),
+            });
+        }
+        Ok(())
     }
 }
 
