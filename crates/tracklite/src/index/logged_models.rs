@@ -24,7 +24,10 @@ use crate::error::{Error, Result, ValidationError};
 use crate::model::{
     now_ms, LifecycleStage, LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric,
 };
-use crate::search::ast::{Comparator, KeyTest, NumTest, Number, TextTest};
+use crate::search::ast::{
+    Comparator, KeyTest, ModelClause, ModelOrder, ModelSortKey, ModelText, ModelTime, Number,
+    TextTest,
+};
 use crate::search::sql::like_to_glob;
 
 /// The run tag in which MLflow lists the models logged to a run, as a
@@ -41,69 +44,6 @@ pub struct ModelRow<'a> {
     pub creation_time: i64,
     pub tags: &'a [(String, String)],
     pub params: &'a [(String, String)],
-}
-
-/// A text attribute of a logged model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelText {
-    ModelId,
-    Name,
-    Status,
-    ModelType,
-    SourceRunId,
-    ArtifactLocation,
-}
-
-/// A time attribute of a logged model (ms since the epoch).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelTime {
-    Creation,
-    LastUpdated,
-}
-
-/// One clause of a model filter.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ModelClause {
-    Text {
-        attribute: ModelText,
-        test: TextTest,
-    },
-    Time {
-        attribute: ModelTime,
-        test: NumTest,
-    },
-    Tag {
-        key: String,
-        test: KeyTest,
-    },
-    Param {
-        key: String,
-        test: KeyTest,
-    },
-    Metric {
-        key: String,
-        test: NumTest,
-    },
-}
-
-/// What models can be ordered by.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModelSortKey {
-    Text(ModelText),
-    Time(ModelTime),
-    /// The latest point of the metric, among points on the dataset when
-    /// one is named.
-    Metric {
-        key: String,
-        dataset_name: Option<String>,
-        dataset_digest: Option<String>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelOrder {
-    pub key: ModelSortKey,
-    pub ascending: bool,
 }
 
 /// A model search, ready to run.
