@@ -9,13 +9,14 @@
 
 use super::Store;
 use crate::error::{Error, Result, ValidationError};
-use crate::index::logged_models::{ModelQuery, ModelRow};
+use crate::index::logged_models::ModelRow;
 use crate::model::{
     now_ms, LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric, NewLoggedModel,
 };
 use crate::search::check_max_results;
 use crate::search::logged_models::{parse_filter, parse_order_by, split_order_clause};
 use crate::search::page_token::PageToken;
+use crate::search::sql::ModelQuery;
 use crate::{names, validate};
 
 /// The number of models a search returns when the caller has no
