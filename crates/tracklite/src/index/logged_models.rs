@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
+use super::load::json_ids;
 use super::runs::{ensure_active, run_stage};
 use super::Index;
 use crate::error::{Error, Result, ValidationError};
@@ -130,7 +131,7 @@ fn load_models(conn: &Connection, ids: &[String], default_root: &str) -> Result<
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let json = serde_json::to_string(ids).expect("ids serialise");
+    let json = json_ids(ids);
     let position: HashMap<&str, usize> = ids
         .iter()
         .enumerate()

@@ -7,6 +7,7 @@ pub(crate) mod datasets;
 mod experiments;
 pub mod import;
 pub(crate) mod links;
+pub(crate) mod load;
 pub mod logged_models;
 mod metrics;
 pub mod runs;
