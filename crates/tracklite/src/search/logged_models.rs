@@ -27,6 +27,15 @@ enum Attribute {
     Time(ModelTime),
 }
 
+impl Attribute {
+    fn sort_key(self) -> ModelSortKey {
+        match self {
+            Attribute::Text(a) => ModelSortKey::Text(a),
+            Attribute::Time(a) => ModelSortKey::Time(a),
+        }
+    }
+}
+
 const ATTRIBUTES: &str = "name, model_id, status, model_type, source_run_id, artifact_location, creation_timestamp, last_updated_timestamp";
 
 /// A model attribute, by any of MLflow's spellings.
@@ -194,9 +203,8 @@ pub fn parse_order_by(order_by: &[LoggedModelOrder]) -> Result<Vec<ModelOrder>> 
         .map(|o| {
             let field = o.field.trim();
             let key = match field.split_once('.') {
-                None => match attribute(unquote(field)) {
-                    Some(Attribute::Text(a)) => ModelSortKey::Text(a),
-                    Some(Attribute::Time(a)) => ModelSortKey::Time(a),
+                None => match attribute(unquote(field)).map(Attribute::sort_key) {
+                    Some(key) => key,
                     None => {
                         return Err(order_error(
                             field,
@@ -210,9 +218,8 @@ pub fn parse_order_by(order_by: &[LoggedModelOrder]) -> Result<Vec<ModelOrder>> 
                         dataset_name: o.dataset_name.clone(),
                         dataset_digest: o.dataset_digest.clone(),
                     },
-                    (Some(Entity::Attribute), k) => match attribute(k) {
-                        Some(Attribute::Text(a)) => ModelSortKey::Text(a),
-                        Some(Attribute::Time(a)) => ModelSortKey::Time(a),
+                    (Some(Entity::Attribute), k) => match attribute(k).map(Attribute::sort_key) {
+                        Some(key) => key,
                         None => {
                             return Err(order_error(
                                 field,

@@ -1,7 +1,7 @@
 //! Experiment searches in SQL: the attributes are columns of
 //! `experiments e`, tags rows of `experiment_tags`.
 
-use super::{direction, key_rows, num_test, text_test, Lists, Sql};
+use super::{direction, key_rows, num_test, text_test, value_test, Lists, Sql};
 use crate::search::ast::{Comparator, ExperimentClause, ExperimentSortKey, KeyTest, OrderBy};
 
 /// An experiment search, ready to compile.
@@ -49,11 +49,13 @@ fn experiment_clause(sql: &mut Sql, clause: &ExperimentClause) {
                 "e.experiment_id IN"
             })
             .push(" (SELECT t.experiment_id FROM experiment_tags t WHERE ");
-            let value = match test {
-                KeyTest::Value(v) => Some(("t.value", v)),
-                _ => None,
-            };
-            key_rows(sql, "t.key", key, value, Lists::Inline);
+            key_rows(
+                sql,
+                "t.key",
+                key,
+                value_test("t.value", test),
+                Lists::Inline,
+            );
             sql.push(")");
         }
     }

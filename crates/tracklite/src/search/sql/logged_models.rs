@@ -14,7 +14,9 @@
 //!
 //! Lists (`IN`, experiment ids) are always bound as one JSON parameter.
 
-use super::{direction, float_value, key_rows, num_test, op_sql, text_test, Lists, Sql};
+use super::{
+    direction, float_value, key_rows, num_test, op_sql, text_test, value_test, Lists, Sql,
+};
 use crate::search::ast::{
     Comparator, KeyTest, ModelClause, ModelOrder, ModelSortKey, ModelText, ModelTime,
 };
@@ -89,11 +91,7 @@ fn key_test(s: &mut Sql, table: &str, key: &str, test: &KeyTest) {
     .push(" (SELECT 1 FROM ")
     .push(table)
     .push(" x WHERE x.model_id = m.model_id AND ");
-    let value = match test {
-        KeyTest::Value(t) => Some(("x.value", t)),
-        _ => None,
-    };
-    key_rows(s, "x.key", key, value, Lists::Json);
+    key_rows(s, "x.key", key, value_test("x.value", test), Lists::Json);
     s.push(")");
 }
 

@@ -31,7 +31,7 @@ mod runs;
 
 use rusqlite::types::Value;
 
-use super::ast::{Comparator, NumTest, Number, TextTest};
+use super::ast::{Comparator, KeyTest, NumTest, Number, TextTest};
 
 pub use experiments::{experiments, ExperimentQuery};
 pub use logged_models::{logged_models, ModelQuery};
@@ -170,6 +170,15 @@ fn key_rows(
     if let Some((column, test)) = value {
         sql.push(" AND ");
         text_test(sql, &Sql::plain(column), test, lists);
+    }
+}
+
+/// The value test of a tag or param test, on `column`; None for `IS NULL`
+/// and `IS NOT NULL`, which test the key alone.
+fn value_test<'a>(column: &'a str, test: &'a KeyTest) -> Option<(&'a str, &'a TextTest)> {
+    match test {
+        KeyTest::Value(t) => Some((column, t)),
+        KeyTest::IsNull | KeyTest::IsNotNull => None,
     }
 }
 

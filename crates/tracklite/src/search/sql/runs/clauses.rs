@@ -9,7 +9,7 @@
 //!   which only shows when a bound is ±f64::MAX or beyond; then the value
 //!   is clamped the same way before comparing.
 
-use super::super::{float_value, key_rows, num_test, op_sql, text_test, Lists, Sql};
+use super::super::{float_value, key_rows, num_test, op_sql, text_test, value_test, Lists, Sql};
 use crate::index::runs::RUN_NAME_TAG;
 use crate::search::ast::{
     Comparator, DatasetField, KeyTest, NumAttribute, NumTest, RunClause, TextAttribute, TextTest,
@@ -116,13 +116,9 @@ impl Keyed {
 
 /// A param or tag clause on `table`.
 fn key_value(table: &'static str, key: &str, test: &KeyTest) -> Keyed {
-    match test {
-        KeyTest::Value(t) => Keyed::new(table, "x.key", key, Some(("x.value", t))),
-        KeyTest::IsNull => Keyed {
-            absent: true,
-            ..Keyed::new(table, "x.key", key, None)
-        },
-        KeyTest::IsNotNull => Keyed::new(table, "x.key", key, None),
+    Keyed {
+        absent: matches!(test, KeyTest::IsNull),
+        ..Keyed::new(table, "x.key", key, value_test("x.value", test))
     }
 }
 
