@@ -2,7 +2,9 @@
 //! page's runs or experiments whole, with one batched query per table.
 //! (Logged models load in [`super::logged_models`].)
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 
 use rusqlite::types::FromSql;
 use rusqlite::{params_from_iter, Connection};
@@ -36,6 +38,74 @@ pub(super) fn json_ids<T: Serialize>(ids: &[T]) -> String {
     serde_json::to_string(ids).expect("ids serialise")
 }
 
+/// The entities of one page, in the order of their ids, filled in as the
+/// batched queries return their rows.
+pub(super) struct Slots<K, T> {
+    position: HashMap<K, usize>,
+    slots: Vec<Option<T>>,
+}
+
+impl<K: Hash + Eq, T> Slots<K, T> {
+    /// An empty slot for each id, in order.
+    pub(super) fn new(ids: impl ExactSizeIterator<Item = K>) -> Self {
+        let slots = (0..ids.len()).map(|_| None).collect();
+        let position = ids.enumerate().map(|(i, id)| (id, i)).collect();
+        Slots { position, slots }
+    }
+
+    /// The slot of `id`; None for an id the page does not hold.
+    pub(super) fn place<Q: Hash + Eq + ?Sized>(&self, id: &Q) -> Option<usize>
+    where
+        K: Borrow<Q>,
+    {
+        self.position.get(id).copied()
+    }
+
+    /// Puts an entity, read from its main row, in its slot.
+    pub(super) fn fill(&mut self, place: usize, entity: T) {
+        self.slots[place] = Some(entity);
+    }
+
+    /// The entity of `id`, when the page holds it and its main row was read.
+    pub(super) fn get_mut<Q: Hash + Eq + ?Sized>(&mut self, id: &Q) -> Option<&mut T>
+    where
+        K: Borrow<Q>,
+    {
+        let place = self.place(id)?;
+        self.slots[place].as_mut()
+    }
+
+    /// The entities read, in the order of the ids. An entity removed
+    /// between the queries cannot be, in one transaction; skipping a
+    /// missing slot keeps this safe regardless.
+    pub(super) fn into_vec(self) -> Vec<T> {
+        self.slots.into_iter().flatten().collect()
+    }
+}
+
+/// Reads the key/value rows (params or tags) of a page's entities from
+/// `table`, whose `id_column` names the entity, into the map `map` picks.
+pub(super) fn key_values<T>(
+    conn: &Connection,
+    table: &str,
+    id_column: &str,
+    json: &str,
+    slots: &mut Slots<&str, T>,
+    map: fn(&mut T) -> &mut BTreeMap<String, String>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {id_column}, key, value FROM {table} WHERE {id_column} IN (SELECT value FROM json_each(?1))"
+    ))?;
+    let mut rows = stmt.query([json])?;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        if let Some(entity) = slots.get_mut(id.as_str()) {
+            map(entity).insert(r.get(1)?, r.get(2)?);
+        }
+    }
+    Ok(())
+}
+
 /// Loads whole runs, in the order of `ids`, with one query per table.
 pub(crate) fn load_runs(
     conn: &Connection,
@@ -46,12 +116,7 @@ pub(crate) fn load_runs(
         return Ok(Vec::new());
     }
     let json = json_ids(ids);
-    let position: HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
-    let mut slots: Vec<Option<Run>> = vec![None; ids.len()];
+    let mut slots = Slots::new(ids.iter().map(String::as_str));
 
     let mut stmt = conn.prepare_cached(&format!(
         "{INFO_SELECT} WHERE r.run_uuid IN (SELECT value FROM json_each(?1))"
@@ -59,39 +124,24 @@ pub(crate) fn load_runs(
     let mut rows = stmt.query([&json])?;
     while let Some(r) = rows.next()? {
         let info = info_row(r, artifact_root)?;
-        if let Some(&i) = position.get(info.run_id.as_str()) {
-            slots[i] = Some(Run {
-                info,
-                params: BTreeMap::new(),
-                tags: BTreeMap::new(),
-                metrics: BTreeMap::new(),
-                inputs: Vec::new(),
-            });
+        if let Some(i) = slots.place(info.run_id.as_str()) {
+            slots.fill(
+                i,
+                Run {
+                    info,
+                    params: BTreeMap::new(),
+                    tags: BTreeMap::new(),
+                    metrics: BTreeMap::new(),
+                    inputs: Vec::new(),
+                },
+            );
         }
     }
     drop(rows);
-    let slot = |slots: &mut Vec<Option<Run>>, id: &str| -> Option<usize> {
-        position.get(id).copied().filter(|&i| slots[i].is_some())
-    };
-
-    for (table, is_param) in [("params", true), ("tags", false)] {
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT run_uuid, key, value FROM {table} WHERE run_uuid IN (SELECT value FROM json_each(?1))"
-        ))?;
-        let mut rows = stmt.query([&json])?;
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            if let Some(i) = slot(&mut slots, &id) {
-                let run = slots[i].as_mut().expect("checked");
-                let map = if is_param {
-                    &mut run.params
-                } else {
-                    &mut run.tags
-                };
-                map.insert(r.get(1)?, r.get(2)?);
-            }
-        }
-    }
+    key_values(conn, "params", "run_uuid", &json, &mut slots, |r| {
+        &mut r.params
+    })?;
+    key_values(conn, "tags", "run_uuid", &json, &mut slots, |r| &mut r.tags)?;
 
     let mut stmt = conn.prepare_cached(
         "SELECT run_uuid, key, count, last_step, last_timestamp, last_bits, min_value, max_value
@@ -101,7 +151,7 @@ pub(crate) fn load_runs(
     let mut rows = stmt.query([&json])?;
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
-        if let Some(i) = slot(&mut slots, &id) {
+        if let Some(run) = slots.get_mut(id.as_str()) {
             let summary = MetricSummary {
                 count: r.get::<_, i64>(2)? as u64,
                 step: r.get(3)?,
@@ -110,7 +160,6 @@ pub(crate) fn load_runs(
                 min: r.get::<_, Option<f64>>(6)?.unwrap_or(f64::NAN),
                 max: r.get::<_, Option<f64>>(7)?.unwrap_or(f64::NAN),
             };
-            let run = slots[i].as_mut().expect("checked");
             run.metrics.insert(r.get(1)?, summary);
         }
     }
@@ -118,15 +167,11 @@ pub(crate) fn load_runs(
     drop(stmt);
 
     load_inputs(conn, &json, &mut |id, input| {
-        if let Some(i) = position.get(id) {
-            if let Some(run) = slots[*i].as_mut() {
-                run.inputs.push(input);
-            }
+        if let Some(run) = slots.get_mut(id) {
+            run.inputs.push(input);
         }
     })?;
-    // A run purged between the two queries cannot be, in one transaction;
-    // skipping a missing slot keeps this safe regardless.
-    Ok(slots.into_iter().flatten().collect())
+    Ok(slots.into_vec())
 }
 
 /// The dataset inputs of the runs in `json`, in the order first logged.
@@ -186,8 +231,7 @@ pub(crate) fn load_experiments(
         return Ok(Vec::new());
     }
     let json = json_ids(ids);
-    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
-    let mut slots: Vec<Option<Experiment>> = vec![None; ids.len()];
+    let mut slots = Slots::new(ids.iter().copied());
     let mut stmt = conn.prepare_cached(
         "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time
          FROM experiments WHERE experiment_id IN (SELECT value FROM json_each(?1))",
@@ -196,16 +240,19 @@ pub(crate) fn load_experiments(
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
         let location: Option<String> = r.get(2)?;
-        if let Some(&i) = position.get(&id) {
-            slots[i] = Some(Experiment {
-                experiment_id: id.to_string(),
-                name: r.get(1)?,
-                artifact_location: location.unwrap_or_else(|| format!("{artifact_root}/{id}")),
-                lifecycle_stage: LifecycleStage::parse_stored(&r.get::<_, String>(3)?),
-                creation_time: r.get(4)?,
-                last_update_time: r.get(5)?,
-                tags: BTreeMap::new(),
-            });
+        if let Some(i) = slots.place(&id) {
+            slots.fill(
+                i,
+                Experiment {
+                    experiment_id: id.to_string(),
+                    name: r.get(1)?,
+                    artifact_location: location.unwrap_or_else(|| format!("{artifact_root}/{id}")),
+                    lifecycle_stage: LifecycleStage::parse_stored(&r.get::<_, String>(3)?),
+                    creation_time: r.get(4)?,
+                    last_update_time: r.get(5)?,
+                    tags: BTreeMap::new(),
+                },
+            );
         }
     }
     drop(rows);
@@ -216,9 +263,9 @@ pub(crate) fn load_experiments(
     let mut rows = stmt.query([&json])?;
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
-        if let Some(e) = position.get(&id).and_then(|&i| slots[i].as_mut()) {
+        if let Some(e) = slots.get_mut(&id) {
             e.tags.insert(r.get(1)?, r.get(2)?);
         }
     }
-    Ok(slots.into_iter().flatten().collect())
+    Ok(slots.into_vec())
 }

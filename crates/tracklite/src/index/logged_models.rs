@@ -3,11 +3,11 @@
 //! inputs, and the search over models (its SQL, and the semantics it
 //! keeps, are in [`crate::search::sql`]'s `logged_models.rs`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
-use super::load::json_ids;
+use super::load::{json_ids, key_values, Slots};
 use super::runs::{ensure_active, run_stage};
 use super::Index;
 use crate::error::{Error, Result, ValidationError};
@@ -132,44 +132,34 @@ fn load_models(conn: &Connection, ids: &[String], default_root: &str) -> Result<
         return Ok(Vec::new());
     }
     let json = json_ids(ids);
-    let position: HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
-    let mut slots: Vec<Option<LoggedModel>> = vec![None; ids.len()];
+    let mut slots = Slots::new(ids.iter().map(String::as_str));
     let mut stmt = conn.prepare_cached(&format!(
         "{MODEL_SELECT} WHERE m.model_id IN (SELECT value FROM json_each(?1))"
     ))?;
     let mut rows = stmt.query([&json])?;
     while let Some(r) = rows.next()? {
         let model = model_row(r, default_root)?;
-        if let Some(&i) = position.get(model.model_id.as_str()) {
-            slots[i] = Some(model);
+        if let Some(i) = slots.place(model.model_id.as_str()) {
+            slots.fill(i, model);
         }
     }
     drop(rows);
-    let slot = |slots: &mut Vec<Option<LoggedModel>>, id: &str| -> Option<usize> {
-        position.get(id).copied().filter(|&i| slots[i].is_some())
-    };
-    for (table, is_param) in [("logged_model_params", true), ("logged_model_tags", false)] {
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT model_id, key, value FROM {table} WHERE model_id IN (SELECT value FROM json_each(?1))"
-        ))?;
-        let mut rows = stmt.query([&json])?;
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            if let Some(i) = slot(&mut slots, &id) {
-                let model = slots[i].as_mut().expect("checked");
-                let map = if is_param {
-                    &mut model.params
-                } else {
-                    &mut model.tags
-                };
-                map.insert(r.get(1)?, r.get(2)?);
-            }
-        }
-    }
+    key_values(
+        conn,
+        "logged_model_params",
+        "model_id",
+        &json,
+        &mut slots,
+        |m| &mut m.params,
+    )?;
+    key_values(
+        conn,
+        "logged_model_tags",
+        "model_id",
+        &json,
+        &mut slots,
+        |m| &mut m.tags,
+    )?;
     let mut stmt = conn.prepare_cached(
         "SELECT model_id, key, bits, timestamp, step, run_uuid, dataset_name, dataset_digest
          FROM logged_model_metrics WHERE model_id IN (SELECT value FROM json_each(?1))
@@ -178,7 +168,7 @@ fn load_models(conn: &Connection, ids: &[String], default_root: &str) -> Result<
     let mut rows = stmt.query([&json])?;
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
-        if let Some(i) = slot(&mut slots, &id) {
+        if let Some(model) = slots.get_mut(id.as_str()) {
             let metric = ModelMetric {
                 key: r.get(1)?,
                 value: f64::from_bits(r.get::<_, i64>(2)? as u64),
@@ -189,10 +179,10 @@ fn load_models(conn: &Connection, ids: &[String], default_root: &str) -> Result<
                 dataset_digest: r.get(7)?,
                 model_id: id,
             };
-            slots[i].as_mut().expect("checked").metrics.push(metric);
+            model.metrics.push(metric);
         }
     }
-    Ok(slots.into_iter().flatten().collect())
+    Ok(slots.into_vec())
 }
 
 impl Index {
