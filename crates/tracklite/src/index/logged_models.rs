@@ -1,23 +1,13 @@
 //! Logged models (MLflow 3) in the index: the models with their tags,
 //! params and metric points, the models runs give as outputs and take as
-//! inputs, and the search over models.
-//!
-//! A model search keeps MLflow's semantics where they are defined:
-//! - a metric clause holds when any point of the metric passes (only
-//!   points on the search's datasets, when it names some); a NaN point
-//!   passes only `!=`;
-//! - a tag or param clause holds when the model has the key with a value
-//!   that passes; `IS NULL` when it lacks the key;
-//! - ordering puts missing values last in both directions; a metric orders
-//!   by its latest point (greatest timestamp, then step, then least run
-//!   id), NaN after every number and before missing values; ties fall back
-//!   to the newest first (creation time, then the order of creation).
+//! inputs, and the search over models (its SQL, and the semantics it
+//! keeps, are in [`crate::search::sql`]'s `logged_models.rs`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
-use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
+use super::load::{json_ids, key_values, Slots};
 use super::runs::{ensure_active, run_stage};
 use super::stored::Stored;
 use super::Index;
@@ -25,8 +15,7 @@ use crate::entities::{
     now_ms, LifecycleStage, LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric,
 };
 use crate::error::{EntityKind, Error, Result, ValidationError};
-use crate::search::ast::{Comparator, KeyTest, NumTest, Number, TextTest};
-use crate::search::sql::like_to_glob;
+use crate::search::sql::{self, ModelQuery};
 
 /// The run tag in which MLflow lists the models logged to a run, as a
 /// JSON list of their descriptions.
@@ -42,85 +31,6 @@ pub struct ModelRow<'a> {
     pub creation_time: i64,
     pub tags: &'a [(String, String)],
     pub params: &'a [(String, String)],
-}
-
-/// A text attribute of a logged model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelText {
-    ModelId,
-    Name,
-    Status,
-    ModelType,
-    SourceRunId,
-    ArtifactLocation,
-}
-
-/// A time attribute of a logged model (ms since the epoch).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelTime {
-    Creation,
-    LastUpdated,
-}
-
-/// One clause of a model filter.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ModelClause {
-    Text {
-        attribute: ModelText,
-        test: TextTest,
-    },
-    Time {
-        attribute: ModelTime,
-        test: NumTest,
-    },
-    Tag {
-        key: String,
-        test: KeyTest,
-    },
-    Param {
-        key: String,
-        test: KeyTest,
-    },
-    Metric {
-        key: String,
-        test: NumTest,
-    },
-}
-
-/// What models can be ordered by.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModelSortKey {
-    Text(ModelText),
-    Time(ModelTime),
-    /// The latest point of the metric, among points on the dataset when
-    /// one is named.
-    Metric {
-        key: String,
-        dataset_name: Option<String>,
-        dataset_digest: Option<String>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelOrder {
-    pub key: ModelSortKey,
-    pub ascending: bool,
-}
-
-/// A model search, ready to run.
-pub struct ModelQuery<'a> {
-    pub experiment_ids: &'a [i64],
-    pub clauses: &'a [ModelClause],
-    /// (name, digest): metric clauses only look at points on these
-    /// datasets; with no metric clause, a model needs a point on one.
-    pub datasets: &'a [(String, Option<String>)],
-    pub order: &'a [ModelOrder],
-    /// The greatest model rowid the first page could see; None on the
-    /// first page.
-    pub snapshot: Option<i64>,
-    pub limit: usize,
-    pub offset: usize,
-    pub artifact_root: &'a str,
 }
 
 /// One page of a model search.
@@ -315,45 +225,35 @@ fn load_models(conn: &Connection, ids: &[String], default_root: &str) -> Result<
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let json = serde_json::to_string(ids).expect("ids serialise");
-    let position: HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
-    let mut slots: Vec<Option<LoggedModel>> = vec![None; ids.len()];
+    let json = json_ids(ids);
+    let mut slots = Slots::new(ids.iter().map(String::as_str));
     let mut stmt = conn.prepare_cached(&format!(
         "{MODEL_SELECT} WHERE m.model_id IN (SELECT value FROM json_each(?1))"
     ))?;
     let mut rows = stmt.query([&json])?;
     while let Some(r) = rows.next()? {
         let model = model_row(r, default_root)?;
-        if let Some(&i) = position.get(model.model_id.as_str()) {
-            slots[i] = Some(model);
+        if let Some(i) = slots.place(model.model_id.as_str()) {
+            slots.fill(i, model);
         }
     }
     drop(rows);
-    let slot = |slots: &mut Vec<Option<LoggedModel>>, id: &str| -> Option<usize> {
-        position.get(id).copied().filter(|&i| slots[i].is_some())
-    };
-    for (table, is_param) in [("logged_model_params", true), ("logged_model_tags", false)] {
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT model_id, key, value FROM {table} WHERE model_id IN (SELECT value FROM json_each(?1))"
-        ))?;
-        let mut rows = stmt.query([&json])?;
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            if let Some(i) = slot(&mut slots, &id) {
-                let model = slots[i].as_mut().expect("checked");
-                let map = if is_param {
-                    &mut model.params
-                } else {
-                    &mut model.tags
-                };
-                map.insert(r.get(1)?, r.get(2)?);
-            }
-        }
-    }
+    key_values(
+        conn,
+        "logged_model_params",
+        "model_id",
+        &json,
+        &mut slots,
+        |m| &mut m.params,
+    )?;
+    key_values(
+        conn,
+        "logged_model_tags",
+        "model_id",
+        &json,
+        &mut slots,
+        |m| &mut m.tags,
+    )?;
     let mut stmt = conn.prepare_cached(
         "SELECT model_id, key, bits, timestamp, step, run_uuid, dataset_name, dataset_digest
          FROM logged_model_metrics WHERE model_id IN (SELECT value FROM json_each(?1))
@@ -362,7 +262,7 @@ fn load_models(conn: &Connection, ids: &[String], default_root: &str) -> Result<
     let mut rows = stmt.query([&json])?;
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
-        if let Some(i) = slot(&mut slots, &id) {
+        if let Some(model) = slots.get_mut(id.as_str()) {
             let metric = ModelMetric {
                 key: r.get(1)?,
                 value: f64::from_bits(r.get::<_, i64>(2)? as u64),
@@ -373,10 +273,10 @@ fn load_models(conn: &Connection, ids: &[String], default_root: &str) -> Result<
                 dataset_digest: r.get(7)?,
                 model_id: id,
             };
-            slots[i].as_mut().expect("checked").metrics.push(metric);
+            model.metrics.push(metric);
         }
     }
-    Ok(slots.into_iter().flatten().collect())
+    Ok(slots.into_vec())
 }
 
 impl Index {
@@ -658,7 +558,7 @@ impl Index {
                 |r| r.get(0),
             )?,
         };
-        let sql = search_sql(q, snapshot);
+        let sql = sql::logged_models(q, snapshot);
         // Not cached: the text varies with the filter's shape.
         let mut stmt = tx.prepare(&sql.text)?;
         let mut ids = stmt
@@ -677,276 +577,4 @@ impl Index {
             more,
         })
     }
-}
-
-/// SQL text with its parameters, in order.
-#[derive(Default)]
-struct Sql {
-    text: String,
-    params: Vec<Value>,
-}
-
-impl Sql {
-    fn push(&mut self, s: &str) -> &mut Self {
-        self.text.push_str(s);
-        self
-    }
-
-    fn bind(&mut self, v: impl Into<Value>) -> &mut Self {
-        self.text.push('?');
-        self.params.push(v.into());
-        self
-    }
-
-    /// `(SELECT value FROM json_each(?))`: a list as one parameter.
-    fn bind_list<T: serde::Serialize>(&mut self, values: &[T]) -> &mut Self {
-        let json = serde_json::to_string(values).expect("strings and integers serialise");
-        self.push("(SELECT value FROM json_each(")
-            .bind(json)
-            .push("))")
-    }
-}
-
-/// The SQL of a model's text attribute, on the aliases `m` (the model)
-/// and `e` (its experiment).
-fn text_column(s: &mut Sql, a: ModelText, artifact_root: &str) {
-    match a {
-        ModelText::ModelId => s.push("m.model_id"),
-        ModelText::Name => s.push("m.name"),
-        ModelText::Status => s.push("m.status"),
-        ModelText::ModelType => s.push("m.model_type"),
-        ModelText::SourceRunId => s.push("m.source_run_id"),
-        // Computed as `get_logged_model` computes it.
-        ModelText::ArtifactLocation => s
-            .push("coalesce(m.artifact_location, rtrim(coalesce(e.artifact_location, ")
-            .bind(artifact_root.to_string())
-            .push(" || '/' || m.experiment_id), '/') || '/models/' || m.model_id || '/artifacts')"),
-    };
-}
-
-fn time_column(a: ModelTime) -> &'static str {
-    match a {
-        ModelTime::Creation => "m.creation_time",
-        ModelTime::LastUpdated => "m.last_updated_time",
-    }
-}
-
-/// `<column> <test>`; `column` writes the column's SQL.
-fn text_test(s: &mut Sql, column: &dyn Fn(&mut Sql), test: &TextTest) {
-    match test {
-        TextTest::Eq(v) => {
-            column(s);
-            s.push(" = ").bind(v.clone());
-        }
-        TextTest::Ne(v) => {
-            column(s);
-            s.push(" != ").bind(v.clone());
-        }
-        TextTest::Like(p) => {
-            column(s);
-            s.push(" GLOB ").bind(like_to_glob(p));
-        }
-        TextTest::ILike(p) => {
-            s.push("lower(");
-            column(s);
-            s.push(") GLOB ")
-                .bind(like_to_glob(&p.to_ascii_lowercase()));
-        }
-        TextTest::In(vs) => {
-            column(s);
-            s.push(" IN ").bind_list(vs);
-        }
-        TextTest::NotIn(vs) => {
-            column(s);
-            s.push(" NOT IN ").bind_list(vs);
-        }
-    }
-}
-
-fn number_value(n: Number) -> Value {
-    match n {
-        Number::Int(i) => Value::Integer(i),
-        Number::Float(f) => Value::Real(f),
-    }
-}
-
-fn op_sql(op: Comparator) -> &'static str {
-    op.numeric_sql()
-        .expect("numeric tests carry a numeric comparator")
-}
-
-/// `(x.dataset_name = ? [AND x.dataset_digest = ?]) OR ...`, in parentheses.
-fn datasets_condition(s: &mut Sql, datasets: &[(String, Option<String>)]) {
-    s.push("(");
-    for (i, (name, digest)) in datasets.iter().enumerate() {
-        if i > 0 {
-            s.push(" OR ");
-        }
-        s.push("(x.dataset_name = ").bind(name.clone());
-        if let Some(d) = digest {
-            s.push(" AND x.dataset_digest = ").bind(d.clone());
-        }
-        s.push(")");
-    }
-    s.push(")");
-}
-
-/// A tag or param clause on `table`.
-fn key_test(s: &mut Sql, table: &str, key: &str, test: &KeyTest) {
-    s.push(if matches!(test, KeyTest::IsNull) {
-        "NOT EXISTS"
-    } else {
-        "EXISTS"
-    })
-    .push(" (SELECT 1 FROM ")
-    .push(table)
-    .push(" x WHERE x.model_id = m.model_id AND x.key = ")
-    .bind(key.to_string());
-    if let KeyTest::Value(t) = test {
-        s.push(" AND ");
-        text_test(
-            s,
-            &|s: &mut Sql| {
-                s.push("x.value");
-            },
-            t,
-        );
-    }
-    s.push(")");
-}
-
-fn clause(s: &mut Sql, c: &ModelClause, q: &ModelQuery<'_>) {
-    match c {
-        ModelClause::Text { attribute, test } => {
-            let a = *attribute;
-            text_test(s, &|s: &mut Sql| text_column(s, a, q.artifact_root), test);
-        }
-        ModelClause::Time { attribute, test } => {
-            s.push(time_column(*attribute))
-                .push(" ")
-                .push(op_sql(test.op))
-                .push(" ")
-                .bind(number_value(test.value));
-        }
-        ModelClause::Tag { key, test } => key_test(s, "logged_model_tags", key, test),
-        ModelClause::Param { key, test } => key_test(s, "logged_model_params", key, test),
-        ModelClause::Metric { key, test } => {
-            let bound = match test.value {
-                Number::Int(i) => i as f64,
-                Number::Float(f) => f,
-            };
-            s.push("EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.key = ")
-                .bind(key.clone())
-                .push(" AND ");
-            if test.op == Comparator::Ne {
-                // NaN (a NULL value) differs from every number.
-                s.push("(x.value != ")
-                    .bind(bound)
-                    .push(" OR x.value IS NULL)");
-            } else {
-                s.push("x.value ")
-                    .push(op_sql(test.op))
-                    .push(" ")
-                    .bind(bound);
-            }
-            if !q.datasets.is_empty() {
-                s.push(" AND ");
-                datasets_condition(s, q.datasets);
-            }
-            s.push(")");
-        }
-    }
-}
-
-fn direction(ascending: bool) -> &'static str {
-    if ascending {
-        ""
-    } else {
-        " DESC"
-    }
-}
-
-/// The query of a page's model ids: one more than the page holds, to
-/// tell whether another page follows.
-fn search_sql(q: &ModelQuery<'_>, snapshot: i64) -> Sql {
-    let mut s = Sql::default();
-    s.push(
-        "SELECT m.model_id FROM logged_models m
-         LEFT JOIN experiments e ON e.experiment_id = m.experiment_id",
-    );
-    // The latest point of each metric the order names.
-    for (n, o) in q.order.iter().enumerate() {
-        if let ModelSortKey::Metric {
-            key,
-            dataset_name,
-            dataset_digest,
-        } = &o.key
-        {
-            s.push(&format!(
-                " LEFT JOIN logged_model_metrics o{n} ON o{n}.rowid = (SELECT x.rowid
-                   FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.key = "
-            ))
-            .bind(key.clone());
-            if let Some(name) = dataset_name {
-                s.push(" AND x.dataset_name = ").bind(name.clone());
-            }
-            if let Some(digest) = dataset_digest {
-                s.push(" AND x.dataset_digest = ").bind(digest.clone());
-            }
-            s.push(" ORDER BY x.timestamp DESC, x.step DESC, ifnull(x.run_uuid, '') LIMIT 1)");
-        }
-    }
-    s.push(" WHERE m.rowid <= ")
-        .bind(snapshot)
-        .push(" AND m.lifecycle_stage = 'active' AND m.experiment_id IN ")
-        .bind_list(q.experiment_ids);
-    for c in q.clauses {
-        s.push(" AND ");
-        clause(&mut s, c, q);
-    }
-    let has_metric_clause = q
-        .clauses
-        .iter()
-        .any(|c| matches!(c, ModelClause::Metric { .. }));
-    if !q.datasets.is_empty() && !has_metric_clause {
-        s.push(
-            " AND EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id AND ",
-        );
-        datasets_condition(&mut s, q.datasets);
-        s.push(")");
-    }
-    s.push(" ORDER BY ");
-    let mut creation_order = None;
-    for (n, o) in q.order.iter().enumerate() {
-        let dir = direction(o.ascending);
-        match &o.key {
-            ModelSortKey::Text(a) => {
-                s.push("(");
-                text_column(&mut s, *a, q.artifact_root);
-                s.push(") IS NULL, ");
-                text_column(&mut s, *a, q.artifact_root);
-                s.push(dir).push(", ");
-            }
-            ModelSortKey::Time(a) => {
-                if *a == ModelTime::Creation {
-                    creation_order = Some(o.ascending);
-                }
-                s.push(time_column(*a)).push(dir).push(", ");
-            }
-            ModelSortKey::Metric { .. } => {
-                s.push(&format!(
-                    "o{n}.rowid IS NULL, o{n}.value IS NULL, o{n}.value{dir}, "
-                ));
-            }
-        }
-    }
-    match creation_order {
-        Some(ascending) => s.push("m.rowid").push(direction(ascending)),
-        None => s.push("m.creation_time DESC, m.rowid DESC"),
-    };
-    s.push(" LIMIT ")
-        .bind(q.limit as i64 + 1)
-        .push(" OFFSET ")
-        .bind(q.offset as i64);
-    s
 }

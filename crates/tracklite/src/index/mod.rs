@@ -6,14 +6,13 @@
 pub(crate) mod datasets;
 pub mod experiments;
 pub(crate) mod links;
+pub(crate) mod load;
 pub mod logged_models;
 mod metrics;
 pub mod pending;
 pub mod runs;
 pub mod schema;
 mod stored;
-
-pub(crate) use stored::Stored;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

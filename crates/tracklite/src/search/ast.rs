@@ -1,4 +1,7 @@
-//! What a parsed filter and order_by say, independent of SQL.
+//! What a parsed filter and order_by say, independent of SQL: the
+//! comparators and tests every entity shares, then each entity's clauses
+//! and sort keys (runs, experiments, logged models; registered models and
+//! model versions will add theirs here).
 
 use std::fmt;
 
@@ -97,6 +100,18 @@ pub const IDENTITY: &[Comparator] = &[
     Comparator::Ne,
     Comparator::In,
     Comparator::NotIn,
+];
+/// Comparators of a logged model's tags and params: text, lists, and
+/// whether the model has the key.
+pub const KEYED_TEXT_OR_LIST: &[Comparator] = &[
+    Comparator::Eq,
+    Comparator::Ne,
+    Comparator::Like,
+    Comparator::ILike,
+    Comparator::In,
+    Comparator::NotIn,
+    Comparator::IsNull,
+    Comparator::IsNotNull,
 ];
 
 pub fn list_comparators(allowed: &[Comparator]) -> String {
@@ -241,3 +256,64 @@ pub struct OrderBy<K> {
     pub key: K,
     pub ascending: bool,
 }
+
+/// A text attribute of a logged model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelText {
+    ModelId,
+    Name,
+    Status,
+    ModelType,
+    SourceRunId,
+    ArtifactLocation,
+}
+
+/// A time attribute of a logged model (ms since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelTime {
+    Creation,
+    LastUpdated,
+}
+
+/// One clause of a logged-model filter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelClause {
+    Text {
+        attribute: ModelText,
+        test: TextTest,
+    },
+    Time {
+        attribute: ModelTime,
+        test: NumTest,
+    },
+    Tag {
+        key: String,
+        test: KeyTest,
+    },
+    Param {
+        key: String,
+        test: KeyTest,
+    },
+    /// True when any point of the metric passes.
+    Metric {
+        key: String,
+        test: NumTest,
+    },
+}
+
+/// What logged models can be ordered by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSortKey {
+    Text(ModelText),
+    Time(ModelTime),
+    /// The latest point of the metric, among points on the dataset when
+    /// one is named.
+    Metric {
+        key: String,
+        dataset_name: Option<String>,
+        dataset_digest: Option<String>,
+    },
+}
+
+/// One order_by clause of a logged-model search.
+pub type ModelOrder = OrderBy<ModelSortKey>;

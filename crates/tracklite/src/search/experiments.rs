@@ -6,8 +6,7 @@
 //! IS NOT NULL`). Experiments are ordered by attributes only.
 
 use super::ast::{
-    Comparator, ExperimentClause, ExperimentSortKey, Number, OrderBy, IDENTITY, KEYED_TEXT,
-    NUMERIC, TEXT,
+    ExperimentClause, ExperimentSortKey, Number, OrderBy, IDENTITY, KEYED_TEXT, NUMERIC, TEXT,
 };
 use super::lexer::{Literal, Scan, Spanned, SyntaxError};
 use super::parser::{self, Identifier, RawClause, RawValue};
@@ -143,18 +142,10 @@ pub fn parse_order_by(clauses: &[&str]) -> Result<Vec<OrderBy<ExperimentSortKey>
     Ok(out)
 }
 
-/// `IN` and `NOT IN` with one id behave as `=` and `!=`.
-pub fn id_sql(op: Comparator) -> &'static str {
-    match op {
-        Comparator::Eq | Comparator::In => "IN",
-        _ => "NOT IN",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::ast::{KeyTest, NumTest, TextTest};
+    use crate::search::ast::{Comparator, KeyTest, NumTest, TextTest};
 
     #[test]
     fn clauses() {

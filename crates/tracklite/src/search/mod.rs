@@ -1,16 +1,26 @@
-//! MLflow's search language for runs and experiments, compiled to SQL over
-//! the index.
+//! MLflow's search language for every entity, compiled to SQL over the
+//! index.
 //!
 //! A filter is clauses joined by `AND`, such as
 //! `metrics.accuracy > 0.9 AND params.optimizer = 'adam' AND tags."team name" ILIKE 'ml%'`;
 //! an order_by clause is a field and a direction, such as
-//! `metrics.\`f1 score\` DESC`. [`runs`] and [`experiments`] say what each
-//! field accepts; [`sql`] how the semantics (missing keys, NaN, LIKE case
-//! rules, NULLs last) are kept; [`page_token`] how pages stay stable.
+//! `metrics.\`f1 score\` DESC`. One pipeline serves every entity:
+//! - [`lexer`] and [`parser`] read the text into raw clauses, and
+//!   [`values`] turns written values into typed tests;
+//! - one grammar file per entity says what each field accepts and gives
+//!   the [`ast`] of a search: [`runs`], [`experiments`], [`logged_models`];
+//! - [`sql`] compiles that into SQL (one builder; one file per entity),
+//!   keeping the semantics (missing keys, NaN, LIKE case rules, NULLs last);
+//! - [`page_token`] says how pages stay stable.
+//!
+//! Registered models and model versions take the same path: a grammar file
+//! here (`registered_models.rs`, `model_versions.rs`), their clauses in
+//! [`ast`], and their SQL in `sql/` (not written yet).
 
 pub(crate) mod ast;
 pub(crate) mod experiments;
 pub(crate) mod lexer;
+pub(crate) mod logged_models;
 pub(crate) mod page_token;
 pub(crate) mod parser;
 pub(crate) mod runs;

@@ -4,13 +4,9 @@
 mod artifacts;
 mod compact;
 mod experiments;
-// These two files are being changed elsewhere; their last undocumented
-// public items get docs then, and these allows go.
-#[allow(missing_docs)]
 mod logged_models;
 mod metrics;
 mod runs;
-#[allow(missing_docs)]
 mod search;
 mod writer;
 

@@ -1,0 +1,234 @@
+//! Compiling parsed searches into SQL over the index: one builder for
+//! every entity. Every key and value from the user is a bound parameter;
+//! the SQL text is made only of these files' fixed pieces.
+//!
+//! This module holds the builder ([`Sql`]) and the pieces every entity
+//! shares: text tests (LIKE and ILIKE as GLOB), numeric comparisons, tests
+//! of a key and its value, and the direction of an order term. One file
+//! per entity compiles that entity's clauses and order:
+//! - [`runs`]: run searches (params, tags, latest metrics, datasets);
+//! - [`experiments`]: experiment searches;
+//! - [`logged_models`]: logged-model searches;
+//! - registered models and model versions (not written yet) go in
+//!   `registered_models.rs` and `model_versions.rs` beside them, on the same
+//!   pieces: their filters test a name, a version number, a run id, a
+//!   source path and tags with `= != LIKE ILIKE IN NOT IN`.
+//!
+//! The semantics shared by every entity, after MLflow's SQL store:
+//! - LIKE is `GLOB` with the wildcards translated (case-sensitive, as
+//!   MLflow's SQLite store sets `case_sensitive_like`); ILIKE is the same
+//!   on `lower()` of both sides, which folds ASCII letters only, as in
+//!   MLflow's SQLite store;
+//! - a clause on a tag or param holds when the entity has a row for the
+//!   key that passes (so `!=` never matches one without the key);
+//!   `IS NULL` holds when it has none;
+//! - ordering puts missing values last in both directions, and for metrics
+//!   NaN after every number and before missing values.
+
+mod experiments;
+mod logged_models;
+mod runs;
+
+use rusqlite::types::Value;
+
+use super::ast::{Comparator, KeyTest, NumTest, Number, TextTest};
+
+pub use experiments::{experiments, ExperimentQuery};
+pub use logged_models::{logged_models, ModelQuery};
+pub use runs::{runs, runs_in_metric_order, RunQuery};
+
+/// Lists longer than this are bound as one JSON array: SQLite limits the
+/// number of parameters of a statement.
+const INLINE_LIST_MAX: usize = 256;
+
+/// SQL text with its parameters, in order.
+#[derive(Debug, Default, Clone)]
+pub struct Sql {
+    pub text: String,
+    pub params: Vec<Value>,
+}
+
+impl Sql {
+    /// SQL text with no parameter.
+    fn plain(text: &str) -> Sql {
+        Sql {
+            text: text.to_string(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Appends fixed SQL text.
+    fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    /// Appends a `?` bound to `v`.
+    fn bind(&mut self, v: impl Into<Value>) -> &mut Self {
+        self.text.push('?');
+        self.params.push(v.into());
+        self
+    }
+
+    /// Appends another piece, text and parameters.
+    fn append(&mut self, other: &Sql) -> &mut Self {
+        self.text.push_str(&other.text);
+        self.params.extend(other.params.iter().cloned());
+        self
+    }
+
+    /// `(?, ?, ...)` for a few values; for many, as [`Sql::bind_json_list`].
+    fn bind_list<T: Into<Value> + Clone + serde::Serialize>(&mut self, values: &[T]) -> &mut Self {
+        if values.len() > INLINE_LIST_MAX {
+            return self.bind_json_list(values);
+        }
+        self.push("(");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(v.clone());
+        }
+        self.push(")")
+    }
+
+    /// A list of values, bound as `lists` says.
+    fn bind_values<T: Into<Value> + Clone + serde::Serialize>(
+        &mut self,
+        values: &[T],
+        lists: Lists,
+    ) -> &mut Self {
+        match lists {
+            Lists::Inline => self.bind_list(values),
+            Lists::Json => self.bind_json_list(values),
+        }
+    }
+
+    /// `(SELECT value FROM json_each(?))`: a list of any length as one
+    /// parameter, one statement text for every length.
+    fn bind_json_list<T: serde::Serialize>(&mut self, values: &[T]) -> &mut Self {
+        let json = serde_json::to_string(values).expect("strings and integers serialise");
+        self.push("(SELECT value FROM json_each(")
+            .bind(json)
+            .push("))")
+    }
+}
+
+/// A LIKE pattern (`%`, `_`) as a GLOB pattern (`*`, `?`), with GLOB's own
+/// special characters made literal.
+pub fn like_to_glob(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 8);
+    for c in pattern.chars() {
+        match c {
+            '%' => out.push('*'),
+            '_' => out.push('?'),
+            '*' => out.push_str("[*]"),
+            '?' => out.push_str("[?]"),
+            '[' => out.push_str("[[]"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// How a text test binds a list of values (`IN`, `NOT IN`).
+#[derive(Clone, Copy)]
+enum Lists {
+    /// [`Sql::bind_list`]: inline parameters for short lists.
+    Inline,
+    /// [`Sql::bind_json_list`]: always one JSON parameter.
+    Json,
+}
+
+/// `column <test>`.
+fn text_test(sql: &mut Sql, column: &Sql, test: &TextTest, lists: Lists) {
+    match test {
+        TextTest::Eq(v) => sql.append(column).push(" = ").bind(v.clone()),
+        TextTest::Ne(v) => sql.append(column).push(" != ").bind(v.clone()),
+        TextTest::Like(p) => sql.append(column).push(" GLOB ").bind(like_to_glob(p)),
+        TextTest::ILike(p) => sql
+            .push("lower(")
+            .append(column)
+            .push(") GLOB ")
+            .bind(like_to_glob(&p.to_ascii_lowercase())),
+        TextTest::In(vs) => sql.append(column).push(" IN ").bind_values(vs, lists),
+        TextTest::NotIn(vs) => sql.append(column).push(" NOT IN ").bind_values(vs, lists),
+    };
+}
+
+/// `key_column = ?` and, when `value` gives a column and its test,
+/// ` AND column <test>`: the rows of a key/value table (tags, params) that
+/// a clause looks for.
+fn key_rows(
+    sql: &mut Sql,
+    key_column: &str,
+    key: &str,
+    value: Option<(&str, &TextTest)>,
+    lists: Lists,
+) {
+    sql.push(key_column).push(" = ").bind(key.to_string());
+    if let Some((column, test)) = value {
+        sql.push(" AND ");
+        text_test(sql, &Sql::plain(column), test, lists);
+    }
+}
+
+/// The value test of a tag or param test, on `column`; None for `IS NULL`
+/// and `IS NOT NULL`, which test the key alone.
+fn value_test<'a>(column: &'a str, test: &'a KeyTest) -> Option<(&'a str, &'a TextTest)> {
+    match test {
+        KeyTest::Value(t) => Some((column, t)),
+        KeyTest::IsNull | KeyTest::IsNotNull => None,
+    }
+}
+
+/// A number of a filter as an SQL value: integers stay exact.
+fn number_value(n: Number) -> Value {
+    match n {
+        Number::Int(i) => Value::Integer(i),
+        Number::Float(f) => Value::Real(f),
+    }
+}
+
+/// A number of a filter as a float, for comparing with stored floats.
+fn float_value(n: Number) -> f64 {
+    match n {
+        Number::Int(i) => i as f64,
+        Number::Float(f) => f,
+    }
+}
+
+/// The SQL operator of a numeric comparator.
+fn op_sql(op: Comparator) -> &'static str {
+    op.numeric_sql()
+        .expect("numeric tests carry a numeric comparator")
+}
+
+/// `column <op> ?`, the number bound as written.
+fn num_test(sql: &mut Sql, column: &str, test: &NumTest) {
+    sql.push(column)
+        .push(" ")
+        .push(op_sql(test.op))
+        .push(" ")
+        .bind(number_value(test.value));
+}
+
+/// The SQL direction of an order term: nothing for ascending.
+fn direction(ascending: bool) -> &'static str {
+    if ascending {
+        ""
+    } else {
+        " DESC"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert_eq!(like_to_glob("a%b_c"), "a*b?c");
+        assert_eq!(like_to_glob("*?[]"), "[*][?][[]]");
+    }
+}
