@@ -233,7 +233,7 @@ impl Store {
             }
         }
 
-        self.check_artifact_leftovers(&mut report)?;
+        self.check_artifact_leftovers(&mut report);
 
         if repair && !report.is_clean() {
             let tx = index.write()?;
@@ -275,21 +275,26 @@ impl Store {
     /// never served and costs only its space; it is what a writer killed
     /// mid-write leaves (or a writer still at work), and `gc` removes it
     /// once stale. Artifacts kept at custom locations are not looked at.
-    fn check_artifact_leftovers(&self, report: &mut CheckReport) -> Result<()> {
+    fn check_artifact_leftovers(&self, report: &mut CheckReport) {
         let root = self.path().join(crate::store::ARTIFACTS_DIR);
-        for found in crate::artifacts::leftovers::find(&root)? {
+        let found = crate::artifacts::leftovers::find(&root);
+        for leftover in found.leftovers {
             report.notes.push(format!(
                 "{}: a temporary file of an artifact write that did not finish ({} bytes, \
                  modified {} s ago), left by a writer killed mid-write or still being written; \
                  it is never served, and gc removes it once it is over {} s old and no \
                  writer holds it",
-                found.path.display(),
-                found.bytes,
-                found.age.as_secs(),
+                leftover.path.display(),
+                leftover.bytes,
+                leftover.age.as_secs(),
                 crate::artifacts::leftovers::TEMP_FILE_GRACE.as_secs(),
             ));
         }
-        Ok(())
+        for e in found.unreadable {
+            report.notes.push(format!(
+                "not looked through for temporary files of artifact writes: {e}"
+            ));
+        }
     }
 }
 

@@ -41,10 +41,18 @@ pub(crate) struct Leftover {
     pub(crate) age: Duration,
 }
 
+/// What a look for temporary files found.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    pub(crate) leftovers: Vec<Leftover>,
+    /// Folders and files that could not be looked at, with why.
+    pub(crate) unreadable: Vec<Error>,
+}
+
 /// Every temporary file under the folder `root` (none when it is missing).
-pub(crate) fn find(root: &Path) -> Result<Vec<Leftover>> {
+pub(crate) fn find(root: &Path) -> Found {
     let mut found = Vec::new();
-    walk_root(root, &mut |dir, name| {
+    let unreadable = walk_root(root, &mut |dir, name| {
         let Some(file) = open(dir, name)? else {
             return Ok(());
         };
@@ -57,13 +65,17 @@ pub(crate) fn find(root: &Path) -> Result<Vec<Leftover>> {
             age: age(&meta),
         });
         Ok(())
-    })?;
-    Ok(found)
+    });
+    Found {
+        leftovers: found,
+        unreadable,
+    }
 }
 
 /// Removes the temporary files under `root` that no process holds locked
 /// and that were last modified more than `grace` ago; returns how many.
-pub(crate) fn remove_stale(root: &Path, grace: Duration) -> Result<u64> {
+/// What cannot be looked at or removed is left (`check` names it).
+pub(crate) fn remove_stale(root: &Path, grace: Duration) -> u64 {
     let mut removed = 0;
     walk_root(root, &mut |dir, name| {
         let at = || dir.child_path(name);
@@ -87,8 +99,8 @@ pub(crate) fn remove_stale(root: &Path, grace: Duration) -> Result<u64> {
             Err(e) => return Err(Error::io(at(), e)),
         }
         Ok(())
-    })?;
-    Ok(removed)
+    });
+    removed
 }
 
 fn age(meta: &fs::Metadata) -> Duration {
@@ -110,43 +122,60 @@ fn open(dir: &Dir, name: &OsStr) -> Result<Option<fs::File>> {
 
 type Visit<'a> = dyn FnMut(&Dir, &OsStr) -> Result<()> + 'a;
 
-fn walk_root(root: &Path, visit: &mut Visit<'_>) -> Result<()> {
+/// Walks the folder `root` (nothing when it is missing); returns the
+/// errors met, each of which skipped one folder or file.
+fn walk_root(root: &Path, visit: &mut Visit<'_>) -> Vec<Error> {
+    let mut errors = Vec::new();
     match Dir::open(root) {
-        Ok(dir) => walk(&dir, visit),
-        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
+        Ok(dir) => walk(&dir, visit, &mut errors),
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => errors.push(e),
     }
+    errors
 }
 
 /// Calls `visit` for each temporary file in `dir` and the folders below
-/// it. The names come from a listing by path; every look and change goes
-/// through the open handles, so a listing of another folder (the path
-/// changed meanwhile) only yields names that are not there.
-fn walk(dir: &Dir, visit: &mut Visit<'_>) -> Result<()> {
-    let entries = match fs::read_dir(dir.path()) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(dir.path(), e)),
-    };
+/// it, keeping the errors in `errors` and going on. The names come from a
+/// listing by path; every look and change goes through the open handles,
+/// so a listing of another folder (the path changed meanwhile) only yields
+/// names that are not there.
+fn walk(dir: &Dir, visit: &mut Visit<'_>, errors: &mut Vec<Error>) {
     let mut names = Vec::new();
-    for entry in entries {
-        names.push(entry.map_err(|e| Error::io(dir.path(), e))?.file_name());
+    let listed = fs::read_dir(dir.path()).and_then(|entries| {
+        for entry in entries {
+            names.push(entry?.file_name());
+        }
+        Ok(())
+    });
+    match listed {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+        Err(e) => return errors.push(Error::io(dir.path(), e)),
     }
     names.sort();
     for name in names {
-        match dir
-            .kind(&name)
-            .map_err(|e| Error::io(dir.child_path(&name), e))?
-        {
+        let kind = match dir.kind(&name) {
+            Ok(kind) => kind,
+            Err(e) => {
+                errors.push(Error::io(dir.child_path(&name), e));
+                continue;
+            }
+        };
+        let visited = match kind {
             Kind::Dir => match dir.open_dir(&name) {
-                Ok(sub) => walk(&sub, visit)?,
+                Ok(sub) => {
+                    walk(&sub, visit, errors);
+                    Ok(())
+                }
                 // Removed or replaced since it was looked at.
-                Err(_) if dir.kind(&name).ok() != Some(Kind::Dir) => {}
-                Err(e) => return Err(Error::io(dir.child_path(&name), e)),
+                Err(_) if dir.kind(&name).ok() != Some(Kind::Dir) => Ok(()),
+                Err(e) => Err(Error::io(dir.child_path(&name), e)),
             },
-            Kind::File if is_temp_name(&name.to_string_lossy()) => visit(dir, &name)?,
-            _ => {}
+            Kind::File if is_temp_name(&name.to_string_lossy()) => visit(dir, &name),
+            _ => Ok(()),
+        };
+        if let Err(e) = visited {
+            errors.push(e);
         }
     }
-    Ok(())
 }

@@ -10,7 +10,11 @@
 //!
 //! Artifact paths are relative and '/'-separated ([`validate::artifact_path`]);
 //! a symbolic link inside the run's directory is followed only while it
-//! stays inside that directory.
+//! stays inside that directory. Writes walk from an open handle on the
+//! run's directory, one name at a time, never through a link they did not
+//! check (see [`RunWriter`]), so a directory swapped for a link while a
+//! write runs cannot send the file outside the run. Reads, listings and
+//! downloads resolve paths by name.
 
 use std::ffi::OsStr;
 use std::fs::{self, File};

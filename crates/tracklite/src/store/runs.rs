@@ -263,7 +263,7 @@ impl Store {
         }
         let temp_files_removed = match only {
             Some(_) => 0,
-            None => leftovers::remove_stale(&artifacts, leftovers::TEMP_FILE_GRACE)?,
+            None => leftovers::remove_stale(&artifacts, leftovers::TEMP_FILE_GRACE),
         };
         Ok(GcReport {
             removed_runs: removed.into_iter().map(|(id, _)| id).collect(),
