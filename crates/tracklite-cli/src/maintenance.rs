@@ -67,6 +67,13 @@ pub fn gc(
             format::bytes(report.pages_released * tracklite::format::PAGE)
         )?;
     }
+    if !as_json && report.temp_files_removed > 0 {
+        writeln!(
+            out,
+            "removed {} temporary files left by interrupted artifact writes",
+            report.temp_files_removed
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

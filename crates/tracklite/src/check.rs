@@ -96,6 +96,8 @@ impl Store {
     /// Verifies the index (SQLite's integrity check), every indexed block
     /// of the metric log (headers, record checksums, file length), the
     /// summaries against the log, and looks for blocks the index lost.
+    /// Temporary files of unfinished artifact writes in the store's
+    /// `artifacts` folder are reported as notes (see [`Store::gc`]).
     ///
     /// With `repair`, summaries are recomputed from the log and lost blocks
     /// re-indexed; damaged records cannot be restored and stay skipped.
@@ -239,6 +241,8 @@ impl Store {
             }
         }
 
+        self.check_artifact_leftovers(&mut report);
+
         if repair && !report.is_clean() {
             let tx = index.write()?;
             for h in &hidden {
@@ -270,6 +274,35 @@ impl Store {
                 .push("recomputed every metric summary from the log".into());
         }
         Ok(report)
+    }
+}
+
+impl Store {
+    /// Notes each temporary file of an unfinished artifact write under the
+    /// store's `artifacts` folder. A note, not a problem: such a file is
+    /// never served and costs only its space; it is what a writer killed
+    /// mid-write leaves (or a writer still at work), and `gc` removes it
+    /// once stale. Artifacts kept at custom locations are not looked at.
+    fn check_artifact_leftovers(&self, report: &mut CheckReport) {
+        let root = self.path().join(crate::store::ARTIFACTS_DIR);
+        let found = crate::artifacts::leftovers::find(&root);
+        for leftover in found.leftovers {
+            report.notes.push(format!(
+                "{}: a temporary file of an artifact write that did not finish ({} bytes, \
+                 modified {} s ago), left by a writer killed mid-write or still being written; \
+                 it is never served, and gc removes it once it is over {} s old and no \
+                 writer holds it",
+                leftover.path.display(),
+                leftover.bytes,
+                leftover.age.as_secs(),
+                crate::artifacts::leftovers::TEMP_FILE_GRACE.as_secs(),
+            ));
+        }
+        for e in found.unreadable {
+            report.notes.push(format!(
+                "not looked through for temporary files of artifact writes: {e}"
+            ));
+        }
     }
 }
 

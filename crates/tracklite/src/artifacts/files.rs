@@ -5,12 +5,13 @@
 //! `is_temp_name` tells them apart.
 
 use std::ffi::{OsStr, OsString};
-use std::fs::{self, File};
+use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use super::dir::Dir;
+use crate::error::Result;
 
 /// Marks a file being written: `.<name>.tmp-<random>`.
 pub(crate) const TEMP_MARK: &str = ".tmp-";
@@ -30,35 +31,20 @@ pub(crate) fn is_temp_name(name: &str) -> bool {
 }
 
 /// Writes `dir/name` through a temporary file in `dir`: filled, synced, then
-/// renamed onto the final name, and the directory synced. On failure the
-/// temporary file is removed and nothing changes under the final name.
+/// renamed onto the final name, and the directory synced (see
+/// [`Dir::write_atomic`]). On failure the temporary file is removed and
+/// nothing changes under the final name.
 pub(crate) fn write_atomic(
     dir: &Path,
     name: &OsStr,
     fill: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> Result<()> {
-    let temp = dir.join(temp_name(name));
-    let dest = dir.join(name);
-    let written = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .and_then(|mut file| {
-            fill(&mut file)?;
-            file.sync_all()
-        })
-        .map_err(|e| Error::io(&temp, e))
-        .and_then(|()| fs::rename(&temp, &dest).map_err(|e| Error::io(&dest, e)));
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written?;
-    sync_dir(dir)
+    Dir::open(dir)?.write_atomic(name, fill)
 }
 
 /// `.<name>.tmp-<random>`, with at most [`TEMP_NAME_KEEP`] bytes of the
 /// name, cut at a character boundary when the name is UTF-8.
-fn temp_name(name: &OsStr) -> OsString {
+pub(super) fn temp_name(name: &OsStr) -> OsString {
     let bytes = name.as_bytes();
     let mut keep = bytes.len().min(TEMP_NAME_KEEP);
     if let Some(text) = name.to_str() {
@@ -71,15 +57,4 @@ fn temp_name(name: &OsStr) -> OsString {
     temp.push(OsStr::from_bytes(&bytes[..keep]));
     temp.push(format!("{TEMP_MARK}{}", uuid::Uuid::new_v4().simple()));
     temp
-}
-
-/// Makes a directory's new entries durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(dir, e))?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }

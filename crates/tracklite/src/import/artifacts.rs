@@ -3,12 +3,14 @@
 //! file that cannot be read or has a name the store refuses is reported
 //! and left out; a failure of the store itself stops the run's import.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::{ImportProblem, RunFiller};
-use crate::artifacts::files::{is_temp_name, write_atomic, MLFLOW_TEMP_PREFIX};
+use crate::artifacts::dir::Dir;
+use crate::artifacts::files::{is_temp_name, MLFLOW_TEMP_PREFIX};
 use crate::error::{Error, Result};
 
 /// Copies the folder `dir`, which is `rel` ('/'-separated, empty at the
@@ -115,7 +117,9 @@ fn store_call(
 /// Copies the files under `src` into `dest` (created as needed), each
 /// written under a hidden temporary name, synced, then renamed, as the
 /// store writes artifacts: for artifacts outside any run, such as those of
-/// logged models. Returns the files and bytes copied. Source files that
+/// logged models. Folders below `dest` are made and opened one at a time
+/// from an open handle on `dest`, never through a symbolic link, so a link
+/// swapped in while the copy runs cannot send files elsewhere. Returns the files and bytes copied. Source files that
 /// cannot be read are reported in `problems` and left out; a failure to
 /// write is returned.
 pub(super) fn copy_plain_tree(
@@ -125,13 +129,34 @@ pub(super) fn copy_plain_tree(
 ) -> Result<(u64, u64)> {
     let mut done = (0, 0);
     let mut ancestors = Vec::new();
-    copy_plain(src, dest, problems, &mut ancestors, &mut done)?;
+    copy_plain(src, Dest::Top(dest), problems, &mut ancestors, &mut done)?;
     Ok(done)
+}
+
+/// A destination folder of [`copy_plain`], made when its source is read.
+enum Dest<'a> {
+    /// The top, by path: made with its parents.
+    Top(&'a Path),
+    /// A folder in a destination folder already open, made and opened
+    /// there without following a symbolic link.
+    Child(&'a Dir, &'a OsStr),
+}
+
+impl Dest<'_> {
+    fn open(&self) -> Result<Dir> {
+        match *self {
+            Dest::Top(path) => {
+                fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+                Dir::open(path)
+            }
+            Dest::Child(parent, name) => parent.open_or_make_dir(name),
+        }
+    }
 }
 
 fn copy_plain(
     src: &Path,
-    dest: &Path,
+    dest: Dest<'_>,
     problems: &mut Vec<ImportProblem>,
     ancestors: &mut Vec<PathBuf>,
     done: &mut (u64, u64),
@@ -167,7 +192,7 @@ fn copy_plain(
         }
     };
     entries.sort_by_key(|e| e.file_name());
-    fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
+    let dest = dest.open()?;
     ancestors.push(real);
     let copied = entries.iter().try_for_each(|entry| {
         let path = entry.path();
@@ -181,7 +206,7 @@ fn copy_plain(
             }
         };
         if meta.is_dir() {
-            return copy_plain(&path, &dest.join(&name), problems, ancestors, done);
+            return copy_plain(&path, Dest::Child(&dest, &name), problems, ancestors, done);
         }
         if !meta.is_file() {
             push(problems, &path, "not a regular file; artifact left out");
@@ -197,7 +222,7 @@ fn copy_plain(
             };
             let mut unreadable = None;
             let mut bytes = 0;
-            let written = write_atomic(dest, &name, |file| {
+            let written = dest.write_atomic(&name, |file| {
                 bytes = copy_from_source(&mut source, file, &mut unreadable)?;
                 Ok(())
             });

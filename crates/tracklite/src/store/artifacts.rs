@@ -10,16 +10,20 @@
 //!
 //! Artifact paths are relative and '/'-separated ([`validate::artifact_path`]);
 //! a symbolic link inside the run's directory is followed only while it
-//! stays inside that directory.
+//! stays inside that directory. Writes walk from an open handle on the
+//! run's directory, one name at a time, never through a link they did not
+//! check (see [`RunWriter`]), so a directory swapped for a link while a
+//! write runs cannot send the file outside the run. Reads, listings and
+//! downloads resolve paths by name.
 
+use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
 use super::Store;
-use crate::artifacts::files::{
-    is_temp_name, sync_dir, write_atomic, MLFLOW_TEMP_PREFIX, TEMP_MARK,
-};
+use crate::artifacts::dir::{Dir, Kind};
+use crate::artifacts::files::{is_temp_name, write_atomic, MLFLOW_TEMP_PREFIX, TEMP_MARK};
 use crate::artifacts::uri::local_dir;
 use crate::error::{EntityKind, Error, Result, ValidationError};
 use crate::index::runs::ensure_active;
@@ -220,15 +224,19 @@ impl Store {
     }
 
     /// The artifact directory of an active run, created when missing.
-    fn writable(&self, run_id: &str) -> Result<RunArtifacts> {
+    fn writable(&self, run_id: &str) -> Result<RunWriter> {
         validate::run_id(run_id)?;
         self.inner.check_writable()?;
         ensure_active(self.inner.index()?.conn(), run_id)?;
         let dir = self.artifact_dir(run_id)?;
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        Ok(RunArtifacts {
-            run_id: run_id.to_string(),
-            root: canonical(&dir)?,
+        let root = canonical(&dir)?;
+        Ok(RunWriter {
+            top: Dir::open(&root)?,
+            arts: RunArtifacts {
+                run_id: run_id.to_string(),
+                root,
+            },
         })
     }
 
@@ -478,47 +486,6 @@ impl RunArtifacts {
         }
     }
 
-    /// Creates the directories `under` below the root, one at a time, and
-    /// returns the real path of the last. An existing symbolic link is
-    /// followed only while it stays inside the root, so nothing is ever
-    /// created outside it.
-    fn make_dirs(&self, under: &[&str]) -> Result<PathBuf> {
-        let mut dir = self.root.clone();
-        for (i, part) in under.iter().enumerate() {
-            dir = self.make_dir(&dir, part, &under[..=i].join("/"))?;
-        }
-        Ok(dir)
-    }
-
-    /// The real path of directory `name` in `parent` (a real path inside
-    /// the root), created when missing; `path` is its artifact path.
-    fn make_dir(&self, parent: &Path, name: &str, path: &str) -> Result<PathBuf> {
-        let dir = parent.join(name);
-        loop {
-            match fs::symlink_metadata(&dir) {
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    let real = self.follow(&dir, path)?;
-                    if !real.is_dir() {
-                        return Err(self.file_in_the_way(path));
-                    }
-                    return Ok(real);
-                }
-                Ok(meta) if meta.is_dir() => return Ok(dir),
-                Ok(_) => return Err(self.file_in_the_way(path)),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::create_dir(&dir) {
-                    Ok(()) => {
-                        sync_dir(parent)?;
-                        return Ok(dir);
-                    }
-                    // Another writer made it first: look again.
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                    Err(e) => return Err(Error::io(&dir, e)),
-                },
-                Err(e) => return Err(Error::io(&dir, e)),
-            }
-        }
-    }
-
     fn file_in_the_way(&self, path: &str) -> Error {
         ValidationError::InvalidValue {
             field: "artifact path",
@@ -529,56 +496,6 @@ impl RunArtifacts {
             ),
         }
         .into()
-    }
-
-    /// Writes the file `name` into `dir` (a real path inside the root)
-    /// atomically; `path` is its artifact path, for errors.
-    fn write(
-        &self,
-        dir: &Path,
-        path: &str,
-        name: &str,
-        fill: impl FnOnce(&mut File) -> io::Result<()>,
-    ) -> Result<()> {
-        let dest = dir.join(name);
-        match fs::symlink_metadata(&dest) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                self.follow(&dest, path)?;
-            }
-            Ok(meta) if meta.is_dir() => {
-                return Err(ValidationError::InvalidValue {
-                    field: "artifact path",
-                    value: path.to_string(),
-                    rule: format!(
-                        "a directory of artifacts of run {} already has this path; it cannot also be a file",
-                        self.run_id
-                    ),
-                }
-                .into())
-            }
-            _ => {}
-        }
-        write_atomic(dir, name.as_ref(), fill)
-    }
-
-    /// Writes a checked local tree into `dir`, whose artifact path is `path`.
-    fn write_tree(&self, dir: &Path, path: &str, nodes: &[Node]) -> Result<()> {
-        for node in nodes {
-            match node {
-                Node::File { name, source } => {
-                    let source = Source::open_file(source)?;
-                    self.write(dir, &child_path(path, name), name, |file| {
-                        source.copy_into(file)
-                    })?;
-                }
-                Node::Dir { name, children } => {
-                    let child = child_path(path, name);
-                    let sub = self.make_dir(dir, name, &child)?;
-                    self.write_tree(&sub, &child, children)?;
-                }
-            }
-        }
-        Ok(())
     }
 
     /// The entries of `dir` (a real path inside the root) that can be
@@ -639,6 +556,190 @@ impl RunArtifacts {
             } else {
                 let source = Source::open_file(&entry.real)?;
                 write_atomic(dest, entry.name.as_ref(), |file| source.copy_into(file))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A run's artifact directory opened for writing. Every directory below it
+/// is reached from this handle one name at a time, opened without following
+/// symbolic links, so that a path component replaced by a link while a
+/// write runs cannot send the write elsewhere. A link that a person made
+/// inside the run is followed by resolving it and walking to its target
+/// again from the root, only while that target is inside the root.
+struct RunWriter {
+    arts: RunArtifacts,
+    top: Dir,
+}
+
+/// A directory inside a run's artifact directory, open, with its real path
+/// relative to the root (links resolved).
+struct Opened {
+    dir: Dir,
+    real: PathBuf,
+}
+
+/// Steps a walk may take (names opened again after a change under them,
+/// links followed) before it gives up: a directory swapped with a link over
+/// and over, or links leading to links, cannot keep a write going forever.
+const WALK_BUDGET: u32 = 64;
+
+impl std::ops::Deref for RunWriter {
+    type Target = RunArtifacts;
+
+    fn deref(&self) -> &RunArtifacts {
+        &self.arts
+    }
+}
+
+impl RunWriter {
+    fn top(&self) -> Result<Opened> {
+        Ok(Opened {
+            dir: self.top.try_clone()?,
+            real: PathBuf::new(),
+        })
+    }
+
+    /// Opens the directories `under` below the root, one at a time, creating
+    /// the missing ones, and returns the last. An existing symbolic link is
+    /// followed only while it stays inside the root, so nothing is ever
+    /// created or written outside it.
+    fn make_dirs(&self, under: &[&str]) -> Result<Opened> {
+        let mut dir = self.top()?;
+        let mut budget = WALK_BUDGET;
+        for (i, part) in under.iter().enumerate() {
+            dir = self.make_dir(&dir, part.as_ref(), &under[..=i].join("/"), &mut budget)?;
+        }
+        Ok(dir)
+    }
+
+    /// The directory `name` in `parent`, opened, created when missing;
+    /// `path` is the artifact path it was asked for, for errors.
+    fn make_dir(
+        &self,
+        parent: &Opened,
+        name: &OsStr,
+        path: &str,
+        budget: &mut u32,
+    ) -> Result<Opened> {
+        let at = || parent.dir.child_path(name);
+        loop {
+            self.spend(budget, path)?;
+            let failure = match parent.dir.open_dir(name) {
+                Ok(dir) => {
+                    return Ok(Opened {
+                        dir,
+                        real: parent.real.join(name),
+                    })
+                }
+                Err(e) => e,
+            };
+            if failure.kind() == io::ErrorKind::NotFound {
+                match parent.dir.make_dir(name) {
+                    Ok(()) => parent.dir.sync()?,
+                    // Another writer made it first: open it.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(Error::io(at(), e)),
+                }
+                continue;
+            }
+            match parent.dir.kind(name).map_err(|e| Error::io(at(), e))? {
+                Kind::Symlink => return self.follow_dir(parent, name, path, budget),
+                Kind::File | Kind::Other => return Err(self.file_in_the_way(path)),
+                // Replaced since the open failed: look again.
+                Kind::Dir | Kind::Missing => {}
+            }
+        }
+    }
+
+    /// The directory that the link `name` in `parent` leads to, when it is
+    /// inside the root: resolved, then walked to from the root again, each
+    /// step checked as any other.
+    fn follow_dir(
+        &self,
+        parent: &Opened,
+        name: &OsStr,
+        path: &str,
+        budget: &mut u32,
+    ) -> Result<Opened> {
+        let real = self.follow(&self.root.join(&parent.real).join(name), path)?;
+        let below = real.strip_prefix(&self.root).unwrap_or(Path::new(""));
+        let mut dir = self.top()?;
+        for part in below {
+            dir = self.make_dir(&dir, part, path, budget)?;
+        }
+        Ok(dir)
+    }
+
+    fn spend(&self, budget: &mut u32, path: &str) -> Result<()> {
+        if *budget == 0 {
+            return Err(ValidationError::InvalidValue {
+                field: "artifact path",
+                value: path.to_string(),
+                rule: format!(
+                    "it kept changing while it was opened ({WALK_BUDGET} steps: a directory \
+                     replaced by a symbolic link and back, or links leading to links); \
+                     nothing was written there"
+                ),
+            }
+            .into());
+        }
+        *budget -= 1;
+        Ok(())
+    }
+
+    /// Writes the file `name` into `dir` atomically; `path` is its artifact
+    /// path, for errors. A link of that name is replaced, never written
+    /// through, and only when it leads inside the root, as a write through
+    /// it would.
+    fn write(
+        &self,
+        dir: &Opened,
+        path: &str,
+        name: &str,
+        fill: impl FnOnce(&mut File) -> io::Result<()>,
+    ) -> Result<()> {
+        let kind = dir
+            .dir
+            .kind(name.as_ref())
+            .map_err(|e| Error::io(dir.dir.child_path(name), e))?;
+        match kind {
+            Kind::Symlink => {
+                self.follow(&self.root.join(&dir.real).join(name), path)?;
+            }
+            Kind::Dir => {
+                return Err(ValidationError::InvalidValue {
+                    field: "artifact path",
+                    value: path.to_string(),
+                    rule: format!(
+                        "a directory of artifacts of run {} already has this path; it cannot also be a file",
+                        self.run_id
+                    ),
+                }
+                .into())
+            }
+            _ => {}
+        }
+        dir.dir.write_atomic(name.as_ref(), fill)
+    }
+
+    /// Writes a checked local tree into `dir`, whose artifact path is `path`.
+    fn write_tree(&self, dir: &Opened, path: &str, nodes: &[Node]) -> Result<()> {
+        for node in nodes {
+            match node {
+                Node::File { name, source } => {
+                    let source = Source::open_file(source)?;
+                    self.write(dir, &child_path(path, name), name, |file| {
+                        source.copy_into(file)
+                    })?;
+                }
+                Node::Dir { name, children } => {
+                    let child = child_path(path, name);
+                    let mut budget = WALK_BUDGET;
+                    let sub = self.make_dir(dir, name.as_ref(), &child, &mut budget)?;
+                    self.write_tree(&sub, &child, children)?;
+                }
             }
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! Run operations: lifecycle, params and tags.
 
 use super::{lock, Store, ARTIFACTS_DIR};
+use crate::artifacts::leftovers;
 use crate::entities::{
     now_ms, DatasetInput, LifecycleStage, NewRun, Run, RunInfo, RunStatus, RunUpdate, ViewType,
 };
@@ -18,6 +19,11 @@ pub struct GcReport {
     pub removed_experiments: Vec<String>,
     /// Log pages whose disk space was released.
     pub pages_released: u64,
+    /// Temporary files of artifact writes that never finished (a writer
+    /// killed mid-write), removed from the store's `artifacts` folder. Only
+    /// files that no writer holds locked and that are over an hour old are
+    /// removed; a gc limited to some runs removes none.
+    pub temp_files_removed: u64,
 }
 
 /// Validates params, and refuses one key given two values.
@@ -220,7 +226,10 @@ impl Store {
     /// Permanently removes soft-deleted runs (all, or those listed): their
     /// index rows, their metric series and their artifacts in the store,
     /// and releases the disk space of their log pages. Without a list,
-    /// soft-deleted experiments left without runs are removed too.
+    /// soft-deleted experiments left without runs are removed too, and so
+    /// are the temporary files that interrupted artifact writes left in the
+    /// store's `artifacts` folder: those that no writer holds locked and
+    /// that were last modified over an hour ago (a live writer's are kept).
     pub fn gc(&self, only: Option<&[String]>) -> Result<GcReport> {
         self.gc_with_progress(only, &mut |_| {})
     }
@@ -252,10 +261,15 @@ impl Store {
                 total,
             });
         }
+        let temp_files_removed = match only {
+            Some(_) => 0,
+            None => leftovers::remove_stale(&artifacts, leftovers::TEMP_FILE_GRACE),
+        };
         Ok(GcReport {
             removed_runs: removed.into_iter().map(|(id, _)| id).collect(),
             removed_experiments: experiments.iter().map(|id| id.to_string()).collect(),
             pages_released: self.reclaim(super::RECLAIM_GRACE)?,
+            temp_files_removed,
         })
     }
 
