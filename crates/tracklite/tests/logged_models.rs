@@ -480,13 +480,14 @@ fn search_filters() {
         ("params.lr = '0.2'", &["gamma"]),
         ("params.lr != '0.2'", &["alpha"]),
         ("`params`.`lr` LIKE '0.%' AND tags.team = 'cv'", &["alpha"]),
-        // Any point counts, not only the latest.
-        ("metrics.acc < 0.8", &["alpha"]),
+        // Any point counts, not only the latest; beta's NaN point compares
+        // as 0, as in MLflow's SQL store.
+        ("metrics.acc < 0.8", &["beta", "alpha"]),
         ("metrics.acc >= 0.9", &["alpha"]),
         ("metrics.acc = 0.7", &["alpha"]),
-        // NaN passes only !=.
         ("metrics.acc != 0.7", &["beta", "alpha"]),
-        ("metrics.acc > -1e308", &["alpha"]),
+        ("metrics.acc > -1e308", &["beta", "alpha"]),
+        ("metrics.acc = 0", &["beta"]),
         ("metrics.missing > 0", &[]),
         (
             "creation_timestamp > 0 AND last_updated_timestamp > 0",
@@ -543,7 +544,7 @@ fn search_with_datasets() {
     // Metric clauses only look at points on the datasets.
     assert_eq!(s("metrics.acc > 0.8", &[eval(None)]), ["alpha"]);
     assert!(s("metrics.acc < 0.8", &[eval(None)]).is_empty());
-    assert_eq!(s("metrics.acc < 0.8", &[]), ["alpha"]);
+    assert_eq!(s("metrics.acc < 0.8", &[]), ["beta", "alpha"]);
     let e = store
         .search_logged_models(
             &["0"],

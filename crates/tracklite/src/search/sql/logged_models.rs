@@ -3,8 +3,9 @@
 //!
 //! MLflow's semantics where they are defined:
 //! - a metric clause holds when any point of the metric passes (only
-//!   points on the search's datasets, when it names some); a NaN point
-//!   passes only `!=`;
+//!   points on the search's datasets, when it names some). Points compare
+//!   as MLflow's SQL store keeps them: ±inf as ±f64::MAX and NaN as 0
+//!   (its logged-model metrics keep no NaN marker that a filter reads);
 //! - a tag or param clause holds when the model has the key with a value
 //!   that passes; `IS NULL` when it lacks the key;
 //! - ordering puts missing values last in both directions; a metric orders
@@ -17,9 +18,7 @@
 use super::{
     direction, float_value, key_rows, num_test, op_sql, text_test, value_test, Lists, Sql,
 };
-use crate::search::ast::{
-    Comparator, KeyTest, ModelClause, ModelOrder, ModelSortKey, ModelText, ModelTime,
-};
+use crate::search::ast::{KeyTest, ModelClause, ModelOrder, ModelSortKey, ModelText, ModelTime};
 
 /// A model search, ready to compile.
 pub struct ModelQuery<'a> {
@@ -113,17 +112,16 @@ fn clause(s: &mut Sql, c: &ModelClause, q: &ModelQuery<'_>) {
             s.push("EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.key = ")
                 .bind(key.clone())
                 .push(" AND ");
-            if test.op == Comparator::Ne {
-                // NaN (a NULL value) differs from every number.
-                s.push("(x.value != ")
-                    .bind(bound)
-                    .push(" OR x.value IS NULL)");
-            } else {
-                s.push("x.value ")
-                    .push(op_sql(test.op))
-                    .push(" ")
-                    .bind(bound);
-            }
+            // The point as MLflow's store compares it: ±inf clamped to
+            // ±f64::MAX, NaN (a NULL value here) as 0.
+            s.push("coalesce(max(min(x.value, ")
+                .bind(f64::MAX)
+                .push("), ")
+                .bind(-f64::MAX)
+                .push("), 0.0) ")
+                .push(op_sql(test.op))
+                .push(" ")
+                .bind(bound);
             if !q.datasets.is_empty() {
                 s.push(" AND ");
                 datasets_condition(s, q.datasets);
