@@ -358,6 +358,18 @@ pub enum Error {
         /// The handle's number.
         handle: usize,
     },
+    /// The metric log is missing, or was replaced by a new empty one, while
+    /// the index references blocks in it: opening would serve empty
+    /// histories for runs that have points, so the store is not opened.
+    #[error("the metric log {path} {state}, but the index references {pages} pages of metric blocks in it: restore the store's metrics.log (it must be copied with index.sqlite); the store is left unopened so that no run shows an empty history")]
+    LogMissing {
+        /// The log's path.
+        path: PathBuf,
+        /// `is missing` or `is new and empty`.
+        state: &'static str,
+        /// Pages of blocks the index references.
+        pages: u64,
+    },
     /// A write to a store opened read-only, or to a file of the store that
     /// cannot be written; nothing was changed.
     #[error("cannot write {path}: {reason}")]

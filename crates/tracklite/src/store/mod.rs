@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 use crate::index::Index;
+use crate::log::format::PAGE;
 use crate::log::LogFile;
 use crate::process;
 
@@ -91,8 +92,9 @@ impl Store {
     }
 
     /// Opens the store at `path`, which must exist: a missing directory, or
-    /// one without the store's files, is a [`Error::NoStore`] error and
-    /// nothing is created. Inspection tools use this.
+    /// one without the store's index, is a [`Error::NoStore`] error and
+    /// nothing is created; an index whose metric log is gone is a
+    /// [`Error::LogMissing`] error. Inspection tools use this.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -154,18 +156,35 @@ impl Store {
         } else if !root.exists() {
             return missing("the directory does not exist".into());
         } else {
-            for file in [INDEX_FILE, LOG_FILE] {
-                if !root.join(file).is_file() {
-                    return missing(format!(
-                        "the directory has no {file}, so it is not a tracklite store"
-                    ));
-                }
+            // A missing log is told apart below, from what the index holds.
+            if !root.join(INDEX_FILE).is_file() {
+                return missing(format!(
+                    "the directory has no {INDEX_FILE}, so it is not a tracklite store"
+                ));
             }
         }
         let root = root.canonicalize().map_err(|e| Error::io(root, e))?;
         let read_only = mode == OpenMode::ReadOnly;
         let index = open_index(&root, read_only)?;
+        let pages = index.end_of_blocks()?;
+        let log_path = root.join(LOG_FILE);
+        if pages > 1 && !log_path.exists() {
+            return Err(Error::LogMissing {
+                path: log_path,
+                state: "is missing",
+                pages,
+            });
+        }
         let log = open_log(&root, read_only)?;
+        // A log made anew (one header page, nothing allocated) in place of
+        // one the index has blocks in.
+        if pages > 1 && log.len()? <= PAGE && log.allocated_pages() <= 1 {
+            return Err(Error::LogMissing {
+                path: log_path,
+                state: "is new and empty",
+                pages,
+            });
+        }
         if !read_only {
             let artifacts = root.join(ARTIFACTS_DIR);
             std::fs::create_dir_all(&artifacts).map_err(|e| Error::io(&artifacts, e))?;
