@@ -116,6 +116,7 @@ impl Store {
         let file_len = log.len()?;
         report.series = series.len() as u64;
         report.blocks = blocks.len() as u64;
+        check_allocator(&mut report, &log, index.end_of_blocks()?, file_len, repair)?;
 
         // Per-block scan, accumulating each series' summary from the log.
         let mut from_log: HashMap<u64, SeriesSummary> = HashMap::new();
@@ -347,4 +348,40 @@ fn lost_blocks(
         }
     }
     found
+}
+
+/// The log's page allocator (in its header page, outside any checksum)
+/// must be past every block the index has, and not far past the end of the
+/// file. `repair` (with no other process writing) sets it to the first page
+/// past both.
+fn check_allocator(
+    report: &mut CheckReport,
+    log: &crate::log::LogFile,
+    end_of_blocks: u64,
+    file_len: u64,
+    repair: bool,
+) -> Result<()> {
+    let counter = log.allocated_pages();
+    let file_pages = file_len.div_ceil(PAGE);
+    let wrong = if counter < end_of_blocks {
+        format!("it is behind the blocks the index has, which end at page {end_of_blocks}: new blocks would overwrite them")
+    } else if counter > file_pages.saturating_add(crate::log::ALLOCATOR_SLACK_PAGES) {
+        format!(
+            "it is far past the end of the file ({file_pages} pages): every new block would fail"
+        )
+    } else {
+        return Ok(());
+    };
+    report.problem(
+        "log header",
+        format!("the page allocator holds {counter}; {wrong}"),
+    );
+    if repair {
+        let fixed = end_of_blocks.max(file_pages).max(1);
+        log.set_allocated_pages(fixed)?;
+        report.repaired.push(format!(
+            "set the log's page allocator from {counter} to {fixed}"
+        ));
+    }
+    Ok(())
 }

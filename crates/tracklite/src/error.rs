@@ -86,6 +86,18 @@ pub enum FormatError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The metric log's shared page allocator (in its header page, outside
+    /// any checksum) holds a value no store can have: it was damaged.
+    /// Nothing was written; `check --repair` rebuilds it.
+    #[error("the page allocator in the header of {path} holds {value}, {reason}: it was damaged; run `tracklite check --repair` (with no other process writing to the store) to rebuild it")]
+    AllocatorDamaged {
+        /// The metric log.
+        path: PathBuf,
+        /// The value found.
+        value: u64,
+        /// Why it cannot be right.
+        reason: String,
+    },
     /// A stored enumeration (a run status, a lifecycle stage) holds a value
     /// this tracklite does not know: the index is damaged, or was written
     /// by something else. It is never read as a default.

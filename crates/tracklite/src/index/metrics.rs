@@ -133,6 +133,30 @@ pub fn series_id_in(tx: &Connection, run_id: &str, key: &str) -> Result<u64> {
     Ok(id as u64)
 }
 
+/// The first page past every block the index has (0 with none).
+pub fn end_of_blocks_in(conn: &Connection) -> Result<u64> {
+    let end: Option<i64> = conn.query_row(
+        "SELECT max(first_page + pages) FROM metric_blocks",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(end.unwrap_or(0) as u64)
+}
+
+/// True when pages `first..first + pages` overlap a block the index has.
+pub fn blocks_overlap(conn: &Connection, first: u64, pages: u32) -> Result<bool> {
+    let end = first + pages as u64;
+    // Blocks are at most MAX_BLOCK_PAGES long: only those that start this
+    // far before `first` can reach into the range.
+    let from = first.saturating_sub(crate::log::format::MAX_BLOCK_PAGES as u64);
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) > 0 FROM metric_blocks
+             WHERE first_page >= ?1 AND first_page < ?2 AND first_page + pages > ?3",
+        )?
+        .query_row(params![from as i64, end as i64, first as i64], |r| r.get(0))?)
+}
+
 pub fn register_block(conn: &Connection, h: &BlockHeader) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO metric_blocks (first_page, series_id, pages, writer_pid) VALUES (?1, ?2, ?3, ?4)",
@@ -297,12 +321,7 @@ impl Index {
 
     /// One past the last page any indexed block uses.
     pub fn end_of_blocks(&self) -> Result<u64> {
-        let end: Option<i64> = self.conn.query_row(
-            "SELECT max(first_page + pages) FROM metric_blocks",
-            [],
-            |r| r.get(0),
-        )?;
-        Ok(end.unwrap_or(0) as u64)
+        end_of_blocks_in(&self.conn)
     }
 
     /// The latest value, min and max of each metric of a run.

@@ -22,8 +22,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 use crate::error::{Error, FormatError, IndexError, IndexErrorKind, Result};
 
 pub use metrics::{
-    block_at, free_pages, load_summary as metrics_summary, record_progress, register_block,
-    register_compressed, series_id_in, BlockRow,
+    block_at, blocks_overlap, end_of_blocks_in, free_pages, load_summary as metrics_summary,
+    record_progress, register_block, register_compressed, series_id_in, BlockRow,
 };
 
 /// How long a writer waits for another process's transaction to finish.

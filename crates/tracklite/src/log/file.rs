@@ -40,6 +40,12 @@ pub struct LogFile {
 /// Growth step: the file doubles up to this, then grows by this much.
 const MAX_GROWTH: u64 = 64 << 20;
 
+/// How far past the end of the file the allocator may legitimately be:
+/// allocations under way in other processes (each at most a block) and a
+/// file length lost at a power loss. Beyond this (16 GiB) the counter is
+/// taken as damaged rather than grown into.
+pub const ALLOCATOR_SLACK_PAGES: u64 = 1 << 22;
+
 // The allocator is an `AtomicU64` inside page 0, which is mapped at a page
 // boundary: its offset must suit the atomic's alignment, and it must fit.
 const _: () = assert!(NEXT_PAGE_OFFSET.is_multiple_of(align_of::<AtomicU64>()));
@@ -182,6 +188,16 @@ impl LogFile {
         }
     }
 
+    /// Sets the allocator to `page`: only `check --repair` does, with no
+    /// other process writing.
+    pub fn set_allocated_pages(&self, page: u64) -> Result<()> {
+        let Some(counter) = self.next_page() else {
+            return Err(self.read_only());
+        };
+        counter.store(page, Ordering::Release);
+        Ok(())
+    }
+
     /// Makes sure the allocator is past `page`: after a power loss the
     /// counter may lag behind blocks the index knows of.
     pub fn reserve_through(&self, page: u64) {
@@ -197,7 +213,24 @@ impl LogFile {
             return Err(self.read_only());
         };
         let first = counter.fetch_add(pages as u64, Ordering::AcqRel).max(1);
-        let end = (first + pages as u64) * PAGE;
+        let known_pages = self.known_len.load(Ordering::Acquire) / PAGE;
+        let damaged = |reason: String| -> Error {
+            FormatError::AllocatorDamaged {
+                path: self.path.clone(),
+                value: first,
+                reason,
+            }
+            .into()
+        };
+        if first > known_pages.saturating_add(ALLOCATOR_SLACK_PAGES) {
+            return Err(damaged(format!(
+                "far past the end of the file ({known_pages} pages)"
+            )));
+        }
+        let end = first
+            .checked_add(pages as u64)
+            .and_then(|end| end.checked_mul(PAGE))
+            .ok_or_else(|| damaged("past the largest offset a file can have".into()))?;
         if end > self.known_len.load(Ordering::Acquire) {
             self.grow_to(end)?;
         }

@@ -84,7 +84,8 @@ mod tests {
         let mut blocks = Vec::new();
         let mut step = 0i64;
         for pages in [1, 2, 4] {
-            let mut open = OpenBlock::create(&log, 7, pages).unwrap();
+            let first_page = log.allocate(pages).unwrap();
+            let mut open = OpenBlock::create(&log, 7, first_page, pages).unwrap();
             while open.append(step, 1_700_000_000_000 + step, step as f64 * 0.5) {
                 step += 1;
             }

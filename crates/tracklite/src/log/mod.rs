@@ -9,6 +9,6 @@ pub mod history;
 pub mod reader;
 pub mod writer;
 
-pub use file::{LogFile, ReadAt};
+pub use file::{LogFile, ReadAt, ALLOCATOR_SLACK_PAGES};
 pub use reader::{scan_block, scan_buffer, BlockRef, Stop};
 pub use writer::OpenBlock;

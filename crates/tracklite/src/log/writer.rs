@@ -22,8 +22,9 @@ pub struct OpenBlock {
 
 impl OpenBlock {
     /// Allocates, maps and stamps a new block for `series_id`.
-    pub fn create(log: &LogFile, series_id: u64, pages: u32) -> Result<OpenBlock> {
-        let first_page = log.allocate(pages)?;
+    /// Makes a block of `pages` pages at `first_page`, just allocated to
+    /// this writer alone.
+    pub fn create(log: &LogFile, series_id: u64, first_page: u64, pages: u32) -> Result<OpenBlock> {
         // Zero the block with one positioned write before mapping it: the
         // page cache then holds its pages already, and the writes through
         // the mapping do not each take a page fault that allocates and

@@ -105,7 +105,7 @@ impl Store {
         let mut written = Vec::new();
         for chunk in points.chunks(MAX_POINTS) {
             let mut block = Encoded::new(series_id, chunk).map_err(|e| Error::io(log.path(), e))?;
-            let first_page = log.allocate(block.header.pages)?;
+            let first_page = self.inner.allocate(&log, block.header.pages)?;
             log.write_block(&block.finish(first_page), first_page)?;
             written.push(block.header);
         }

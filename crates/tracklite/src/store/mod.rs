@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, FormatError, Result};
 use crate::index::Index;
 use crate::log::format::PAGE;
 use crate::log::LogFile;
@@ -238,6 +238,25 @@ impl Inner {
     }
 }
 
+/// [`Inner::allocate`] with the caller's connection (or transaction).
+pub(crate) fn allocate_in(log: &LogFile, conn: &rusqlite::Connection, pages: u32) -> Result<u64> {
+    let first = log.allocate(pages)?;
+    if !crate::index::blocks_overlap(conn, first, pages)? {
+        return Ok(first);
+    }
+    log.reserve_through(crate::index::end_of_blocks_in(conn)?);
+    let again = log.allocate(pages)?;
+    if crate::index::blocks_overlap(conn, again, pages)? {
+        return Err(FormatError::AllocatorDamaged {
+            path: log.path().to_path_buf(),
+            value: again,
+            reason: "which is inside blocks the index has".into(),
+        }
+        .into());
+    }
+    Ok(again)
+}
+
 fn open_index(root: &Path, read_only: bool) -> Result<Index> {
     let path = root.join(INDEX_FILE);
     if read_only {
@@ -257,6 +276,16 @@ fn open_log(root: &Path, read_only: bool) -> Result<LogFile> {
 }
 
 impl Inner {
+    /// Allocates `pages` pages of the log for a new block, checked against
+    /// the index's block map: the allocator sits in the log's header,
+    /// outside any checksum, and a value damaged (or lost at a power loss)
+    /// to below a block the index knows would make the new block overwrite
+    /// it. Then the allocator is moved past every known block and the
+    /// allocation made again; nothing was written meanwhile.
+    pub(crate) fn allocate(&self, log: &LogFile, pages: u32) -> Result<u64> {
+        allocate_in(log, self.index()?.conn(), pages)
+    }
+
     /// A [`Error::ReadOnly`] error when the store is open read-only.
     pub(crate) fn check_writable(&self) -> Result<()> {
         if self.read_only {

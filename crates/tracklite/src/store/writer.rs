@@ -101,7 +101,9 @@ impl WriterState {
             ensure_active(&tx, &self.run_id)?;
             for key in &new {
                 let series_id = crate::index::series_id_in(&tx, &self.run_id, key)?;
-                let block = OpenBlock::create(&log, series_id, block_pages(0))?;
+                let pages = block_pages(0);
+                let first_page = super::allocate_in(&log, &tx, pages)?;
+                let block = OpenBlock::create(&log, series_id, first_page, pages)?;
                 crate::index::register_block(&tx, &block.header)?;
                 opened.push((*key, series_id, block));
             }
@@ -166,7 +168,8 @@ impl WriterState {
         let log = inner.log()?;
         let series = &mut self.series[slot];
         let pages = block_pages(series.blocks_claimed);
-        let block = OpenBlock::create(&log, series.series_id, pages)?;
+        let first_page = inner.allocate(&log, pages)?;
+        let block = OpenBlock::create(&log, series.series_id, first_page, pages)?;
         let mut old = series.block.take();
         {
             let mut index = inner.index()?;
