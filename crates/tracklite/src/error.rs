@@ -382,6 +382,14 @@ pub enum Error {
         /// Pages of blocks the index references.
         pages: u64,
     },
+    /// The metric log this process has open was deleted or replaced by
+    /// another file: points written now would go nowhere any reader sees,
+    /// so they are refused.
+    #[error("the metric log {path} was deleted or replaced while this process had it open; points logged now would be lost, so they are refused: restore the file if it was deleted by mistake, then open the store again")]
+    LogReplaced {
+        /// The log's path.
+        path: PathBuf,
+    },
     /// A write to a store opened read-only, or to a file of the store that
     /// cannot be written; nothing was changed.
     #[error("cannot write {path}: {reason}")]

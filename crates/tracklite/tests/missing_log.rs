@@ -57,3 +57,42 @@ fn a_log_replaced_by_a_new_empty_one_is_refused() {
     assert_eq!(store.metric_history(&run2, "loss").unwrap().len(), 5000);
     assert_ne!(run, run2);
 }
+
+/// A log deleted, or replaced by another file, under an open writer: the
+/// writer stops acknowledging points at its next block, flush or summary.
+#[test]
+fn a_log_deleted_or_replaced_under_a_writer_fails_its_next_flush() {
+    for replace in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let store = Store::open(&path).unwrap();
+        let run = store.create_run(NewRun::default()).unwrap().run_id;
+        let mut w = store.metric_writer(&run).unwrap();
+        w.log("loss", 1.0, 1, 0).unwrap();
+        w.flush().unwrap();
+        std::fs::remove_file(path.join(LOG_FILE)).unwrap();
+        if replace {
+            std::fs::write(path.join(LOG_FILE), b"another file").unwrap();
+        }
+        let expect_replaced = |r: tracklite::Result<()>, what: &str| match r {
+            Err(e @ Error::LogReplaced { .. }) => {
+                assert!(e.to_string().contains(LOG_FILE), "{what}: {e}")
+            }
+            other => panic!("{what}: expected LogReplaced, got {other:?}"),
+        };
+        expect_replaced(w.flush(), "flush");
+        // Points that would fill new blocks are refused too.
+        let mut refused = None;
+        for step in 1..200_000 {
+            if let Err(e) = w.log("loss", step as f64, step, step) {
+                refused = Some(e);
+                break;
+            }
+        }
+        expect_replaced(refused.map_or(Ok(()), Err), "logging");
+        expect_replaced(
+            store.log_metric(&run, "other", 1.0, 1, 0),
+            "Store::log_metric",
+        );
+    }
+}

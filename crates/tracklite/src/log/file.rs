@@ -35,6 +35,8 @@ pub struct LogFile {
     header: Option<MmapRaw>,
     /// The file length this process last saw; lengths only grow.
     known_len: AtomicU64,
+    /// The file's device and inode, to notice it deleted or replaced.
+    identity: (u64, u64),
 }
 
 /// Growth step: the file doubles up to this, then grows by this much.
@@ -77,6 +79,7 @@ impl LogFile {
         let len = file.metadata().map_err(io_err)?.len();
         Ok(LogFile {
             path: path.to_path_buf(),
+            identity: identity(&file, path)?,
             file,
             header: Some(header),
             known_len: AtomicU64::new(len),
@@ -94,10 +97,28 @@ impl LogFile {
         Self::check_header(path, &head[..read], len)?;
         Ok(LogFile {
             path: path.to_path_buf(),
+            identity: identity(&file, path)?,
             file,
             header: None,
             known_len: AtomicU64::new(len),
         })
+    }
+
+    /// A [`Error::LogReplaced`] error when the file at the log's path is no
+    /// longer the one this process opened (deleted, or another file put in
+    /// its place): writes into the open one would be lost.
+    pub fn ensure_still_in_place(&self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::metadata(&self.path) {
+            Ok(meta) if (meta.dev(), meta.ino()) == self.identity => Ok(()),
+            Ok(_) => Err(Error::LogReplaced {
+                path: self.path.clone(),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::LogReplaced {
+                path: self.path.clone(),
+            }),
+            Err(e) => Err(Error::io(&self.path, e)),
+        }
     }
 
     fn read_only(&self) -> Error {
@@ -409,6 +430,13 @@ impl ReadAt for LogFile {
         }
         Ok(done)
     }
+}
+
+/// The device and inode of an open file.
+fn identity(file: &File, path: &Path) -> Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    Ok((meta.dev(), meta.ino()))
 }
 
 fn os_page_size() -> u64 {

@@ -166,6 +166,7 @@ impl WriterState {
     /// one is folded into the summary and sealed in the same transaction.
     fn claim_block(&mut self, inner: &Inner, slot: usize) -> Result<()> {
         let log = inner.log()?;
+        log.ensure_still_in_place()?;
         let series = &mut self.series[slot];
         let pages = block_pages(series.blocks_claimed);
         let first_page = inner.allocate(&log, pages)?;
@@ -191,10 +192,13 @@ impl WriterState {
     /// seals its blocks when `seal` is set (the writer is done with them).
     pub fn fold_summaries(&mut self, inner: &Inner, seal: bool) -> Result<()> {
         self.last_summary = Instant::now();
+        let log = inner.log()?;
+        // Points of a log deleted or replaced since it was opened are lost:
+        // the writer stops acknowledging them.
+        log.ensure_still_in_place()?;
         if !self.has_news(seal) {
             return Ok(());
         }
-        let log = inner.log()?;
         let mut index = inner.index()?;
         let tx = index.write()?;
         self.fold_in(&tx, &*log, seal)?;
