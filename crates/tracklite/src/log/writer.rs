@@ -65,6 +65,11 @@ impl OpenBlock {
         true
     }
 
+    /// Points the block still has room for.
+    pub fn room(&self) -> u32 {
+        self.capacity - self.next_slot
+    }
+
     /// Slots written so far.
     pub fn written(&self) -> u32 {
         self.next_slot

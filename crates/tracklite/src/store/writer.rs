@@ -161,14 +161,55 @@ impl WriterState {
         self.generation = process::generation();
     }
 
+    /// Makes sure the series in `slot` has room for `points` more points
+    /// in its open block, claiming a new block (big enough) now if not: a
+    /// batch that does this for each of its series before writing its first
+    /// point cannot fail half way for want of a block.
+    pub fn reserve(&mut self, inner: &Inner, slot: usize, points: u32) -> Result<()> {
+        let room = self.series[slot].block.as_ref().map_or(0, |b| b.room());
+        if room < points {
+            self.claim_block_for(inner, slot, points)?;
+        }
+        Ok(())
+    }
+
+    /// Appends points that [`WriterState::reserve`] made room for, with no
+    /// block claim and no summary fold in between: it cannot fail.
+    pub fn append_reserved(&mut self, slot: usize, step: i64, timestamp: i64, value: f64) {
+        let block = self.series[slot]
+            .block
+            .as_mut()
+            .expect("reserve opened a block");
+        assert!(block.append(step, timestamp, value), "reserve made room");
+        self.appends = self.appends.wrapping_add(1);
+    }
+
+    /// Folds summaries when the last fold is older than the interval.
+    pub fn fold_if_due(&mut self, inner: &Inner) -> Result<()> {
+        if self.last_summary.elapsed() >= SUMMARY_INTERVAL {
+            self.fold_summaries(inner, false)?;
+        }
+        Ok(())
+    }
+
     /// Replaces the series' full (or missing) block with a new one. The new
     /// block is in the index before any point is written to it; the old
     /// one is folded into the summary and sealed in the same transaction.
     fn claim_block(&mut self, inner: &Inner, slot: usize) -> Result<()> {
+        self.claim_block_for(inner, slot, 1)
+    }
+
+    /// [`WriterState::claim_block`], with room for at least `points` points.
+    fn claim_block_for(&mut self, inner: &Inner, slot: usize, points: u32) -> Result<()> {
         let log = inner.log()?;
         log.ensure_still_in_place()?;
         let series = &mut self.series[slot];
-        let pages = block_pages(series.blocks_claimed);
+        let mut pages = block_pages(series.blocks_claimed);
+        while (crate::log::format::capacity(pages) as u32) < points
+            && pages < crate::log::format::MAX_BLOCK_PAGES
+        {
+            pages *= 2;
+        }
         let first_page = inner.allocate(&log, pages)?;
         let block = OpenBlock::create(&log, series.series_id, first_page, pages)?;
         let mut old = series.block.take();
