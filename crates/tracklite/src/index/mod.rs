@@ -3,11 +3,13 @@
 //! and write at once; every write transaction starts IMMEDIATE, so that a
 //! busy database is waited for rather than failed.
 
+pub(crate) mod checksum_vfs;
 pub(crate) mod datasets;
 pub mod experiments;
 pub(crate) mod links;
 pub mod logged_models;
 mod metrics;
+pub mod pages;
 pub mod pending;
 pub mod runs;
 pub mod schema;
@@ -45,7 +47,8 @@ impl Index {
     /// Opens the index and migrates it to `target` at most: tests use this to
     /// make stores as an older version wrote them.
     pub fn open_at_version(path: &Path, target: u32) -> Result<Index> {
-        let conn = Connection::open(path)?;
+        // Through the page-checksum VFS (checksum_vfs.rs).
+        let conn = checksum_vfs::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Identify the file before changing anything in it: another
         // application's database is refused untouched.
@@ -54,6 +57,9 @@ impl Index {
         // of several indexes, and the WAL writes whole pages. (Only takes
         // effect before the first table is made.)
         conn.execute_batch("PRAGMA page_size = 1024;")?;
+        // Page checksums (checksum_vfs.rs): a new index gets their reserved
+        // bytes before its first page; an old one is rewritten with them.
+        checksum_vfs::prepare(&conn, path, target)?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::Index(IndexError::new(
