@@ -104,6 +104,11 @@ fn unsupported(path: &Path, why: &str) -> Error {
 
 /// Opens a connection to the database at `path` through the checksum VFS.
 pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
+    Connection::open_with_flags_and_vfs(path, OpenFlags::default(), name()?)
+}
+
+/// Registers the VFS (once per process) and returns its name.
+pub(crate) fn name() -> rusqlite::Result<&'static str> {
     let rc = *REGISTERED.get_or_init(|| {
         // SAFETY: `register` is called once per process (inside OnceLock);
         // it only reads the default VFS and registers a leaked, never-freed
@@ -113,8 +118,7 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
     if rc != ffi::SQLITE_OK {
         return Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None));
     }
-    let name = VFS_NAME.to_str().expect("the VFS name is ASCII");
-    Connection::open_with_flags_and_vfs(path, OpenFlags::default(), name)
+    Ok(VFS_NAME.to_str().expect("the VFS name is ASCII"))
 }
 
 /// The reserve the main database's page 1 gave this connection.
@@ -431,10 +435,12 @@ fn verify_read(state: &FileState, page: &[u8], offset: i64, file: *mut ffi::sqli
                 (offset - WAL_HEADER_SIZE as i64) / (size + WAL_FRAME_HEADER_SIZE as i64) + 1;
             let mut head = [0u8; WAL_FRAME_HEADER_SIZE];
             // SAFETY: `file` is an open WAL of ours; `head` is writable.
-            let page_number =
-                unsafe { read_real(file, &mut head, offset - WAL_FRAME_HEADER_SIZE as i64) }
-                    .then(|| pages::be32(&head).to_string())
-                    .unwrap_or_else(|| "?".into());
+            let read = unsafe { read_real(file, &mut head, offset - WAL_FRAME_HEADER_SIZE as i64) };
+            let page_number = if read {
+                pages::be32(&head).to_string()
+            } else {
+                "?".into()
+            };
             format!(
                 "page {page_number} in frame {frame} of {}-wal does not match its checksum",
                 state.shared.path.display()
