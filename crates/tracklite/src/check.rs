@@ -6,11 +6,11 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, IndexErrorKind, Result};
 use crate::index::{self, BlockRow};
 use crate::log::format::{self, BlockHeader, PAGE};
 use crate::log::{scan_block, scan_buffer, BlockRef, ReadAt, Stop};
-use crate::store::Store;
+use crate::store::{Store, INDEX_FILE};
 use crate::summary::SeriesSummary;
 
 /// One thing found wrong.
@@ -93,19 +93,84 @@ fn same_summary(a: &SeriesSummary, b: &SeriesSummary) -> bool {
 }
 
 impl Store {
-    /// Verifies the index (SQLite's integrity check), every indexed block
+    /// Verifies every page of the index against its checksum, the index
+    /// (SQLite's integrity check), every indexed block
     /// of the metric log (headers, record checksums, file length), the
     /// summaries against the log, and looks for blocks the index lost.
     /// Temporary files of unfinished artifact writes in the store's
     /// `artifacts` folder are reported as notes (see [`Store::gc`]).
     ///
     /// With `repair`, summaries are recomputed from the log and lost blocks
-    /// re-indexed; damaged records cannot be restored and stay skipped.
+    /// re-indexed; damaged records cannot be restored and stay skipped, and
+    /// damaged index pages cannot be rebuilt (a note says how to restore).
     pub fn check(&self, repair: bool) -> Result<CheckReport> {
         if repair {
             self.inner.check_writable()?;
         }
         let mut report = CheckReport::default();
+        let damaged = self.check_index_pages(&mut report)?;
+        // With damaged index pages, the index cannot be trusted to drive
+        // a repair, and reading it may stop at a damaged page.
+        match self.check_index_and_log(&mut report, repair && damaged == 0) {
+            Ok(()) => {}
+            Err(Error::Index(e)) if e.kind() == IndexErrorKind::Corrupt => {
+                report.problem("index", e.message());
+                report.notes.push(
+                    "the metric log was not fully checked: the index that maps it is damaged"
+                        .into(),
+                );
+            }
+            Err(e) => return Err(e),
+        }
+        if damaged > 0 {
+            report.notes.push(format!(
+                "{damaged} damaged index pages: check --repair cannot rebuild them; restore {INDEX_FILE} \
+                 from a backup copy of the store (taken while no process wrote), remove its -wal and \
+                 -shm files, then run check --repair to re-index the metric log's newer blocks"
+            ));
+        }
+        Ok(report)
+    }
+
+    /// Verifies every page of the index files against its checksum
+    /// (`index::pages`); each damaged page is a problem naming the file and
+    /// the page. Returns how many there are.
+    fn check_index_pages(&self, report: &mut CheckReport) -> Result<usize> {
+        let path = self.path().join(INDEX_FILE);
+        let scan = index::pages::scan(&path).map_err(|e| Error::io(&path, e))?;
+        if !scan.checksummed {
+            report.notes.push(format!(
+                "{INDEX_FILE} has no page checksums, so its pages were not verified"
+            ));
+        }
+        for d in &scan.damaged {
+            let file = d.file.file_name().map_or_else(
+                || d.file.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let place = match d.frame {
+                None => format!("{file} page {}", d.page),
+                Some(frame) => format!("{file} frame {frame} (page {})", d.page),
+            };
+            report.problem(
+                place,
+                "the page does not match its checksum: it was changed on disk",
+            );
+        }
+        for b in &scan.broken_frames {
+            report.problem(
+                format!("{INDEX_FILE}-wal frame {}", b.frame),
+                format!(
+                    "a committed frame fails the WAL's own checksum; SQLite replays the WAL only \
+                     up to it, so the {} frames after it are not served",
+                    b.after
+                ),
+            );
+        }
+        Ok(scan.damaged.len() + scan.broken_frames.len())
+    }
+
+    fn check_index_and_log(&self, report: &mut CheckReport, repair: bool) -> Result<()> {
         let log = self.inner.log()?;
         let mut index = self.inner.index()?;
         for p in index.integrity_problems()? {
@@ -116,7 +181,7 @@ impl Store {
         let file_len = log.len()?;
         report.series = series.len() as u64;
         report.blocks = blocks.len() as u64;
-        check_allocator(&mut report, &log, index.end_of_blocks()?, file_len, repair)?;
+        check_allocator(report, &log, index.end_of_blocks()?, file_len, repair)?;
 
         // Per-block scan, accumulating each series' summary from the log.
         let mut from_log: HashMap<u64, SeriesSummary> = HashMap::new();
@@ -242,7 +307,7 @@ impl Store {
             }
         }
 
-        self.check_artifact_leftovers(&mut report);
+        self.check_artifact_leftovers(report);
 
         if repair && !report.is_clean() {
             let tx = index.write()?;
@@ -274,7 +339,7 @@ impl Store {
                 .repaired
                 .push("recomputed every metric summary from the log".into());
         }
-        Ok(report)
+        Ok(())
     }
 }
 

@@ -444,6 +444,18 @@ impl From<rusqlite::Error> for Error {
                 .into();
             }
         }
+        // A page that does not match its checksum (index/checksum_vfs.rs):
+        // damage, named by the page the VFS recorded.
+        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            if f.extended_code == crate::index::checksum_vfs::DAMAGED_PAGE {
+                let place = crate::index::checksum_vfs::take_damage()
+                    .unwrap_or_else(|| "a page does not match its checksum".into());
+                return Error::Index(IndexError::new(
+                    IndexErrorKind::Corrupt,
+                    format!("the index is damaged: {place} ({e})"),
+                ));
+            }
+        }
         let kind = match e.sqlite_error_code() {
             Some(C::DatabaseCorrupt | C::NotADatabase) => IndexErrorKind::Corrupt,
             Some(C::DiskFull) => IndexErrorKind::Full,

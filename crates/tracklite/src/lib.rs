@@ -99,4 +99,13 @@ pub mod format {
     pub use crate::log::format::{
         BLOCK_HEADER_SIZE, LOG_VERSION, MAX_BLOCK_PAGES, PAGE, RECORD_SIZE,
     };
+
+    /// The name of the SQLite VFS that keeps the index's page checksums,
+    /// registered in this process by the call. A tool that writes to
+    /// `index.sqlite` itself must open it through this VFS (rusqlite's
+    /// `Connection::open_with_flags_and_vfs`): pages it writes otherwise
+    /// have no valid checksum and read as damaged.
+    pub fn index_vfs() -> crate::Result<&'static str> {
+        Ok(crate::index::checksum_vfs::name()?)
+    }
 }

@@ -141,9 +141,14 @@ fn user_version(index: &Path) -> u32 {
         .unwrap()
 }
 
+/// A connection that writes the index as tracklite does (page checksums).
+fn open_index(index: &Path) -> Connection {
+    let vfs = tracklite::format::index_vfs().unwrap();
+    Connection::open_with_flags_and_vfs(index, rusqlite::OpenFlags::default(), vfs).unwrap()
+}
+
 fn set_user_version(index: &Path, version: u32) {
-    Connection::open(index)
-        .unwrap()
+    open_index(index)
         .pragma_update(None, "user_version", version)
         .unwrap();
 }
@@ -202,7 +207,7 @@ fn schema(index: &Path) -> Schema {
 /// version left it: drops every table, index and column a later migration
 /// added.
 fn downgrade_to_v1(index: &Path) {
-    let conn = Connection::open(index).unwrap();
+    let conn = open_index(index);
     for (kind, name) in schema_objects(index) {
         let v1 = match kind.as_str() {
             "table" => V1_TABLES.iter().any(|(t, _)| *t == name),
@@ -602,7 +607,7 @@ fn a_version_5_index_gains_the_dataset_links_of_imports() {
 
     // As a tracklite of version 5 left it.
     {
-        let conn = Connection::open(&index).unwrap();
+        let conn = open_index(&index);
         for table in AFTER_V5_TABLES {
             conn.execute_batch(&format!("DROP TABLE {table}")).unwrap();
         }
@@ -653,7 +658,7 @@ fn an_unknown_stored_value_is_an_error_not_a_default() {
         .create_logged_model(tracklite::NewLoggedModel::default())
         .unwrap()
         .model_id;
-    let index = Connection::open(path.join(INDEX_FILE)).unwrap();
+    let index = open_index(&path.join(INDEX_FILE));
     let unknown = |sql: &str, id: &str| {
         index.execute(sql, [id]).unwrap();
     };

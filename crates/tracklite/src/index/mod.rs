@@ -3,12 +3,14 @@
 //! and write at once; every write transaction starts IMMEDIATE, so that a
 //! busy database is waited for rather than failed.
 
+pub(crate) mod checksum_vfs;
 pub(crate) mod datasets;
 pub mod experiments;
 pub(crate) mod links;
 pub(crate) mod load;
 pub mod logged_models;
 mod metrics;
+pub mod pages;
 pub mod pending;
 pub mod runs;
 pub mod schema;
@@ -98,7 +100,8 @@ impl Index {
     }
 
     fn open_writable(path: &Path, target: u32) -> Result<Index> {
-        let conn = Connection::open(path)?;
+        // Through the page-checksum VFS (checksum_vfs.rs).
+        let conn = checksum_vfs::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Identify the file before changing anything in it: another
         // application's database is refused untouched.
@@ -107,6 +110,9 @@ impl Index {
         // of several indexes, and the WAL writes whole pages. (Only takes
         // effect before the first table is made.)
         conn.execute_batch("PRAGMA page_size = 1024;")?;
+        // Page checksums (checksum_vfs.rs): a new index gets their reserved
+        // bytes before its first page; an old one is rewritten with them.
+        checksum_vfs::prepare(&conn, path, target)?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::Index(IndexError::new(
@@ -266,11 +272,13 @@ fn open_read_only_connection(path: &Path, immutable: bool) -> Result<Connection>
         uri_path(path),
         if immutable { "&immutable=1" } else { "" }
     );
-    let conn = Connection::open_with_flags(
+    // Through the page-checksum VFS too: damaged pages are errors here as well.
+    let conn = Connection::open_with_flags_and_vfs(
         uri,
         OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        checksum_vfs::name()?,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;")?;

@@ -221,8 +221,20 @@ CREATE TABLE metric_dataset_links (
 ) WITHOUT ROWID;
 ";
 
+/// Version 7: page checksums. Every page of the index keeps 8 reserved
+/// bytes holding its checksum (see `pages.rs` and docs/format.md). The
+/// pages are rewritten with them (`VACUUM`, in `checksum_vfs::prepare`)
+/// before this migration runs; the row only records it, and the version
+/// keeps older tracklite, which would write pages without checksums, out.
+const V7: &str = "
+INSERT OR REPLACE INTO meta (key, value) VALUES ('page_checksums', 'crc32c');
+";
+
+/// The first schema version whose pages carry checksums.
+pub const PAGE_CHECKSUMS_VERSION: u32 = 7;
+
 /// The migrations, in order: entry `i` takes a store from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
