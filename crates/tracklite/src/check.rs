@@ -285,6 +285,12 @@ impl Store {
                 .map_err(|e| crate::error::Error::io(log.path(), e))?
                 .points;
             let place = format!("log page {}", h.first_page);
+            // A writer of another process may have indexed the block since
+            // the index was read above: only a block still unindexed now
+            // is missing.
+            if index::block_at(index.conn(), h.first_page)?.is_some() {
+                continue;
+            }
             if points == 0 {
                 report.notes.push(format!(
                     "{place}: an empty block of series {} left by an interrupted writer",
