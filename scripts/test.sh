@@ -53,6 +53,16 @@ stage "rust lints" cargo clippy --workspace --all-targets -- -D warnings
 # public items, fail the build of the API docs.
 stage "rust docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 stage "rust tests" cargo test --workspace --release
+# The fault-injection family, by name, with their output: crashes, full
+# disks (a small tmpfs; skipped with a message when not root), deleted and
+# replaced files, damaged bytes, races and fork. They ran above too; this
+# stage shows what each injects and any skip.
+stage "fault injection" cargo test --release -p tracklite \
+    --test fork_safety --test read_only --test missing_log \
+    --test allocator_damage --test batch_atomicity --test search_infinity \
+    --test index_damage --test artifact_races --test artifact_leftovers \
+    --test corruption --test crash_consistency --test concurrency \
+    -- --nocapture
 
 # ---------------------------------------------------------------------------
 # Python
