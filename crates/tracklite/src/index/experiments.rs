@@ -194,9 +194,12 @@ impl Index {
                 if runs > 0 || tag_count > 0 {
                     return Ok(PutOutcome::Present);
                 }
-                let same: bool = tx.query_row(
-                    "SELECT artifact_location IS ?2 AND lifecycle_stage = ?3 AND creation_time = ?4
-                         AND last_update_time = ?5 FROM experiments WHERE experiment_id = ?1",
+                // Only a record that differs changes the row.
+                let changed = tx.execute(
+                    "UPDATE experiments SET artifact_location = ?2, lifecycle_stage = ?3,
+                         creation_time = ?4, last_update_time = ?5
+                     WHERE experiment_id = ?1 AND NOT (artifact_location IS ?2
+                         AND lifecycle_stage = ?3 AND creation_time = ?4 AND last_update_time = ?5)",
                     params![
                         e.experiment_id,
                         e.artifact_location,
@@ -204,22 +207,10 @@ impl Index {
                         e.creation_time,
                         e.last_update_time
                     ],
-                    |r| r.get(0),
                 )?;
-                if same && tags.is_empty() {
+                if changed == 0 && tags.is_empty() {
                     return Ok(PutOutcome::Present);
                 }
-                tx.execute(
-                    "UPDATE experiments SET artifact_location = ?2, lifecycle_stage = ?3,
-                         creation_time = ?4, last_update_time = ?5 WHERE experiment_id = ?1",
-                    params![
-                        e.experiment_id,
-                        e.artifact_location,
-                        e.lifecycle_stage.as_str(),
-                        e.creation_time,
-                        e.last_update_time
-                    ],
-                )?;
                 PutOutcome::Replaced
             }
             None => {
