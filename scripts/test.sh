@@ -63,6 +63,8 @@ stage "fault injection" cargo test --release -p tracklite \
     --test index_damage --test artifact_races --test artifact_leftovers \
     --test corruption --test crash_consistency --test concurrency \
     -- --nocapture
+stage "fault injection (cli)" cargo test --release -p tracklite-cli \
+    --test permissions --test gc_leftovers -- --nocapture
 
 # ---------------------------------------------------------------------------
 # Python

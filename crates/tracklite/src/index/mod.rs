@@ -210,9 +210,10 @@ impl Index {
                 reason: "the store is open read-only".into(),
             });
         }
-        Ok(self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+        let path = &self.path;
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| explain_read_only(path, e.into()))
     }
 
     pub fn conn(&self) -> &Connection {
@@ -340,7 +341,15 @@ fn identify(conn: &Connection, path: &Path) -> Result<()> {
     };
     let tables: i64 = conn
         .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-        .map_err(|e| not_a_store(&format!("it cannot be read as an SQLite database ({e})")))?;
+        .map_err(|e| match e.sqlite_error_code() {
+            // Not a database at all: another kind of file.
+            Some(rusqlite::ErrorCode::NotADatabase) => {
+                not_a_store(&format!("it cannot be read as an SQLite database ({e})"))
+            }
+            // A database that cannot be read or written here (permissions,
+            // a full disk): the cause, as it is.
+            _ => Error::from(e),
+        })?;
     if tables == 0 {
         return Ok(());
     }
