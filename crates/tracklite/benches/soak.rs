@@ -4,8 +4,9 @@
 //! been told was logged must be there, once, with its value, and no value
 //! read may be wrong.
 //!
-//! `cargo bench -p tracklite --bench soak -- --seconds 600 [--writers 4]`
-//! prints the figures: faults injected, points acknowledged, points found,
+//! `cargo bench -p tracklite --bench soak -- --seconds 600 [--writers 4]
+//! [--rate 50000]` (points per second per writer, which bounds the disk
+//! the store takes: 32 bytes a point) prints the figures: faults injected, points acknowledged, points found,
 //! points lost (must be 0), wrong values served (must be 0).
 //!
 //! Every point's value is a function of its key and step, so any value read
@@ -25,6 +26,7 @@ const ROLE_VAR: &str = "TRACKLITE_SOAK_ROLE";
 const STORE_VAR: &str = "TRACKLITE_SOAK_STORE";
 const LEDGER_VAR: &str = "TRACKLITE_SOAK_LEDGER";
 const SEED_VAR: &str = "TRACKLITE_SOAK_SEED";
+const RATE_VAR: &str = "TRACKLITE_SOAK_RATE";
 const KEYS: u64 = 4;
 const POINTS_PER_CALL: i64 = 250;
 
@@ -50,7 +52,7 @@ impl Rng {
 
 /// A writer process: runs after runs, points by the writer's fast path and
 /// by batches, each acknowledgement written to the ledger.
-fn writer(store: &Path, ledger: &Path, seed: u64) -> ! {
+fn writer(store: &Path, ledger: &Path, seed: u64, rate: u64) -> ! {
     let store = Store::open(store).expect("the writer opens the store");
     let mut ledger = std::fs::OpenOptions::new()
         .create(true)
@@ -58,6 +60,8 @@ fn writer(store: &Path, ledger: &Path, seed: u64) -> ! {
         .open(ledger)
         .expect("the ledger opens");
     let mut rng = Rng(seed);
+    let started = Instant::now();
+    let mut written = 0u64;
     loop {
         let run = store.create_run(NewRun::default()).unwrap().run_id;
         let mut w = store.metric_writer(&run).unwrap();
@@ -85,14 +89,21 @@ fn writer(store: &Path, ledger: &Path, seed: u64) -> ! {
             next[key as usize] = to;
             // Acknowledged: steps 0..to of this series.
             writeln!(ledger, "{run} {key} {}", to - 1).unwrap();
+            // Pacing to the rate, so that the store's size stays bounded.
+            written += POINTS_PER_CALL as u64;
+            let due = Duration::from_secs_f64(written as f64 / rate as f64);
+            if let Some(ahead) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(ahead);
+            }
         }
         w.close().unwrap();
         store.end_run(&run, RunStatus::Finished).unwrap();
     }
 }
 
-fn spawn_writer(store: &Path, dir: &Path, n: u64) -> Child {
+fn spawn_writer(store: &Path, dir: &Path, n: u64, rate: u64) -> Child {
     Command::new(std::env::current_exe().unwrap())
+        .env(RATE_VAR, rate.to_string())
         .env(ROLE_VAR, "writer")
         .env(STORE_VAR, store)
         .env(LEDGER_VAR, dir.join(format!("ledger-{n}")))
@@ -128,11 +139,13 @@ fn main() {
         let store = PathBuf::from(std::env::var_os(STORE_VAR).unwrap());
         let ledger = PathBuf::from(std::env::var_os(LEDGER_VAR).unwrap());
         let seed = std::env::var(SEED_VAR).unwrap().parse().unwrap();
-        writer(&store, &ledger, seed);
+        let rate = std::env::var(RATE_VAR).unwrap().parse().unwrap();
+        writer(&store, &ledger, seed, rate);
     }
     let args: Vec<String> = std::env::args().collect();
     let seconds = arg(&args, "--seconds", 60);
     let writers = arg(&args, "--writers", 4);
+    let rate = arg(&args, "--rate", 50_000).max(1);
     let dir = tempfile::tempdir().unwrap();
     let store_path = dir.path().join("store");
     let store = Store::open(&store_path).unwrap();
@@ -142,7 +155,7 @@ fn main() {
     let mut children: Vec<Child> = (0..writers)
         .map(|_| {
             spawned += 1;
-            spawn_writer(&store_path, dir.path(), spawned)
+            spawn_writer(&store_path, dir.path(), spawned, rate)
         })
         .collect();
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -155,7 +168,7 @@ fn main() {
         children[victim].wait().unwrap();
         figures.kills += 1;
         spawned += 1;
-        children[victim] = spawn_writer(&store_path, dir.path(), spawned);
+        children[victim] = spawn_writer(&store_path, dir.path(), spawned, rate);
         if Instant::now() >= next_maintenance {
             next_maintenance = Instant::now() + Duration::from_secs(5);
             store.compact(&mut |_| {}).unwrap();
@@ -181,7 +194,7 @@ fn main() {
     drop(store);
     verify(&store_path, dir.path(), spawned, &mut figures);
     println!(
-        "soak: {seconds} s, {writers} writers ({spawned} started)\n\
+        "soak: {seconds} s, {writers} writers ({spawned} started) at up to {rate} points/s each\n\
          faults injected: {} SIGKILLs of writers, {} compactions, {} gc passes, {} checks ({} problems)\n\
          points acknowledged: {}\npoints found: {}\npoints lost: {}\n\
          points found twice: {}\nwrong values served: {}",
