@@ -1,8 +1,12 @@
 //! `log_batch` on a full disk: the batch fails as a whole, no point of it
 //! is visible, and a retry once there is room writes every point once.
 //! Runs on a small tmpfs of its own (root, for mount); skipped otherwise.
+//! And a process killed during a batch: what was written of that batch is
+//! its first points, in the batch's order, as documented.
 
-use std::io::Write;
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::Command;
 
@@ -100,5 +104,101 @@ fn full_disk_batches(mnt: &Path) {
         let n = steps.len();
         steps.dedup();
         assert_eq!(steps.len(), n, "k{k} holds a point twice");
+    }
+}
+
+const STORE_VAR: &str = "TRACKLITE_TEST_BATCH_STORE";
+const RUN_VAR: &str = "TRACKLITE_TEST_BATCH_RUN";
+const BATCH: i64 = 1000;
+
+/// Point `i` of batch `n`: key `k{i % 10}`, step `n * BATCH + i`.
+fn point(n: i64, i: i64) -> Metric {
+    Metric {
+        key: format!("k{}", i % 10),
+        value: (n * BATCH + i) as f64,
+        timestamp: 1_700_000_000_000 + i,
+        step: n * BATCH + i,
+    }
+}
+
+/// The child: batches forever, printing `ack N` once batch N returned.
+#[test]
+fn batch_child_entry() {
+    let (Ok(path), Ok(run)) = (std::env::var(STORE_VAR), std::env::var(RUN_VAR)) else {
+        return;
+    };
+    let store = Store::open(path).unwrap();
+    let first = std::env::var("TRACKLITE_TEST_BATCH_FROM")
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+    for n in first.. {
+        let batch: Vec<Metric> = (0..BATCH).map(|i| point(n, i)).collect();
+        store.log_batch(&run, &batch, &[], &[]).unwrap();
+        println!("ack {n}");
+    }
+}
+
+#[test]
+fn a_batch_cut_by_a_kill_leaves_its_first_points_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let run = Store::open(&path)
+        .unwrap()
+        .create_run(NewRun::default())
+        .unwrap()
+        .run_id;
+    let mut next = 0i64;
+    for kill in 0..5 {
+        let mut child = common::spawn_child(
+            "batch_child_entry",
+            &[
+                (STORE_VAR, path.to_string_lossy().into_owned()),
+                (RUN_VAR, run.clone()),
+                ("TRACKLITE_TEST_BATCH_FROM", next.to_string()),
+            ],
+        );
+        let stdout = child.stdout.take().unwrap();
+        let mut acked = next - 1;
+        for line in BufReader::new(stdout).lines() {
+            if let Some(n) = line.unwrap().strip_prefix("ack ") {
+                acked = n.parse().unwrap();
+                if acked >= next + 20 + kill {
+                    break;
+                }
+            }
+        }
+        child.kill().unwrap(); // SIGKILL, wherever the child is
+        child.wait().unwrap();
+        // The child went on past the last ack read: the next one starts
+        // after every batch written so far.
+        let store = Store::open(&path).unwrap();
+        let last = (0..10)
+            .filter_map(|k| store.metric_history(&run, &format!("k{k}")).ok())
+            .flatten()
+            .map(|p| p.step / BATCH)
+            .max()
+            .unwrap_or(0);
+        assert!(last >= acked);
+        next = last + 1;
+    }
+    let store = Store::open(&path).unwrap();
+    let mut present = std::collections::HashSet::new();
+    for k in 0..10 {
+        for p in store.metric_history(&run, &format!("k{k}")).unwrap() {
+            assert_eq!(p.value, p.step as f64, "a wrong value");
+            assert!(present.insert(p.step), "step {} twice", p.step);
+        }
+    }
+    let batches = present.iter().map(|s| s / BATCH).max().unwrap_or(0);
+    for n in 0..=batches {
+        let written: Vec<bool> = (0..BATCH)
+            .map(|i| present.contains(&(n * BATCH + i)))
+            .collect();
+        let count = written.iter().filter(|&&w| w).count();
+        assert!(
+            written[..count].iter().all(|&w| w),
+            "batch {n}: {count} points written, not its first {count}"
+        );
     }
 }
