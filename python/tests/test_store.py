@@ -147,3 +147,28 @@ def test_the_top_level_names_of_runs_are_unambiguous(store: tracklite.Store):
         assert repr(run).startswith("<tracklite.RunHandle ")
         assert isinstance(run.fetch(), tracklite.entities.Run)
         assert not isinstance(run, tracklite.entities.Run)
+
+
+def test_read_only_store_reads_and_refuses_changes(tmp_path):
+    path = tmp_path / "store"
+    store = tracklite.Store(path)
+    with store.start_run(run_name="ro") as run:
+        run.log_param("lr", 0.1)
+        run.log_metric("loss", 0.5, step=1)
+    del store
+    before = sorted(p.name for p in path.iterdir())
+
+    ro = tracklite.Store(path, read_only=True)
+    assert ro.read_only
+    assert ro.get_run(run.run_id).data.params["lr"] == "0.1"
+    assert list(ro.metric_history(run.run_id, "loss").values) == [0.5]
+    with pytest.raises(tracklite.InvalidStateError, match="read-only"):
+        ro.set_tag(run.run_id, "k", "v")
+    del ro
+    assert sorted(p.name for p in path.iterdir()) == before
+
+
+def test_read_only_open_of_a_missing_store_creates_nothing(tmp_path):
+    with pytest.raises(tracklite.TrackliteError, match="no tracklite store"):
+        tracklite.Store(tmp_path / "nowhere", read_only=True)
+    assert not (tmp_path / "nowhere").exists()

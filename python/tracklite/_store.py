@@ -71,10 +71,20 @@ class Store:
 
     Safe to share between threads; several processes may open the same
     store at once. After ``os.fork()`` the child reopens its own handles.
+
+    ``read_only=True`` opens an existing store without creating or writing
+    anything, so that a store on a full disk, on read-only media or without
+    write permission can still be read; every change then raises
+    ``InvalidStateError``.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._native = _native.Store(os.fspath(path))
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
+        self._native = _native.Store(os.fspath(path), read_only)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened with ``read_only=True``."""
+        return self._native.read_only
 
     @classmethod
     def _wrap(cls, native: _native.Store) -> Store:

@@ -62,7 +62,10 @@ impl Kind {
             | E::NotLocal { .. }
             | E::NoStore { .. }
             | E::ImportSource { .. }
-            | E::ForeignHandle { .. } => Kind::InvalidState,
+            | E::ForeignHandle { .. }
+            | E::ReadOnly { .. } => Kind::InvalidState,
+            E::LogMissing { .. } => Kind::Format,
+            E::LogReplaced { .. } => Kind::StoreIO,
             E::Format(_) => Kind::Format,
             E::Io { .. } => Kind::StoreIO,
             E::Index(e) => match e.kind() {

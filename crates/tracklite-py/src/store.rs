@@ -39,11 +39,25 @@ impl Drop for Store {
 #[pymethods]
 impl Store {
     #[new]
-    fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let inner = py.detach(|| tracklite::Store::open(&path)).or_raise(py)?;
+    #[pyo3(signature = (path, read_only = false))]
+    fn new(py: Python<'_>, path: PathBuf, read_only: bool) -> PyResult<Self> {
+        let inner = py
+            .detach(|| {
+                if read_only {
+                    tracklite::Store::open_read_only(&path)
+                } else {
+                    tracklite::Store::open(&path)
+                }
+            })
+            .or_raise(py)?;
         Ok(Store {
             inner: ManuallyDrop::new(inner),
         })
+    }
+
+    #[getter]
+    fn read_only(&self) -> bool {
+        self.inner.is_read_only()
     }
 
     #[getter]
