@@ -89,20 +89,9 @@ fn noted(store: &Store, path: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Tests that spawn a child, or hold a lock whose release they check, run
-/// one at a time: a child being spawned shares every open file of this
-/// process until it starts its program, so a lock released meanwhile by
-/// another test would still be held by the child's copy.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 #[test]
 fn a_writer_killed_mid_write_leaves_a_file_that_check_reports_and_gc_removes() {
-    let _serial = serial();
+    let _serial = common::serial();
     let tmp = tempfile::tempdir().unwrap();
     let store_path = tmp.path().join("store");
     let store = Store::open(&store_path).unwrap();
@@ -174,7 +163,7 @@ fn a_writer_killed_mid_write_leaves_a_file_that_check_reports_and_gc_removes() {
 
 #[test]
 fn gc_removes_only_stale_unlocked_temporary_files_of_the_store() {
-    let _serial = serial();
+    let _serial = common::serial();
     let tmp = tempfile::tempdir().unwrap();
     let store = Store::open(tmp.path().join("store")).unwrap();
     let run_id = store.create_run(NewRun::default()).unwrap().run_id;

@@ -23,19 +23,9 @@ fn batch(round: i64) -> Vec<Metric> {
         .collect()
 }
 
-/// The tests of this file run one at a time: a child being spawned by one
-/// shares every open file of this process until it starts its program, so
-/// the filler file another test deletes to make room could stay allocated.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 #[test]
 fn a_batch_that_meets_a_full_disk_writes_nothing_and_a_retry_writes_once() {
-    let _serial = serial();
+    let _serial = common::serial();
     let dir = tempfile::tempdir().unwrap();
     let mnt = dir.path().join("small-disk");
     std::fs::create_dir(&mnt).unwrap();
@@ -152,7 +142,7 @@ fn batch_child_entry() {
 
 #[test]
 fn a_batch_cut_by_a_kill_leaves_its_first_points_only() {
-    let _serial = serial();
+    let _serial = common::serial();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     let run = Store::open(&path)

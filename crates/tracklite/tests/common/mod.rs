@@ -68,3 +68,14 @@ impl SplitMix {
         self.next_u64() % n
     }
 }
+
+/// Serialises the tests of one file that spawn child processes or depend
+/// on a file being closed: a child being spawned shares every open file of
+/// the test process until it starts its program, so a lock another test
+/// released, or the space of a file it deleted, could stay held meanwhile.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
