@@ -134,6 +134,10 @@ pub enum EntityKind {
     LoggedModelTag,
     /// A handle on a metric series of a writer.
     SeriesHandle,
+    /// A registered model of the model registry.
+    RegisteredModel,
+    /// A version of a registered model.
+    ModelVersion,
 }
 
 impl EntityKind {
@@ -150,6 +154,8 @@ impl EntityKind {
             EntityKind::LoggedModel => "logged model",
             EntityKind::LoggedModelTag => "logged model tag",
             EntityKind::SeriesHandle => "series handle",
+            EntityKind::RegisteredModel => "registered model",
+            EntityKind::ModelVersion => "model version",
         }
     }
 }

@@ -73,10 +73,11 @@ pub use entities::{
     MetricDatasetLink, MetricPoint, MetricSummary, NewRun, Run, RunInfo, RunStatus, RunUpdate,
     ViewType,
 };
-pub use entities::{ExperimentRecord, LoggedModelRecord, RunRecord};
+pub use entities::{ExperimentRecord, LoggedModelRecord, RegisteredModelRecord, RunRecord};
 pub use entities::{
     LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric, NewLoggedModel,
 };
+pub use entities::{ModelVersion, ModelVersionStage, NewModelVersion, RegisteredModel};
 pub use error::{
     EntityKind, Error, FormatError, IndexError, IndexErrorKind, Result, ValidationError,
 };
@@ -92,6 +93,11 @@ pub use store::{
     DatasetFilter, LoggedModelOrder, LoggedModelPage, SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT,
 };
 pub use store::{ExperimentPage, RunPage};
+pub use store::{
+    ModelVersionPage, RegisteredModelPage, SEARCH_MODEL_VERSIONS_MAX_RESULTS_DEFAULT,
+    SEARCH_MODEL_VERSIONS_MAX_RESULTS_LIMIT, SEARCH_REGISTERED_MODELS_MAX_RESULTS_DEFAULT,
+    SEARCH_REGISTERED_MODELS_MAX_RESULTS_LIMIT,
+};
 
 /// Format constants, for tools and tests that inspect a store's files.
 pub mod format {

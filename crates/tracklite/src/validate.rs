@@ -372,6 +372,125 @@ pub fn artifact_path(path: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// Longest registered model name: the column MLflow's SQL registry gives it.
+pub const MAX_REGISTERED_MODEL_NAME_LENGTH: usize = 256;
+/// Longest description of a registered model or a model version.
+pub const MAX_REGISTRY_DESCRIPTION_LENGTH: usize = 5000;
+/// Longest registry tag value (registered models and model versions).
+pub const MAX_REGISTRY_TAG_VALUE_LENGTH: usize = 100_000;
+/// Longest alias name.
+pub const MAX_ALIAS_LENGTH: usize = 255;
+
+/// Checks a registered model's name as MLflow does: not blank, neither
+/// `/` nor `:`, and not a path that would move (`.`, `..`, `..x`); at most
+/// 256 characters.
+pub fn registered_model_name(name: &str) -> Result<(), ValidationError> {
+    if name.trim().is_empty() {
+        return Err(invalid("registered model name", name, "must not be empty"));
+    }
+    if name.contains(['/', ':']) {
+        return Err(invalid(
+            "registered model name",
+            name,
+            "names cannot contain '/' or ':'",
+        ));
+    }
+    if name == "." || name.starts_with("..") {
+        return Err(invalid(
+            "registered model name",
+            name,
+            "must not be '.' or start with '..'",
+        ));
+    }
+    length(
+        "registered model name",
+        name,
+        name,
+        MAX_REGISTERED_MODEL_NAME_LENGTH,
+    )
+}
+
+/// Checks a registry tag (of a registered model or a model version): its
+/// key as a run tag's, and a value of at most 100,000 characters.
+pub fn registry_tag(key: &str, value: &str) -> Result<(), ValidationError> {
+    self::key("registry tag", key)?;
+    length(
+        "registry tag value",
+        key,
+        value,
+        MAX_REGISTRY_TAG_VALUE_LENGTH,
+    )
+}
+
+/// Checks a registry description: at most 5000 characters.
+pub fn registry_description(description: Option<&str>) -> Result<(), ValidationError> {
+    match description {
+        Some(d) => length(
+            "description",
+            "description",
+            d,
+            MAX_REGISTRY_DESCRIPTION_LENGTH,
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Checks an alias name as MLflow does: 1 to 255 letters, digits, `_` or
+/// `-`.
+pub fn alias_name(alias: &str) -> Result<(), ValidationError> {
+    if alias.is_empty() {
+        return Err(invalid("alias", alias, "an alias name must not be empty"));
+    }
+    if let Some(c) = alias
+        .chars()
+        .find(|&c| !(c.is_alphanumeric() || c == '_' || c == '-'))
+    {
+        return Err(invalid(
+            "alias",
+            alias,
+            format!("character {c:?} is not allowed; names may only contain letters, digits, underscores (_) and dashes (-)"),
+        ));
+    }
+    length("alias", alias, alias, MAX_ALIAS_LENGTH)
+}
+
+/// Checks an alias that is to be set: a valid name that is not reserved.
+/// `latest` (in any case) names a model's newest version and `v<digits>`
+/// (`v3`, `V12`) names a version by number, so neither can be set.
+pub fn settable_alias(alias: &str) -> Result<(), ValidationError> {
+    alias_name(alias)?;
+    if alias.eq_ignore_ascii_case("latest") {
+        return Err(invalid(
+            "alias",
+            alias,
+            "'latest' (in any case) is reserved: it names the model's newest version",
+        ));
+    }
+    if is_version_alias(alias) {
+        return Err(invalid(
+            "alias",
+            alias,
+            "'v' followed by digits is reserved: it names a version by its number",
+        ));
+    }
+    Ok(())
+}
+
+/// True for `v<digits>` or `V<digits>`.
+fn is_version_alias(alias: &str) -> bool {
+    let mut chars = alias.chars();
+    matches!(chars.next(), Some('v' | 'V')) && alias.len() > 1 && chars.all(|c| c.is_ascii_digit())
+}
+
+/// Checks a model version number given as text, as MLflow takes it: an
+/// integer (`"3"`).
+pub fn model_version(version: &str) -> Result<i64, ValidationError> {
+    version
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| invalid("model version", version, "must be an integer, such as 3"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,6 +525,26 @@ mod tests {
             msg.contains("param key \"a;b\"") && msg.contains("';'"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn registry_names_and_aliases() {
+        for good in ["iris-classifier", "a b", "ünï", "x.y", ".x"] {
+            registered_model_name(good).unwrap();
+        }
+        for bad in ["", "  ", "a/b", "a:b", ".", "..", "..x"] {
+            assert!(registered_model_name(bad).is_err(), "{bad}");
+        }
+        for good in ["champion", "a-b_c", "v", "vx1", "ünï"] {
+            settable_alias(good).unwrap();
+        }
+        for bad in ["", "latest", "LaTeSt", "v1", "V22", "a b", "a.b"] {
+            assert!(settable_alias(bad).is_err(), "{bad}");
+        }
+        alias_name("latest").unwrap();
+        assert!(alias_name(&"a".repeat(256)).is_err());
+        assert_eq!(model_version(" 3").unwrap(), 3);
+        assert!(model_version("x").is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod experiments;
 mod logged_models;
 mod metrics;
 mod records;
+mod registry;
 mod runs;
 
 pub use datasets::{Dataset, DatasetInput};
@@ -14,5 +15,6 @@ pub use logged_models::{
     LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric, NewLoggedModel,
 };
 pub use metrics::{now_ms, Metric, MetricColumns, MetricDatasetLink, MetricPoint, MetricSummary};
-pub use records::{ExperimentRecord, LoggedModelRecord, RunRecord};
+pub use records::{ExperimentRecord, LoggedModelRecord, RegisteredModelRecord, RunRecord};
+pub use registry::{ModelVersion, ModelVersionStage, NewModelVersion, RegisteredModel};
 pub use runs::{NewRun, Run, RunInfo, RunStatus, RunUpdate};

@@ -1,10 +1,11 @@
-//! Whole records of experiments, runs and logged models, as they are kept
+//! Whole records of experiments, runs, logged models and registered models, as they are kept
 //! elsewhere (an MLflow folder, a tracking server): what an import writes
 //! into a store with their own ids, names, times and stages, and what an
 //! export reads back out of one.
 
 use super::{
-    DatasetInput, LifecycleStage, LoggedModelOutput, LoggedModelStatus, ModelMetric, RunStatus,
+    DatasetInput, LifecycleStage, LoggedModelOutput, LoggedModelStatus, ModelMetric, ModelVersion,
+    RunStatus,
 };
 
 /// An experiment to import, with everything it has.
@@ -92,4 +93,29 @@ pub struct LoggedModelRecord {
     pub params: Vec<(String, String)>,
     /// Every point, each naming its model (this one).
     pub metrics: Vec<ModelMetric>,
+}
+
+/// A registered model to import, with its versions, tags and aliases.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisteredModelRecord {
+    /// The model's name, unique in the store.
+    pub name: String,
+    /// When the model was registered, in milliseconds since the Unix epoch.
+    pub creation_timestamp: i64,
+    /// When the model last changed, in milliseconds since the Unix epoch.
+    pub last_updated_timestamp: i64,
+    /// The model's description.
+    pub description: Option<String>,
+    /// The model's tags.
+    pub tags: Vec<(String, String)>,
+    /// Each alias and the version it names; the versions must be among
+    /// `versions`.
+    pub aliases: Vec<(String, i64)>,
+    /// The versions, each naming this model; their `aliases` are ignored
+    /// (`aliases` above says them).
+    pub versions: Vec<ModelVersion>,
+    /// The greatest version number the model ever gave (deleted versions
+    /// included), so that new versions continue after it; at least the
+    /// greatest of `versions`.
+    pub last_version: i64,
 }

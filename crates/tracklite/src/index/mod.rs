@@ -1,7 +1,8 @@
-//! The SQLite metadata index: experiments, runs, params, tags and the
-//! metric summaries and block map. WAL mode, so that several processes read
-//! and write at once; every write transaction starts IMMEDIATE, so that a
-//! busy database is waited for rather than failed.
+//! The SQLite metadata index: experiments, runs, params, tags, the metric
+//! summaries and block map, logged models and the model registry. WAL
+//! mode, so that several processes read and write at once; every write
+//! transaction starts IMMEDIATE, so that a busy database is waited for
+//! rather than failed.
 
 pub(crate) mod checksum_vfs;
 pub(crate) mod datasets;
@@ -10,8 +11,10 @@ pub(crate) mod links;
 pub(crate) mod load;
 pub mod logged_models;
 mod metrics;
+pub mod model_versions;
 pub mod pages;
 pub mod pending;
+pub mod registered_models;
 pub mod runs;
 pub mod schema;
 mod stored;

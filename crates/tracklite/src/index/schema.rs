@@ -230,11 +230,70 @@ const V7: &str = "
 INSERT OR REPLACE INTO meta (key, value) VALUES ('page_checksums', 'crc32c');
 ";
 
+/// Version 8: the model registry. A registered model is keyed by a number
+/// (`model_key`) so that renaming it changes one row; `last_version` is the
+/// greatest version number it ever gave, so that a new version takes the
+/// next one inside the same write transaction and a deleted version's
+/// number is never given again. An alias names one version of its model.
+const V8: &str = "
+CREATE TABLE registered_models (
+    model_key         INTEGER PRIMARY KEY,
+    name              TEXT NOT NULL UNIQUE,
+    description       TEXT,
+    creation_time     INTEGER NOT NULL,
+    last_updated_time INTEGER NOT NULL,
+    last_version      INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE registered_model_tags (
+    model_key INTEGER NOT NULL,
+    key       TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    PRIMARY KEY (model_key, key)
+) WITHOUT ROWID;
+
+CREATE TABLE model_versions (
+    model_key         INTEGER NOT NULL,
+    version           INTEGER NOT NULL,
+    creation_time     INTEGER NOT NULL,
+    last_updated_time INTEGER NOT NULL,
+    description       TEXT,
+    user_id           TEXT,
+    current_stage     TEXT NOT NULL DEFAULT 'None',
+    source            TEXT NOT NULL,
+    storage_location  TEXT,
+    run_id            TEXT,
+    run_link          TEXT,
+    model_id          TEXT,
+    status            TEXT NOT NULL DEFAULT 'READY',
+    status_message    TEXT,
+    UNIQUE (model_key, version)
+);
+CREATE INDEX model_versions_by_run ON model_versions (run_id);
+CREATE INDEX model_versions_by_update ON model_versions (last_updated_time);
+
+CREATE TABLE model_version_tags (
+    model_key INTEGER NOT NULL,
+    version   INTEGER NOT NULL,
+    key       TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    PRIMARY KEY (model_key, version, key)
+) WITHOUT ROWID;
+CREATE INDEX model_version_tags_by_key ON model_version_tags (key, value);
+
+CREATE TABLE registered_model_aliases (
+    model_key INTEGER NOT NULL,
+    alias     TEXT NOT NULL,
+    version   INTEGER NOT NULL,
+    PRIMARY KEY (model_key, alias)
+) WITHOUT ROWID;
+";
+
 /// The first schema version whose pages carry checksums.
 pub const PAGE_CHECKSUMS_VERSION: u32 = 7;
 
 /// The migrations, in order: entry `i` takes a store from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -62,3 +62,11 @@ impl StoredEnum for LoggedModelStatus {
         text.parse().ok()
     }
 }
+
+impl StoredEnum for crate::entities::ModelVersionStage {
+    const WHAT: &'static str = "model version stage";
+    const EXPECTED: &'static str = "None, Staging, Production, Archived";
+    fn from_stored(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}

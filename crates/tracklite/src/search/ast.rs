@@ -1,7 +1,7 @@
 //! What a parsed filter and order_by say, independent of SQL: the
 //! comparators and tests every entity shares, then each entity's clauses
-//! and sort keys (runs, experiments, logged models; registered models and
-//! model versions will add theirs here).
+//! and sort keys (runs, experiments, logged models, and registered models
+//! with their versions).
 
 use std::fmt;
 
@@ -317,3 +317,32 @@ pub enum ModelSortKey {
 
 /// One order_by clause of a logged-model search.
 pub type ModelOrder = OrderBy<ModelSortKey>;
+
+/// One clause of a registered-model or model-version filter. Registered
+/// models take `Name` and `Tag` only.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RegistryClause {
+    /// The registered model's name.
+    Name(TextTest),
+    /// The version's number.
+    Version(NumTest),
+    /// The run the version came from.
+    RunId(TextTest),
+    /// The version's source.
+    SourcePath(TextTest),
+    /// True when the entity has the tag with a value that passes.
+    Tag { key: String, test: TextTest },
+}
+
+/// What registered models and model versions can be ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrySortKey {
+    Name,
+    /// Versions only.
+    Version,
+    CreationTime,
+    LastUpdatedTime,
+}
+
+/// One order_by clause of a registry search.
+pub type RegistryOrder = OrderBy<RegistrySortKey>;

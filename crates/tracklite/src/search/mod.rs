@@ -8,14 +8,11 @@
 //! - [`lexer`] and [`parser`] read the text into raw clauses, and
 //!   [`values`] turns written values into typed tests;
 //! - one grammar file per entity says what each field accepts and gives
-//!   the [`ast`] of a search: [`runs`], [`experiments`], [`logged_models`];
+//!   the [`ast`] of a search: [`runs`], [`experiments`], [`logged_models`],
+//!   and [`registry`] for registered models and model versions;
 //! - [`sql`] compiles that into SQL (one builder; one file per entity),
 //!   keeping the semantics (missing keys, NaN, LIKE case rules, NULLs last);
 //! - [`page_token`] says how pages stay stable.
-//!
-//! Registered models and model versions take the same path: a grammar file
-//! here (`registered_models.rs`, `model_versions.rs`), their clauses in
-//! [`ast`], and their SQL in `sql/` (not written yet).
 
 pub(crate) mod ast;
 pub(crate) mod experiments;
@@ -23,6 +20,7 @@ pub(crate) mod lexer;
 pub(crate) mod logged_models;
 pub(crate) mod page_token;
 pub(crate) mod parser;
+pub(crate) mod registry;
 pub(crate) mod runs;
 pub(crate) mod sql;
 pub(crate) mod values;

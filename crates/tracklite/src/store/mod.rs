@@ -6,6 +6,7 @@ mod compact;
 mod experiments;
 mod logged_models;
 mod metrics;
+mod registry;
 mod runs;
 mod search;
 mod writer;
@@ -28,6 +29,11 @@ pub use logged_models::{
     DatasetFilter, LoggedModelOrder, LoggedModelPage, SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT,
 };
 pub(crate) use metrics::fold_block;
+pub use registry::{
+    ModelVersionPage, RegisteredModelPage, SEARCH_MODEL_VERSIONS_MAX_RESULTS_DEFAULT,
+    SEARCH_MODEL_VERSIONS_MAX_RESULTS_LIMIT, SEARCH_REGISTERED_MODELS_MAX_RESULTS_DEFAULT,
+    SEARCH_REGISTERED_MODELS_MAX_RESULTS_LIMIT,
+};
 pub use runs::GcReport;
 pub use search::{ExperimentPage, RunPage};
 pub use writer::{MetricWriter, SeriesHandle};

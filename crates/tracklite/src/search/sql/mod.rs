@@ -9,10 +9,7 @@
 //! - [`runs`]: run searches (params, tags, latest metrics, datasets);
 //! - [`experiments`]: experiment searches;
 //! - [`logged_models`]: logged-model searches;
-//! - registered models and model versions (not written yet) go in
-//!   `registered_models.rs` and `model_versions.rs` beside them, on the same
-//!   pieces: their filters test a name, a version number, a run id, a
-//!   source path and tags with `= != LIKE ILIKE IN NOT IN`.
+//! - [`registry`]: registered-model and model-version searches.
 //!
 //! The semantics shared by every entity, after MLflow's SQL store:
 //! - LIKE is `GLOB` with the wildcards translated (case-sensitive, as
@@ -27,6 +24,7 @@
 
 mod experiments;
 mod logged_models;
+mod registry;
 mod runs;
 
 use rusqlite::types::Value;
@@ -35,6 +33,7 @@ use super::ast::{Comparator, KeyTest, NumTest, Number, TextTest};
 
 pub use experiments::{experiments, ExperimentQuery};
 pub use logged_models::{logged_models, ModelQuery};
+pub use registry::{model_versions, registered_models, RegistryQuery, VERSION_COLUMNS};
 pub use runs::{runs, runs_in_metric_order, RunQuery};
 
 /// Lists longer than this are bound as one JSON array: SQLite limits the
