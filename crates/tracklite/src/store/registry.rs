@@ -465,8 +465,9 @@ impl Store {
     /// for them).
     ///
     /// - `filter`: `name`, `run_id` (`= != LIKE ILIKE IN NOT IN`),
-    ///   `source_path` (`= != LIKE ILIKE`), `version_number` (`= != < <= >
-    ///   >=`) and `tags.<key>` (`= != LIKE ILIKE`), joined by AND;
+    ///   `source_path` (`= != LIKE ILIKE`), `version_number`
+    ///   (`= != < <= > >=`) and `tags.<key>` (`= != LIKE ILIKE`), joined by
+    ///   AND;
     /// - `max_results`: 1 to 200,000 (MLflow's default: 10,000);
     /// - `order_by`: `name`, `version_number`, `creation_timestamp`,
     ///   `last_updated_timestamp`; default: last updated first, then name,
