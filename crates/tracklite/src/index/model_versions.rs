@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::load::json_ids;
+use super::load::{json_ids, page_ids};
 use super::registered_models::model_key;
 use super::stored::Stored;
 use super::Index;
@@ -48,6 +48,10 @@ fn read_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
     })
 }
 
+/// Up to this many versions, tags are read version by version (one seek
+/// each); beyond it, every tag of their models is read in one pass.
+const FEW_VERSIONS: usize = 1000;
+
 /// Runs a query of [`VERSION_COLUMNS`] and fills in the versions' tags and
 /// aliases.
 pub(super) fn load_versions(
@@ -78,11 +82,28 @@ pub(super) fn attach_tags_and_aliases(conn: &Connection, rows: &mut [VersionRow]
     keys.sort_unstable();
     keys.dedup();
     let keys = json_ids(&keys);
-    let mut tags = conn.prepare_cached(
-        "SELECT model_key, version, key, value FROM model_version_tags
-         WHERE model_key IN (SELECT value FROM json_each(?1))",
-    )?;
-    let mut found = tags.query([&keys])?;
+    // A few versions: their own tags, by key. Many: every tag of their
+    // models, in one pass over each model's rows (a page of that many
+    // versions is most of its models' versions).
+    let (sql, selection) = if rows.len() <= FEW_VERSIONS {
+        let pairs: Vec<[i64; 2]> = rows
+            .iter()
+            .map(|r| [r.model_key, r.version.version])
+            .collect();
+        (
+            "SELECT t.model_key, t.version, t.key, t.value FROM json_each(?1) p
+             JOIN model_version_tags t ON t.model_key = p.value ->> 0 AND t.version = p.value ->> 1",
+            json_ids(&pairs),
+        )
+    } else {
+        (
+            "SELECT model_key, version, key, value FROM model_version_tags
+             WHERE model_key IN (SELECT value FROM json_each(?1))",
+            keys.clone(),
+        )
+    };
+    let mut tags = conn.prepare_cached(sql)?;
+    let mut found = tags.query([&selection])?;
     while let Some(r) = found.next()? {
         if let Some(&i) = place.get(&(r.get(0)?, r.get(1)?)) {
             rows[i].version.tags.insert(r.get(2)?, r.get(3)?);
@@ -392,14 +413,16 @@ impl Index {
             )?;
         }
         let query = sql::model_versions(q);
-        let mut stmt = tx.prepare(&query.text)?;
-        let mut rows = stmt
-            .query_map(params_from_iter(query.params.iter()), read_version)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        drop(stmt);
-        let more = rows.len() > q.limit;
-        rows.truncate(q.limit);
-        attach_tags_and_aliases(&tx, &mut rows)?;
+        let (rowids, more) = page_ids::<i64>(&tx, &query, q.limit)?;
+        // The rows, in the order of the rowids (json_each's key is the
+        // position in the array).
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM json_each(?1) p
+             JOIN model_versions v ON v.rowid = p.value
+             JOIN registered_models m ON m.model_key = v.model_key
+             ORDER BY p.key"
+        );
+        let rows = load_versions(&tx, &sql, [json_ids(&rowids)])?;
         tx.commit()?;
         Ok(VersionPage {
             versions: rows.into_iter().map(|r| r.version).collect(),
@@ -436,14 +459,20 @@ impl Index {
     }
 }
 
-/// The newest version of each stage of each model of `keys`.
+/// The newest version of each stage of each model of `keys`: for each
+/// model and stage, one seek in `model_versions_by_stage` for the greatest
+/// version, rather than a pass over every version.
 pub(super) fn latest_in(conn: &Connection, keys: &[i64]) -> Result<Vec<VersionRow>> {
     let sql = format!(
-        "SELECT {VERSION_COLUMNS} FROM model_versions v
+        "SELECT {VERSION_COLUMNS} FROM
+           (SELECT k.value AS key,
+                   (SELECT max(w.version) FROM model_versions w
+                    WHERE w.model_key = k.value AND w.current_stage = s.stage) AS top
+            FROM json_each(?1) k,
+                 (SELECT 'None' AS stage UNION ALL SELECT 'Staging'
+                  UNION ALL SELECT 'Production' UNION ALL SELECT 'Archived') s) l
+         JOIN model_versions v ON v.model_key = l.key AND v.version = l.top
          JOIN registered_models m ON m.model_key = v.model_key
-         WHERE v.model_key IN (SELECT value FROM json_each(?1))
-           AND v.version = (SELECT max(w.version) FROM model_versions w
-                            WHERE w.model_key = v.model_key AND w.current_stage = v.current_stage)
          ORDER BY v.model_key, v.version"
     );
     load_versions(conn, &sql, [json_ids(keys)])

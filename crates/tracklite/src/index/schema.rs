@@ -270,6 +270,8 @@ CREATE TABLE model_versions (
     UNIQUE (model_key, version)
 );
 CREATE INDEX model_versions_by_run ON model_versions (run_id);
+-- The newest version of each stage: the latest versions of a model.
+CREATE INDEX model_versions_by_stage ON model_versions (model_key, current_stage, version);
 CREATE INDEX model_versions_by_update ON model_versions (last_updated_time);
 
 CREATE TABLE model_version_tags (

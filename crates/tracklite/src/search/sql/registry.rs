@@ -26,7 +26,7 @@ pub struct RegistryQuery<'a> {
     pub offset: usize,
 }
 
-/// The columns a version is read from, in `load_version`'s order.
+/// The columns a version is read from, in `read_version`'s order.
 pub const VERSION_COLUMNS: &str = "v.model_key, m.name, v.version, v.creation_time,
     v.last_updated_time, v.description, v.user_id, v.current_stage, v.source,
     v.storage_location, v.run_id, v.run_link, v.model_id, v.status, v.status_message";
@@ -45,13 +45,15 @@ fn tag_clause(s: &mut Sql, table: &str, owner: &str, key: &str, test: &TextTest)
     s.push(")");
 }
 
-/// Leaves out models tagged as prompts in `table` (aliased `x`).
+/// Leaves out the models (`owner`, a model key column) that have a row of
+/// `table` tagging them as prompts. The set of prompt models is read once
+/// per query, not once per row.
 fn without_prompts(s: &mut Sql, table: &str, owner: &str) {
-    s.push(" AND NOT EXISTS (SELECT 1 FROM ")
-        .push(table)
-        .push(" x WHERE ")
+    s.push(" AND ")
         .push(owner)
-        .push(" AND x.key = ")
+        .push(" NOT IN (SELECT x.model_key FROM ")
+        .push(table)
+        .push(" x WHERE x.key = ")
         .bind(IS_PROMPT_TAG.to_string())
         .push(" AND x.value = 'true')");
 }
@@ -122,18 +124,18 @@ pub fn registered_models(q: &RegistryQuery<'_>) -> Sql {
         }
     }
     if !q.prompts {
-        without_prompts(&mut s, "registered_model_tags", "x.model_key = m.model_key");
+        without_prompts(&mut s, "registered_model_tags", "m.model_key");
     }
     order_and_page(&mut s, q, false);
     s
 }
 
-/// The query of a page of versions (their [`VERSION_COLUMNS`]), one more
-/// than the page holds.
+/// The query of a page's version rowids, in order, one more than the page
+/// holds. (Sorting the rowids alone, rather than whole rows, keeps the
+/// sort narrow; the rows are read afterwards.)
 pub fn model_versions(q: &RegistryQuery<'_>) -> Sql {
-    let mut s = Sql::plain("SELECT ");
-    s.push(VERSION_COLUMNS).push(
-        " FROM model_versions v JOIN registered_models m ON m.model_key = v.model_key
+    let mut s = Sql::plain(
+        "SELECT v.rowid FROM model_versions v JOIN registered_models m ON m.model_key = v.model_key
           WHERE v.rowid <= ",
     );
     s.bind(q.snapshot);
@@ -160,7 +162,7 @@ pub fn model_versions(q: &RegistryQuery<'_>) -> Sql {
         }
     }
     if !q.prompts {
-        without_prompts(&mut s, "model_version_tags", "x.model_key = v.model_key");
+        without_prompts(&mut s, "model_version_tags", "v.model_key");
     }
     order_and_page(&mut s, q, true);
     s
