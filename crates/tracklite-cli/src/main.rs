@@ -10,6 +10,7 @@ mod import;
 mod json;
 mod listing;
 mod maintenance;
+mod models;
 mod run;
 mod table;
 
@@ -122,6 +123,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List registered models with their latest versions and aliases, or
+    /// show one model with every version
+    Models {
+        /// The registered model to show [default: list every model]
+        name: Option<String>,
+        /// Print one JSON document instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// Permanently remove deleted runs: all of them, or only those listed
     Gc {
         /// Deleted runs to remove [default: every deleted run]
@@ -207,6 +217,11 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Check { repair, json } => maintenance::check(&store, repair, json, out),
         Command::Gc { run_ids, json } => maintenance::gc(&store, &run_ids, json, out),
         Command::Compact { json } => maintenance::compact(&store, json, out),
+        Command::Models { name: None, json } => models::list(&store, json, out),
+        Command::Models {
+            name: Some(name),
+            json,
+        } => models::show(&store, &name, json, out),
         Command::Artifacts { run_id, path, json } => {
             artifacts::list(&store, &run_id, path.as_deref(), json, out)
         }
