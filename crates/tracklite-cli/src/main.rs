@@ -132,10 +132,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Permanently remove deleted runs: all of them, or only those listed
+    /// Permanently remove deleted runs: all of them, or only those listed.
+    /// A deleted run whose artifacts a registered model version uses makes
+    /// the whole gc fail, removing nothing, unless --force is given
     Gc {
         /// Deleted runs to remove [default: every deleted run]
         run_ids: Vec<String>,
+        /// Remove deleted runs even when registered model versions use
+        /// their artifacts (the versions are left without their files)
+        #[arg(long)]
+        force: bool,
         /// Print one JSON document instead of text
         #[arg(long)]
         json: bool,
@@ -215,7 +221,11 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Run { run_id, json } => run::show(&store, &run_id, json, out),
         Command::History { run_id, key, json } => run::history(&store, &run_id, &key, json, out),
         Command::Check { repair, json } => maintenance::check(&store, repair, json, out),
-        Command::Gc { run_ids, json } => maintenance::gc(&store, &run_ids, json, out),
+        Command::Gc {
+            run_ids,
+            force,
+            json,
+        } => maintenance::gc(&store, &run_ids, force, json, out),
         Command::Compact { json } => maintenance::compact(&store, json, out),
         Command::Models { name: None, json } => models::list(&store, json, out),
         Command::Models {
