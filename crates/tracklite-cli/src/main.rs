@@ -114,8 +114,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Import an MLflow file store (an mlruns folder), creating the store if
-    /// needed; exit status 1 when damaged files were left out
+    /// Import an MLflow file store (an mlruns folder, with its model
+    /// registry), creating the store if needed; exit status 1 when damaged
+    /// files were left out
     Import {
         /// The mlruns folder; it is only read
         source: PathBuf,

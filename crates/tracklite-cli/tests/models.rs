@@ -311,3 +311,55 @@ fn a_store_without_models() {
         out.stderr
     );
 }
+
+#[test]
+fn import_brings_an_mlflow_registry_that_models_then_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mlruns = dir.path().join("mlruns");
+    let put = |rel: &str, text: &str| {
+        let path = mlruns.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    put(
+        "models/iris/meta.yaml",
+        "creation_timestamp: 1700000000000\ndescription: flowers\n\
+         last_updated_timestamp: 1700000000000\nname: iris\n",
+    );
+    for (n, stage) in [(1, "Production"), (2, "Deleted_Internal")] {
+        put(
+            &format!("models/iris/version-{n}/meta.yaml"),
+            &format!(
+                "creation_timestamp: 1700000000000\ncurrent_stage: {stage}\n\
+                 last_updated_timestamp: 1700000000000\nname: iris\nsource: /m/{n}\n\
+                 status: READY\nversion: {n}\n"
+            ),
+        );
+    }
+    put("models/iris/aliases/champion", "1");
+    let store = dir.path().join("store");
+    let out = Command::new(env!("CARGO_BIN_EXE_tracklite"))
+        .env_remove("TRACKLITE_STORE")
+        .arg("--store")
+        .arg(&store)
+        .arg("import")
+        .arg(&mlruns)
+        .output()
+        .unwrap();
+    let summary = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{summary}");
+    assert!(
+        summary.contains(
+            "registered models: 1 imported (1 versions), 0 already in the store, 0 left out"
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("not imported: 1 deleted model versions are not imported"),
+        "{summary}"
+    );
+    let doc = cli(&store, &["models", "iris", "--json"]).json();
+    assert_eq!(doc["model"]["aliases"], json!({"champion": 1}));
+    assert_eq!(doc["versions"][0]["current_stage"], "Production");
+    assert_eq!(doc["versions"].as_array().unwrap().len(), 1);
+}
