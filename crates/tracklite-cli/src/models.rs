@@ -1,6 +1,10 @@
 //! `models`: the model registry, as a list of registered models or one
 //! model with every version.
 //!
+//! Prompts (registered models tagged `mlflow.prompt.is_prompt = true`) are
+//! left out of the list, as MLflow's searches leave them out; `models NAME`
+//! shows one all the same.
+//!
 //! JSON: `models --json` is an array of registered models in the library's
 //! serde form (name, times, description, `latest_versions`, `tags`,
 //! `aliases`), by name; `models NAME --json` is
@@ -45,35 +49,20 @@ fn all_models(store: &Store) -> Result<Vec<RegisteredModel>> {
     }
 }
 
-/// Every version of the model `name`, newest first.
-fn all_versions(store: &Store, name: &str) -> Result<Vec<ModelVersion>> {
-    // Quoted text is taken as written, with no escapes: a name holding
-    // both quote characters cannot be written in a filter, so then every
-    // version is read and the model's kept.
-    let filter = if !name.contains('\'') {
-        format!("name = '{name}'")
-    } else if !name.contains('"') {
-        format!("name = \"{name}\"")
-    } else {
-        String::new()
-    };
-    let order = ["version_number DESC".to_string()];
+/// Every version of `model`, newest first. They are read by number, from
+/// the newest down (deleted numbers are skipped): a version search would
+/// need the name quoted in a filter (a name may hold both quote
+/// characters), and leaves out the versions of prompts.
+fn all_versions(store: &Store, model: &RegisteredModel) -> Result<Vec<ModelVersion>> {
+    let newest = model.latest_versions.iter().map(|v| v.version).max();
     let mut versions = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = store.search_model_versions(
-            &filter,
-            tracklite::SEARCH_MODEL_VERSIONS_MAX_RESULTS_DEFAULT,
-            &order,
-            token.as_deref(),
-        )?;
-        versions.extend(page.versions.into_iter().filter(|v| v.name == name));
-        match page.next_page_token {
-            Some(t) => token = Some(t),
-            None => break,
+    for number in (1..=newest.unwrap_or(0)).rev() {
+        match store.get_model_version(&model.name, number) {
+            Ok(v) => versions.push(v),
+            Err(tracklite::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
     }
-    versions.sort_by_key(|v| std::cmp::Reverse(v.version));
     Ok(versions)
 }
 
@@ -155,7 +144,7 @@ fn find_model(store: &Store, name: &str) -> Result<RegisteredModel> {
 /// Shows one model and every version of it.
 pub fn show(store: &Store, name: &str, as_json: bool, out: &mut dyn Write) -> Result<ExitCode> {
     let model = find_model(store, name)?;
-    let versions = all_versions(store, name)?;
+    let versions = all_versions(store, &model)?;
     if as_json {
         json::write(out, &json!({ "model": model, "versions": versions }))?;
         return Ok(ExitCode::SUCCESS);

@@ -363,3 +363,33 @@ fn import_brings_an_mlflow_registry_that_models_then_shows() {
     assert_eq!(doc["versions"][0]["current_stage"], "Production");
     assert_eq!(doc["versions"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn prompts_are_left_out_of_the_list_but_shown_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let store = Store::open(&path).unwrap();
+    let tag = vec![("mlflow.prompt.is_prompt".to_string(), "true".to_string())];
+    store
+        .create_registered_model("greeting", &tag, None)
+        .unwrap();
+    store
+        .create_model_version(NewModelVersion {
+            name: "greeting".into(),
+            source: "prompt".into(),
+            tags: tag,
+            ..NewModelVersion::default()
+        })
+        .unwrap();
+    store.create_registered_model("model", &[], None).unwrap();
+    let names: Vec<Value> = cli(&path, &["models", "--json"])
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("model")]);
+    let doc = cli(&path, &["models", "greeting", "--json"]).json();
+    assert_eq!(doc["versions"][0]["version"], 1);
+}
