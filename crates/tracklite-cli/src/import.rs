@@ -81,6 +81,14 @@ fn summary(r: &ImportReport, store: &Path, out: &mut dyn Write) -> Result<()> {
     )?;
     writeln!(
         out,
+        "registered models: {} imported ({} versions), {} already in the store, {} left out",
+        r.registered_models,
+        r.model_versions,
+        r.registered_models_present,
+        r.registered_models_skipped
+    )?;
+    writeln!(
+        out,
         "{} metric points, {} params, {} tags, {} dataset inputs, {} artifact files ({})",
         r.metric_points,
         r.params,

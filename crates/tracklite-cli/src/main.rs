@@ -10,6 +10,7 @@ mod import;
 mod json;
 mod listing;
 mod maintenance;
+mod models;
 mod run;
 mod table;
 
@@ -113,8 +114,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Import an MLflow file store (an mlruns folder), creating the store if
-    /// needed; exit status 1 when damaged files were left out
+    /// Import an MLflow file store (an mlruns folder, with its model
+    /// registry), creating the store if needed; exit status 1 when damaged
+    /// files were left out
     Import {
         /// The mlruns folder; it is only read
         source: PathBuf,
@@ -122,10 +124,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Permanently remove deleted runs: all of them, or only those listed
+    /// List registered models with their latest versions and aliases, or
+    /// show one model with every version
+    Models {
+        /// The registered model to show [default: list every model]
+        name: Option<String>,
+        /// Print one JSON document instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Permanently remove deleted runs: all of them, or only those listed.
+    /// A deleted run whose artifacts a registered model version uses makes
+    /// the whole gc fail, removing nothing, unless --force is given
     Gc {
         /// Deleted runs to remove [default: every deleted run]
         run_ids: Vec<String>,
+        /// Remove deleted runs even when registered model versions use
+        /// their artifacts (the versions are left without their files)
+        #[arg(long)]
+        force: bool,
         /// Print one JSON document instead of text
         #[arg(long)]
         json: bool,
@@ -205,8 +222,17 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Run { run_id, json } => run::show(&store, &run_id, json, out),
         Command::History { run_id, key, json } => run::history(&store, &run_id, &key, json, out),
         Command::Check { repair, json } => maintenance::check(&store, repair, json, out),
-        Command::Gc { run_ids, json } => maintenance::gc(&store, &run_ids, json, out),
+        Command::Gc {
+            run_ids,
+            force,
+            json,
+        } => maintenance::gc(&store, &run_ids, force, json, out),
         Command::Compact { json } => maintenance::compact(&store, json, out),
+        Command::Models { name: None, json } => models::list(&store, json, out),
+        Command::Models {
+            name: Some(name),
+            json,
+        } => models::show(&store, &name, json, out),
         Command::Artifacts { run_id, path, json } => {
             artifacts::list(&store, &run_id, path.as_deref(), json, out)
         }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
-use tracklite::Store;
+use tracklite::{GcOptions, Store};
 
 use crate::{format, json};
 
@@ -40,16 +40,24 @@ pub fn check(store: &Store, repair: bool, as_json: bool, out: &mut dyn Write) ->
     })
 }
 
-/// Removes deleted runs for good: those listed, or all when none is.
+/// Removes deleted runs for good: those listed, or all when none is. A
+/// run that backs a registered model version fails the whole gc (the
+/// library's error names each run and version) unless `force`.
 pub fn gc(
     store: &Store,
     run_ids: &[String],
+    force: bool,
     as_json: bool,
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
-    let only = (!run_ids.is_empty()).then_some(run_ids);
-    let report =
-        store.gc_with_progress(only, &mut progress_printer("removing artifacts", "folders"))?;
+    let options = GcOptions {
+        only: (!run_ids.is_empty()).then_some(run_ids),
+        force,
+    };
+    let report = store.gc_with(
+        options,
+        &mut progress_printer("removing artifacts", "folders"),
+    )?;
     if as_json {
         json::write(out, &serde_json::to_value(&report)?)?;
     } else if report.removed_runs.is_empty() && report.removed_experiments.is_empty() {
@@ -66,6 +74,21 @@ pub fn gc(
             "released {} of metric log space",
             format::bytes(report.pages_released * tracklite::format::PAGE)
         )?;
+    }
+    if !as_json {
+        for run in &report.forced {
+            let versions: Vec<String> = run
+                .versions
+                .iter()
+                .map(|(name, version)| format!("model {name:?} version {version}"))
+                .collect();
+            writeln!(
+                out,
+                "forced: run {} was used by {}",
+                run.run_id,
+                versions.join(", ")
+            )?;
+        }
     }
     if !as_json && report.temp_files_removed > 0 {
         writeln!(

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::entities::LifecycleStage;
+use crate::entities::{BackingRun, LifecycleStage};
 
 /// Result alias used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -310,6 +310,14 @@ pub enum Error {
         /// Its id.
         id: String,
     },
+    /// A gc that would remove, for good, deleted runs whose artifacts
+    /// registered model versions use (the versions would lose their
+    /// files). Nothing was removed; a forced gc removes them anyway.
+    #[error("{}", refused_gc(runs))]
+    RunsBackModelVersions {
+        /// Every such run, by id, with the versions that use it.
+        runs: Vec<BackingRun>,
+    },
     /// A record from elsewhere (an import) that contradicts the store's own
     /// entity of the same id or name; nothing of it is written.
     #[error("{kind} {id} cannot be written: {reason}")]
@@ -417,6 +425,29 @@ pub enum Error {
     /// An error from the SQLite index.
     #[error("metadata index error: {0}")]
     Index(IndexError),
+}
+
+/// The message of [`Error::RunsBackModelVersions`]: every run, every
+/// version, and the way out.
+fn refused_gc(runs: &[BackingRun]) -> String {
+    let each: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            let versions: Vec<String> = r
+                .versions
+                .iter()
+                .map(|(name, version)| format!("model {name:?} version {version}"))
+                .collect();
+            format!("run {} backs {}", r.run_id, versions.join(", "))
+        })
+        .collect();
+    format!(
+        "gc refused, nothing was removed: registered model versions use the artifacts of \
+         deleted runs ({}); removing the runs would delete those versions' files. Delete the \
+         model versions or restore the runs first, or pass --force (`tracklite gc --force`) to \
+         remove the runs anyway",
+        each.join("; ")
+    )
 }
 
 impl Error {

@@ -73,11 +73,11 @@ pub use entities::{
     MetricDatasetLink, MetricPoint, MetricSummary, NewRun, Run, RunInfo, RunStatus, RunUpdate,
     ViewType,
 };
+pub use entities::{BackingRun, ModelVersion, ModelVersionStage, NewModelVersion, RegisteredModel};
 pub use entities::{ExperimentRecord, LoggedModelRecord, RegisteredModelRecord, RunRecord};
 pub use entities::{
     LoggedModel, LoggedModelOutput, LoggedModelStatus, ModelMetric, NewLoggedModel,
 };
-pub use entities::{ModelVersion, ModelVersionStage, NewModelVersion, RegisteredModel};
 pub use error::{
     EntityKind, Error, FormatError, IndexError, IndexErrorKind, Result, ValidationError,
 };
@@ -86,7 +86,7 @@ pub use import::{ExperimentImport, MetricDatasetLinks, RunImport};
 pub use search::{SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_LIMIT};
 pub use store::FileInfo;
 pub use store::{
-    CompactReport, GcReport, MetricWriter, Progress, SeriesHandle, Store, ARTIFACTS_DIR,
+    CompactReport, GcOptions, GcReport, MetricWriter, Progress, SeriesHandle, Store, ARTIFACTS_DIR,
     INDEX_FILE, LOG_FILE, RECLAIM_GRACE,
 };
 pub use store::{

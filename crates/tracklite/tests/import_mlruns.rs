@@ -257,8 +257,30 @@ fn build(root: &Path) {
         &run_meta(root, BROKEN_EXP, R6, Some("lost"), 3, "1", "active", "null"),
     );
 
-    // The model registry's folder: not an experiment.
-    put(root, "models/reg/meta.yaml", "name: reg\n");
+    // The model registry's folder, not an experiment: a model with a
+    // version whose files are R1's artifacts, and one whose files are the
+    // logged model's.
+    put(
+        root,
+        "models/reg/meta.yaml",
+        "aliases: {}\ncreation_timestamp: 1700000005000\ndescription: null\n\
+         last_updated_timestamp: 1700000005100\nname: reg\n",
+    );
+    for (n, location) in [
+        (1, format!("{EXP}/{R1}/artifacts/model")),
+        (2, format!("{EXP}/models/{MODEL}/artifacts")),
+    ] {
+        put(
+            root,
+            &format!("models/reg/version-{n}/meta.yaml"),
+            &format!(
+                "creation_timestamp: 1700000005000\ncurrent_stage: None\n\
+                 last_updated_timestamp: 1700000005000\nname: reg\nsource: {0}\n\
+                 storage_location: {0}\nstatus: READY\nversion: {n}\n",
+                uri(root, &location)
+            ),
+        );
+    }
 }
 
 fn setup() -> (tempfile::TempDir, PathBuf, Store) {
@@ -350,10 +372,38 @@ fn experiments_keep_ids_names_times_stages_and_tags() {
     assert!(store.get_experiment(BROKEN_EXP).is_err());
     // The registry's folder is not an experiment.
     assert_eq!(store.list_experiments(ViewType::All).unwrap().len(), 3);
-    assert!(report
-        .not_imported
-        .iter()
-        .any(|n| n.contains("model registry")));
+    assert_eq!((report.registered_models, report.model_versions), (1, 2));
+}
+
+#[test]
+fn model_versions_download_from_the_store_copies() {
+    let (_dir, mlruns, store) = setup();
+    import(&store, &mlruns);
+    // The sources stay as given; the storage locations, where the files
+    // are downloaded from, become the store's copies of the artifacts.
+    let v1 = store.get_model_version("reg", 1).unwrap();
+    assert_eq!(
+        v1.source,
+        uri(&mlruns, &format!("{EXP}/{R1}/artifacts/model"))
+    );
+    let run_artifacts = store.get_run_info(R1).unwrap().artifact_uri;
+    assert_eq!(
+        v1.storage_location.as_deref(),
+        Some(format!("{run_artifacts}/model").as_str())
+    );
+    assert!(Path::new(v1.download_uri()).join("weights.bin").is_file());
+    let v2 = store.get_model_version("reg", 2).unwrap();
+    let model = store.get_logged_model(MODEL, true).unwrap();
+    assert_eq!(
+        v2.storage_location.as_deref(),
+        Some(model.artifact_location.as_str())
+    );
+    assert!(Path::new(v2.download_uri()).join("MLmodel").is_file());
+    // R1 backs version 1: gc keeps it.
+    assert_eq!(
+        store.model_versions_of_run(R1).unwrap(),
+        [("reg".to_string(), 1)]
+    );
 }
 
 #[test]
@@ -603,6 +653,9 @@ fn a_second_import_is_a_no_op() {
     assert_eq!(second.experiments_present, 3);
     assert_eq!(second.logged_models, 0);
     assert_eq!(second.logged_models_present, 1);
+    assert_eq!(second.registered_models, 0);
+    assert_eq!(second.registered_models_present, 1);
+    assert_eq!(second.model_versions, 0);
     assert_eq!((second.metric_points, second.artifact_files), (0, 0));
     assert_eq!(history(&store, R1, "loss"), before);
     assert_eq!(store.get_run(R1).unwrap().inputs.len(), 1);
@@ -664,6 +717,8 @@ fn points_keep_the_datasets_their_lines_name() {
         expect,
         "a deleted run keeps them until it is removed"
     );
+    // (A registered model version uses R1's artifacts: gc would refuse.)
+    store.delete_registered_model("reg").unwrap();
     store.gc(Some(&[R1.to_string()])).unwrap();
     assert!(matches!(
         store.metric_dataset_links(R1, "eval/acc"),

@@ -16,5 +16,5 @@ pub use logged_models::{
 };
 pub use metrics::{now_ms, Metric, MetricColumns, MetricDatasetLink, MetricPoint, MetricSummary};
 pub use records::{ExperimentRecord, LoggedModelRecord, RegisteredModelRecord, RunRecord};
-pub use registry::{ModelVersion, ModelVersionStage, NewModelVersion, RegisteredModel};
+pub use registry::{BackingRun, ModelVersion, ModelVersionStage, NewModelVersion, RegisteredModel};
 pub use runs::{NewRun, Run, RunInfo, RunStatus, RunUpdate};

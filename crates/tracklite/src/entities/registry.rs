@@ -165,3 +165,13 @@ pub struct NewModelVersion {
     /// Where the model's files are, when the caller resolved the source.
     pub storage_location: Option<String>,
 }
+
+/// A run whose artifacts registered model versions use: what a gc that
+/// would remove it for good reports (see [`crate::Store::gc`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackingRun {
+    /// The run.
+    pub run_id: String,
+    /// The versions, as (model name, version), by name then version.
+    pub versions: Vec<(String, i64)>,
+}

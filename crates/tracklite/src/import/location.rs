@@ -34,7 +34,7 @@ pub fn is_source_own(location: &str, actual: &Path, tail: &[&str]) -> bool {
 
 /// The local path a location names: the path of a `file:` URI on this
 /// machine, or a plain path; None for any other scheme.
-fn local_path(location: &str) -> Option<PathBuf> {
+pub fn local_path(location: &str) -> Option<PathBuf> {
     if let Some(rest) = location.strip_prefix("file:") {
         let path = match rest.strip_prefix("//") {
             Some(after) => {

@@ -98,7 +98,7 @@ pub fn looks_like_run(dir: &Path) -> bool {
 
 /// The names and paths in a folder, sorted. A name that is not UTF-8 is
 /// kept lossily: such a folder is never an MLflow experiment or run.
-fn sorted_entries(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
+pub fn sorted_entries(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;

@@ -6,6 +6,7 @@ mod artifacts;
 mod location;
 mod mlruns;
 mod records;
+mod registry;
 
 pub use records::{ExperimentImport, MetricDatasetLinks, RunImport};
 
@@ -69,6 +70,15 @@ pub struct ImportReport {
     pub logged_models: u64,
     /// Logged models the store already had: left as they are.
     pub logged_models_present: u64,
+    /// Registered models imported, with their versions, tags and aliases.
+    pub registered_models: u64,
+    /// Registered models whose name the store already has: left as they are.
+    pub registered_models_present: u64,
+    /// Registered models left out, damaged or refused.
+    pub registered_models_skipped: u64,
+    /// Model versions of the imported registered models (deleted versions
+    /// are not imported).
+    pub model_versions: u64,
     /// Artifact files copied, of runs and of logged models.
     pub artifact_files: u64,
     /// Bytes of the artifact files copied.
@@ -108,9 +118,14 @@ impl Store {
     /// dataset its line names (read with [`Store::metric_dataset_links`]),
     /// and their artifacts, copied into the store; logged models their ids,
     /// times, statuses, tags, params, metric points and artifacts, and the
-    /// runs' model inputs and outputs. Not kept: a logged model's status
-    /// message, traces and the model registry; the report names what a
-    /// folder had of these.
+    /// runs' model inputs and outputs; the model registry (`models/`) its
+    /// registered models with their times, descriptions, tags and aliases,
+    /// and their versions with every field (times, description, user,
+    /// stage, source, storage location, run id and link, logged model id,
+    /// status and message, tags). Deleted versions are not imported, but
+    /// their numbers are never given again, as in MLflow. Not kept: a logged
+    /// model's status message, traces, and a registry's deployment jobs and
+    /// workspaces; the report names what a folder had of these.
     ///
     /// The source is only read. A damaged file (a broken meta.yaml, a metric
     /// line cut short) is reported and left out, and the rest imported. Each
@@ -122,7 +137,13 @@ impl Store {
     /// default, `file:///.../mlruns/<experiment_id>`, even when the folder has
     /// moved since) becomes the store's own, and the files are copied there; any
     /// other location (`s3://...`, a folder elsewhere) is kept as it is, and
-    /// its files stay where they are.
+    /// its files stay where they are. So does a model version's storage
+    /// location (where its files are downloaded from) when it lies in a
+    /// run's or logged model's artifacts that were copied; its source is
+    /// kept as it was given.
+    ///
+    /// Registered models are imported each whole or not at all; a model
+    /// whose name the store already has is left as it is.
     ///
     /// An error is returned only when the import cannot go on: the source
     /// is not an `mlruns` folder, or the store fails. Anything damaged in
@@ -153,6 +174,7 @@ impl Store {
             },
             pending: self.pending_imports()?.into_iter().collect(),
             tally: Tally::default(),
+            registry_tally: registry::RegistryTally::default(),
             root,
         };
         importer.run(progress)?;
@@ -212,12 +234,20 @@ fn check_source(source: &Path, store: &Path) -> Result<PathBuf> {
         ));
     }
     let experiments = mlruns::experiment_dirs(&root).map_err(|e| Error::io(&root, e))?;
-    if !experiments
-        .iter()
-        .any(|e| e.path.join(mlruns::META_FILE).is_file())
+    let has_registry = registry::model_dirs(&root).is_ok_and(|models| {
+        models
+            .iter()
+            .any(|(_, d)| d.join(mlruns::META_FILE).is_file())
+    });
+    if !has_registry
+        && !experiments
+            .iter()
+            .any(|e| e.path.join(mlruns::META_FILE).is_file())
     {
         return refuse(
-            "it is not an MLflow file store: it has no experiment folder (<id>/meta.yaml)".into(),
+            "it is not an MLflow file store: it has no experiment folder (<id>/meta.yaml) and no \
+             model registry (models/<name>/meta.yaml)"
+                .into(),
         );
     }
     Ok(root)
@@ -238,6 +268,7 @@ struct Importer<'a> {
     /// Runs whose import was cut short earlier.
     pending: HashSet<String>,
     tally: Tally,
+    registry_tally: registry::RegistryTally,
 }
 
 /// An experiment ready for its runs.
@@ -288,6 +319,8 @@ impl Importer<'_> {
                 });
             }
         }
+        // After the runs and logged models: a version's files may be theirs.
+        self.registry()?;
         self.notes();
         Ok(())
     }
@@ -812,11 +845,25 @@ impl Importer<'_> {
         if t.traces > 0 {
             notes.push(format!("{} traces are not imported", t.traces));
         }
-        let registry = self.root.join(mlruns::REGISTRY_FOLDER);
-        if mlruns::count_entries(&registry) > 0 {
+        let r = &self.registry_tally;
+        if r.deleted_versions > 0 {
             notes.push(format!(
-                "the model registry ({}) is not imported",
-                registry.display()
+                "{} deleted model versions are not imported (their numbers are not given again)",
+                r.deleted_versions
+            ));
+        }
+        if r.deployment_jobs > 0 {
+            notes.push(format!(
+                "{} registered models or versions have a deployment job, which the store does not \
+                 keep",
+                r.deployment_jobs
+            ));
+        }
+        if r.other_workspaces > 0 {
+            notes.push(format!(
+                "{} registered models belong to a workspace other than default; the store has no \
+                 workspaces",
+                r.other_workspaces
             ));
         }
         self.report.not_imported = notes;

@@ -5,6 +5,7 @@
 //! no retry.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -12,7 +13,8 @@ use super::load::{json_ids, page_ids};
 use super::registered_models::model_key;
 use super::stored::Stored;
 use super::Index;
-use crate::entities::{ModelVersion, ModelVersionStage, NewModelVersion};
+use crate::artifacts::uri;
+use crate::entities::{BackingRun, ModelVersion, ModelVersionStage, NewModelVersion};
 use crate::error::{EntityKind, Error, Result};
 use crate::search::sql::{self, RegistryQuery, VERSION_COLUMNS};
 
@@ -431,32 +433,95 @@ impl Index {
         })
     }
 
-    /// The versions (model name, number) whose run is `run_id` or whose
-    /// source or storage location lies under `artifact_uri`.
+    /// The versions (model name, number) that the run backs: see
+    /// [`versions_backed_by`].
     pub fn versions_backed_by_run(
         &self,
         run_id: &str,
         artifact_uri: &str,
+        store_root: &Path,
     ) -> Result<Vec<(String, i64)>> {
-        // A location under the run's artifacts: the prefix and a '/'.
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT m.name, v.version FROM model_versions v
-             JOIN registered_models m ON m.model_key = v.model_key
-             WHERE v.run_id = ?1
-                OR v.source = ?2 OR substr(v.source, 1, length(?2) + 1) = ?2 || '/'
-                OR v.storage_location = ?2
-                OR substr(v.storage_location, 1, length(?2) + 1) = ?2 || '/'
-                OR substr(v.source, 1, length(?3)) = ?3
-             ORDER BY m.name, v.version",
-        )?;
-        let runs_uri = format!("runs:/{run_id}/");
-        let found = stmt
-            .query_map(params![run_id, artifact_uri, runs_uri], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(found)
+        let runs = [(run_id.to_string(), artifact_uri.to_string())];
+        Ok(versions_backed_by(&self.conn, &runs, store_root)?
+            .pop()
+            .map(|backing| backing.versions)
+            .unwrap_or_default())
     }
+}
+
+/// The runs of `runs` (id, artifact URI) that model versions use, each
+/// with those versions (model name, number), in the order of `runs`. A
+/// version uses a run when it was made from it (its run id, or a
+/// `runs:/<id>` source) or when its source or storage location lies in the
+/// run's artifact folder, however spelled: the URI as the run has it, or
+/// the same folder as a path or a `file:` URI (as MLflow's clients give
+/// it). Every version is read once, whatever the number of runs.
+pub(super) fn versions_backed_by(
+    conn: &Connection,
+    runs: &[(String, String)],
+    store_root: &Path,
+) -> Result<Vec<BackingRun>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.name, v.version, v.run_id, v.source, v.storage_location
+         FROM model_versions v JOIN registered_models m ON m.model_key = v.model_key
+         ORDER BY m.name, v.version",
+    )?;
+    let versions = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut out = Vec::new();
+    for (run_id, artifact_uri) in runs {
+        let folder = uri::local_dir(artifact_uri, store_root, run_id).ok();
+        let runs_uri = format!("runs:/{run_id}");
+        let backed: Vec<(String, i64)> = versions
+            .iter()
+            .filter(|(_, _, run, source, storage)| {
+                run.as_deref() == Some(run_id.as_str())
+                    || under(source, &runs_uri)
+                    || [Some(source), storage.as_ref()]
+                        .into_iter()
+                        .flatten()
+                        .any(|l| {
+                            under(l, artifact_uri)
+                                || folder.as_deref().is_some_and(|f| {
+                                    local_path(l, store_root).is_some_and(|p| p.starts_with(f))
+                                })
+                        })
+            })
+            .map(|(name, version, ..)| (name.clone(), *version))
+            .collect();
+        if !backed.is_empty() {
+            out.push(BackingRun {
+                run_id: run_id.clone(),
+                versions: backed,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// True when `location` is `prefix` or lies under it ('/' between them).
+fn under(location: &str, prefix: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    location
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The local path a location names, when it is a path or a `file:` URI.
+fn local_path(location: &str, store_root: &Path) -> Option<PathBuf> {
+    if location.is_empty() {
+        return None;
+    }
+    uri::local_dir(location, store_root, "").ok()
 }
 
 /// The newest version of each stage of each model of `keys`: for each

@@ -324,25 +324,35 @@ impl Index {
     /// Permanently removes soft-deleted runs (all of them, or those listed)
     /// with their params, tags, inputs, metric index rows and the dataset
     /// links of their points. Returns the removed runs with their
-    /// experiment ids, for the caller to remove artifacts.
-    pub fn purge_deleted_runs(&mut self, only: Option<&[String]>) -> Result<Vec<(String, i64)>> {
+    /// experiment ids, for the caller to remove artifacts, and those of them
+    /// whose artifacts model versions use.
+    ///
+    /// Such runs are looked for in the same write transaction, so that no
+    /// version registered meanwhile is missed: unless `force`, finding one
+    /// is [`Error::RunsBackModelVersions`] and nothing is removed.
+    pub fn purge_deleted_runs(
+        &mut self,
+        only: Option<&[String]>,
+        roots: ArtifactRoots<'_>,
+        force: bool,
+    ) -> Result<Purged> {
         let tx = self.write()?;
         let mut doomed = Vec::new();
         {
-            let mut stmt = tx.prepare(
-                "SELECT run_uuid, experiment_id FROM runs WHERE lifecycle_stage = 'deleted' ORDER BY run_uuid",
-            )?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let mut stmt = tx.prepare(&format!(
+                "{INFO_SELECT} WHERE r.lifecycle_stage = 'deleted' ORDER BY r.run_uuid"
+            ))?;
+            let rows = stmt.query_map([], |r| info_row(r, roots.default_root))?;
             for row in rows {
-                let (id, exp) = row?;
-                if only.is_none_or(|ids| ids.contains(&id)) {
-                    doomed.push((id, exp));
+                let info = row?;
+                if only.is_none_or(|ids| ids.contains(&info.run_id)) {
+                    doomed.push(info);
                 }
             }
         }
         if let Some(ids) = only {
             for id in ids {
-                if !doomed.iter().any(|(d, _)| d == id) {
+                if !doomed.iter().any(|d| d.run_id == *id) {
                     return Err(match run_stage(&tx, id) {
                         Err(e) => e,
                         Ok(_) => Error::NotDeleted {
@@ -353,14 +363,49 @@ impl Index {
                 }
             }
         }
-        for (id, _) in &doomed {
+        let locations: Vec<(String, String)> = doomed
+            .iter()
+            .map(|d| (d.run_id.clone(), d.artifact_uri.clone()))
+            .collect();
+        let backing = super::model_versions::versions_backed_by(&tx, &locations, roots.store)?;
+        if !backing.is_empty() && !force {
+            // Dropping the transaction rolls it back: nothing is removed.
+            return Err(Error::RunsBackModelVersions { runs: backing });
+        }
+        for d in &doomed {
             // Their log pages are released by the next reclaim, at once:
             // nobody may read a removed run.
-            remove_run_rows(&tx, id)?;
+            remove_run_rows(&tx, &d.run_id)?;
         }
         tx.commit()?;
-        Ok(doomed)
+        Ok(Purged {
+            runs: doomed
+                .into_iter()
+                .map(|d| (d.run_id, d.experiment_id))
+                .collect(),
+            backing,
+        })
     }
+}
+
+/// Where runs keep their artifacts by default, for a purge to tell which
+/// model versions use a run's files.
+#[derive(Clone, Copy)]
+pub struct ArtifactRoots<'a> {
+    /// The store's folder (relative locations are taken from it).
+    pub store: &'a std::path::Path,
+    /// The store's `artifacts` folder, as the runs' default locations
+    /// start.
+    pub default_root: &'a str,
+}
+
+/// What [`Index::purge_deleted_runs`] removed.
+pub struct Purged {
+    /// Each run removed, with its experiment's id.
+    pub runs: Vec<(String, String)>,
+    /// Those of them whose artifacts model versions use (removed only by a
+    /// forced purge).
+    pub backing: Vec<crate::entities::BackingRun>,
 }
 
 /// Removes every row of one run: its metric series (their log pages are

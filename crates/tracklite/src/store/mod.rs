@@ -34,7 +34,7 @@ pub use registry::{
     SEARCH_MODEL_VERSIONS_MAX_RESULTS_LIMIT, SEARCH_REGISTERED_MODELS_MAX_RESULTS_DEFAULT,
     SEARCH_REGISTERED_MODELS_MAX_RESULTS_LIMIT,
 };
-pub use runs::GcReport;
+pub use runs::{GcOptions, GcReport};
 pub use search::{ExperimentPage, RunPage};
 pub use writer::{MetricWriter, SeriesHandle};
 

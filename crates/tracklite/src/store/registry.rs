@@ -506,13 +506,14 @@ impl Store {
     }
 
     /// The model versions (model name, version) that a run backs: made
-    /// from the run, or with their files under the run's artifacts.
+    /// from the run (its id, or a `runs:/<id>/...` source), or with their
+    /// files under the run's artifacts (given as a path or a `file:` URI).
     pub fn model_versions_of_run(&self, run_id: &str) -> Result<Vec<(String, i64)>> {
         validate::run_id(run_id)?;
         let artifact_uri = self.get_run_info(run_id)?.artifact_uri;
         self.inner
             .index()?
-            .versions_backed_by_run(run_id, &artifact_uri)
+            .versions_backed_by_run(run_id, &artifact_uri, self.path())
     }
 
     /// Writes a whole registered model from elsewhere (an import) with its

@@ -3,11 +3,12 @@
 use super::{lock, Store, ARTIFACTS_DIR};
 use crate::artifacts::leftovers;
 use crate::entities::{
-    now_ms, DatasetInput, LifecycleStage, NewRun, Run, RunInfo, RunStatus, RunUpdate, ViewType,
+    now_ms, BackingRun, DatasetInput, LifecycleStage, NewRun, Run, RunInfo, RunStatus, RunUpdate,
+    ViewType,
 };
 use crate::error::{Error, Result, ValidationError};
-use crate::index::runs::StoredRun;
 use crate::index::runs::RUN_NAME_TAG;
+use crate::index::runs::{ArtifactRoots, StoredRun};
 use crate::{names, validate};
 
 /// What [`Store::gc`] removed.
@@ -24,6 +25,24 @@ pub struct GcReport {
     /// files that no writer holds locked and that are over an hour old are
     /// removed; a gc limited to some runs removes none.
     pub temp_files_removed: u64,
+    /// Removed runs whose artifacts registered model versions used, each
+    /// with those versions, which are left without their files: only a
+    /// forced gc ([`GcOptions::force`]) removes such runs. Empty otherwise.
+    pub forced: Vec<BackingRun>,
+}
+
+/// What [`Store::gc_with`] removes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GcOptions<'a> {
+    /// Only these deleted runs (each must be deleted). Default (None):
+    /// every deleted run, the deleted experiments left without runs, and
+    /// the stale temporary files of interrupted artifact writes.
+    pub only: Option<&'a [String]>,
+    /// Remove runs whose artifacts registered model versions use, too,
+    /// leaving those versions without their files. Default: false, and
+    /// such a run makes the whole gc fail with
+    /// [`Error::RunsBackModelVersions`], removing nothing.
+    pub force: bool,
 }
 
 /// Validates params, and refuses one key given two values.
@@ -230,8 +249,34 @@ impl Store {
     /// are the temporary files that interrupted artifact writes left in the
     /// store's `artifacts` folder: those that no writer holds locked and
     /// that were last modified over an hour ago (a live writer's are kept).
+    ///
+    /// A deleted run whose artifacts a registered model version uses (see
+    /// [`Store::model_versions_of_run`]) is not removed: the gc fails with
+    /// [`Error::RunsBackModelVersions`], naming every such run and version,
+    /// and removes nothing at all, not even the other runs. Delete the
+    /// versions or restore the runs, list the other runs, or force it
+    /// with [`Store::gc_with`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use tracklite::{Error, GcOptions, NewModelVersion, NewRun, Store};
+    /// let store = Store::open(dir.path())?;
+    /// let run = store.create_run(NewRun::default())?;
+    /// store.create_registered_model("iris", &[], None)?;
+    /// store.create_model_version(NewModelVersion {
+    ///     name: "iris".into(),
+    ///     source: format!("runs:/{}/model", run.run_id),
+    ///     ..NewModelVersion::default()
+    /// })?;
+    /// store.delete_run(&run.run_id)?;
+    /// assert!(matches!(store.gc(None), Err(Error::RunsBackModelVersions { .. })));
+    /// let forced = GcOptions { force: true, ..GcOptions::default() };
+    /// let report = store.gc_with(forced, &mut |_| {})?;
+    /// assert_eq!(report.removed_runs, [run.run_id]);
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
     pub fn gc(&self, only: Option<&[String]>) -> Result<GcReport> {
-        self.gc_with_progress(only, &mut |_| {})
+        self.gc_with(GcOptions { only, force: false }, &mut |_| {})
     }
 
     /// [`Store::gc`], reporting progress as artifact folders are removed.
@@ -240,15 +285,32 @@ impl Store {
         only: Option<&[String]>,
         progress: &mut dyn FnMut(super::Progress),
     ) -> Result<GcReport> {
-        let removed = self.inner.index()?.purge_deleted_runs(only)?;
+        self.gc_with(GcOptions { only, force: false }, progress)
+    }
+
+    /// [`Store::gc`] with options: some runs only, or forced past the
+    /// runs that model versions use; progress is reported as artifact
+    /// folders are removed.
+    pub fn gc_with(
+        &self,
+        options: GcOptions<'_>,
+        progress: &mut dyn FnMut(super::Progress),
+    ) -> Result<GcReport> {
+        let GcOptions { only, force } = options;
+        let roots = ArtifactRoots {
+            store: self.path(),
+            default_root: &self.inner.artifact_root,
+        };
+        let purged = self.inner.index()?.purge_deleted_runs(only, roots, force)?;
         let experiments = match only {
             Some(_) => Vec::new(),
             None => self.inner.index()?.purge_deleted_experiments()?,
         };
         let artifacts = self.path().join(ARTIFACTS_DIR);
-        let dirs: Vec<_> = removed
+        let dirs: Vec<_> = purged
+            .runs
             .iter()
-            .map(|(run_id, experiment_id)| artifacts.join(experiment_id.to_string()).join(run_id))
+            .map(|(run_id, experiment_id)| artifacts.join(experiment_id).join(run_id))
             .chain(experiments.iter().map(|id| artifacts.join(id.to_string())))
             .collect();
         let total = dirs.len() as u64;
@@ -266,10 +328,11 @@ impl Store {
             None => leftovers::remove_stale(&artifacts, leftovers::TEMP_FILE_GRACE),
         };
         Ok(GcReport {
-            removed_runs: removed.into_iter().map(|(id, _)| id).collect(),
+            removed_runs: purged.runs.into_iter().map(|(id, _)| id).collect(),
             removed_experiments: experiments.iter().map(|id| id.to_string()).collect(),
             pages_released: self.reclaim(super::RECLAIM_GRACE)?,
             temp_files_removed,
+            forced: purged.backing,
         })
     }
 
