@@ -509,6 +509,16 @@ def test_prompts_register_load_alias_and_search(tracking_uri: str) -> None:
     assert mlflow.genai.load_prompt("prompts:/greet@latest").version == 2
     assert [p.name for p in mlflow.genai.search_prompts()] == ["greet"]
     assert mlflow.genai.search_prompts("name = 'other'") == []
+    assert [p.name for p in mlflow.genai.search_prompts("experiment_id = '0'")] == ["greet"]
+    chat = mlflow.genai.register_prompt("chat", [{"role": "user", "content": "Hi {{x}}"}])
+    assert mlflow.genai.load_prompt(f"prompts:/chat/{chat.version}").template == [
+        {"role": "user", "content": "Hi {{x}}"}
+    ]
+    versions = mlflow.MlflowClient().search_prompt_versions("greet")
+    assert [(p.version, p.template) for p in versions] == [
+        (2, "Hi {{name}}!"),
+        (1, "Hello {{name}}"),
+    ]
     mlflow.genai.delete_prompt_alias("greet", "prod")
 
     client = mlflow.MlflowClient()
