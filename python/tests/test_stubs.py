@@ -207,3 +207,21 @@ def test_returned_dicts_have_the_typed_dict_keys(tmp_path: Path):
         "int64",
         "float64",
     )
+
+
+def test_registry_dicts_have_the_typed_dict_keys(tmp_path: Path):
+    store = _native.Store(str(tmp_path / "s"))
+    model = store.create_registered_model("m", {"k": "v"}, "d")
+    assert set(model) == _keys("RegisteredModelDict")
+    version = store.create_model_version("m", "/models/m", tags={"t": "1"})
+    assert set(version) == _keys("ModelVersionDict")
+    assert isinstance(version["version"], int) and version["current_stage"] == "None"
+    store.set_registered_model_alias("m", "champion", version["version"])
+    store.transition_model_version_stage("m", 1, "staging")
+    model = store.get_registered_model("m")
+    assert set(model["latest_versions"][0]) == _keys("ModelVersionDict")
+    assert model["aliases"] == {"champion": 1}
+    versions, token = store.search_model_versions("name = 'm'")
+    assert set(versions[0]) == _keys("ModelVersionDict") and token is None
+    models, token = store.search_registered_models()
+    assert set(models[0]) == _keys("RegisteredModelDict") and token is None

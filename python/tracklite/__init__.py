@@ -8,7 +8,9 @@ Two ways to log:
 - MLflow's fluent functions and ``MlflowClient``, so that
   ``import tracklite as mlflow`` runs common MLflow tracking code unchanged.
   Without a tracking URI the store is ``./tracklite-runs``; see
-  :func:`set_tracking_uri` and the ``TRACKLITE_STORE`` variable.
+  :func:`set_tracking_uri` and the ``TRACKLITE_STORE`` variable. The
+  store keeps MLflow's model registry too: :func:`register_model` and the
+  client's registry methods (``client.set_registered_model_alias``, ...).
 
 Every error is a :class:`TrackliteError` (also named ``MlflowException``).
 
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import artifacts, client, data, entities, errors, exceptions, fluent, tracking
 from ._native import __version__
+from ._registry import register_model
 from ._store import MetricHistory, RunHandle, Store
 from ._tracking import DEFAULT_STORE_DIR
 from .client import MlflowClient
@@ -144,6 +147,7 @@ __all__ = [
     "log_params",
     "log_stream",
     "log_text",
+    "register_model",
     "restore_experiment",
     "restore_run",
     "search_experiments",

@@ -126,6 +126,33 @@ class DatasetFilterDict(TypedDict, total=False):
     dataset_name: str
     dataset_digest: str | None
 
+class ModelVersionDict(TypedDict):
+    name: str
+    version: int  # 1, 2, ...; a deleted version's number is never given again
+    creation_timestamp: int
+    last_updated_timestamp: int
+    description: str | None
+    user_id: str | None
+    current_stage: str  # None | Staging | Production | Archived
+    source: str
+    storage_location: str | None  # where the files are, when the source was resolved
+    run_id: str | None
+    run_link: str | None
+    model_id: str | None
+    status: str  # READY
+    status_message: str | None
+    tags: dict[str, str]
+    aliases: list[str]  # sorted
+
+class RegisteredModelDict(TypedDict):
+    name: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    description: str | None
+    latest_versions: list[ModelVersionDict]  # the newest of each stage, by version
+    tags: dict[str, str]
+    aliases: dict[str, int]  # alias -> version
+
 @final
 class Store:
     """An open store directory (created when missing). Thread-safe; after
@@ -296,6 +323,88 @@ class Store:
     def record_logged_model(self, run_id: str, model_json: str) -> None:
         """Appends a model's description (a JSON object) to the run's
         ``mlflow.log-model.history`` tag, atomically."""
+        ...
+
+    # The model registry (MLflow's). Stages are MLflow's names, in any case
+    # on the way in; prompts (models tagged mlflow.prompt.is_prompt) are left
+    # out of searches unless the filter asks for them.
+    def create_registered_model(
+        self, name: str, tags: dict[str, str] | None = None, description: str | None = None
+    ) -> RegisteredModelDict: ...
+    def get_registered_model(self, name: str) -> RegisteredModelDict: ...
+    def update_registered_model(
+        self, name: str, description: str | None = None
+    ) -> RegisteredModelDict: ...
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModelDict: ...
+    def delete_registered_model(self, name: str) -> None: ...
+    def set_registered_model_tag(self, name: str, key: str, value: str) -> None: ...
+    def delete_registered_model_tag(self, name: str, key: str) -> None: ...
+    def search_registered_models(
+        self,
+        filter: str = "",
+        max_results: int = 100,
+        order_by: Sequence[str] = (),
+        page_token: str | None = None,
+    ) -> tuple[list[RegisteredModelDict], str | None]:
+        """max_results: 1 to 1000."""
+        ...
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        model_id: str | None = None,
+        user_id: str | None = None,
+        storage_location: str | None = None,
+    ) -> ModelVersionDict:
+        """The model's next version. A ``models:/`` source without a
+        storage_location is resolved (``models:/m-<id>``: the logged model's
+        artifact location, run and id; ``models:/<name>/<version>``: that
+        version's download URI)."""
+        ...
+    def get_model_version(self, name: str, version: int) -> ModelVersionDict: ...
+    def update_model_version(
+        self, name: str, version: int, description: str | None = None
+    ) -> ModelVersionDict: ...
+    def transition_model_version_stage(
+        self, name: str, version: int, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersionDict:
+        """archive_existing_versions only with Staging or Production."""
+        ...
+    def delete_model_version(self, name: str, version: int) -> None: ...
+    def get_model_version_download_uri(self, name: str, version: int) -> str: ...
+    def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None: ...
+    def delete_model_version_tag(self, name: str, version: int, key: str) -> None: ...
+    def set_registered_model_alias(self, name: str, alias: str, version: int) -> None: ...
+    def delete_registered_model_alias(self, name: str, alias: str) -> None: ...
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersionDict:
+        """``latest`` (any case) is the newest version; an alias the model
+        does not have raises InvalidValueError."""
+        ...
+    def get_latest_versions(self, name: str, stages: Sequence[str] = ()) -> list[ModelVersionDict]:
+        """The newest version of each of ``stages`` (every stage when
+        empty) that has one, by ascending version."""
+        ...
+    def model_version_for_uri(self, uri: str) -> ModelVersionDict:
+        """The version ``models:/<name>/<version|stage|latest>`` or
+        ``models:/<name>@<alias>`` names."""
+        ...
+    def search_model_versions(
+        self,
+        filter: str = "",
+        max_results: int = 10000,
+        order_by: Sequence[str] = (),
+        page_token: str | None = None,
+    ) -> tuple[list[ModelVersionDict], str | None]:
+        """max_results: 1 to 200,000; default order: last updated first,
+        then name, then newest version."""
+        ...
+    def model_versions_of_run(self, run_id: str) -> list[tuple[str, int]]:
+        """(name, version) of the versions made from the run or kept under
+        its artifacts."""
         ...
 
 @final

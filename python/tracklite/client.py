@@ -8,6 +8,10 @@ active run. The methods take MLflow's arguments in MLflow's order::
     run = client.create_run(exp_id, run_name="trial-1")
     client.log_batch(run.info.run_id, metrics=[Metric("acc", 0.9, ts, 0)])
     client.set_terminated(run.info.run_id)
+
+The registry methods (``create_registered_model``, ``create_model_version``,
+``set_registered_model_alias``, ``get_model_version_by_alias``, ...) come
+from :class:`tracklite._registry.RegistryMethods`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 from . import _tracking
 from . import _values as v
+from ._registry import RegistryMethods
 from ._store import SEARCH_MAX_RESULTS_DEFAULT, Store
 from .entities import Experiment, FileInfo, Metric, PagedList, Run, ViewType
 
@@ -27,9 +32,12 @@ __all__ = ["MlflowClient"]
 _MAX_METRICS, _MAX_PARAMS, _MAX_TAGS, _MAX_ENTRIES = 1000, 100, 100, 1000
 
 
-class MlflowClient:
+class MlflowClient(RegistryMethods):
     """A client of one tracklite store: the one ``tracking_uri`` names (a
-    path or a ``tracklite:`` URI), else the current tracking store."""
+    path or a ``tracklite:`` URI), else the current tracking store. The
+    store also keeps the model registry (``registry_uri`` is not used):
+    registered models, versions, stages, tags and aliases (see
+    :mod:`tracklite._registry`)."""
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
         self._tracking_uri = (

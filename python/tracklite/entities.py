@@ -1,4 +1,5 @@
-"""The records tracklite returns: experiments, runs and their parts.
+"""The records tracklite returns: experiments, runs and their parts, and
+the model registry's registered models and model versions.
 
 The classes have the names, constructor arguments and attributes of
 ``mlflow.entities``, so code written against MLflow's objects reads
@@ -21,8 +22,13 @@ __all__ = [
     "InputTag",
     "LifecycleStage",
     "Metric",
+    "ModelVersion",
+    "ModelVersionTag",
     "PagedList",
     "Param",
+    "RegisteredModel",
+    "RegisteredModelAlias",
+    "RegisteredModelTag",
     "Run",
     "RunData",
     "RunInfo",
@@ -460,6 +466,163 @@ class Run(_Entity):
             RunInfo._from_native(d["info"]),
             RunData._from_native(d),
             RunInputs._from_native(d["inputs"]),
+        )
+
+
+# The model registry
+
+
+#: The tag that marks a registered model or version as an MLflow prompt.
+PROMPT_TAG = "mlflow.prompt.is_prompt"
+
+
+class RegisteredModelTag(_KeyValue):
+    """A tag of a registered model."""
+
+
+class ModelVersionTag(_KeyValue):
+    """A tag of a model version."""
+
+
+class RegisteredModelAlias(_Entity):
+    """An alias of a registered model and the version it names."""
+
+    _fields = ("alias", "version")
+
+    def __init__(self, alias: str, version: int) -> None:
+        self.alias = alias
+        self.version = version
+
+
+class ModelVersion(_Entity):
+    """One version of a registered model. ``version`` is an int (1, 2, ...),
+    as MLflow's local registry stores return it; ``current_stage`` one of
+    ``None``, ``Staging``, ``Production``, ``Archived``; ``tags`` a dict;
+    ``aliases`` the aliases naming this version."""
+
+    _fields = (
+        "name",
+        "version",
+        "creation_timestamp",
+        "last_updated_timestamp",
+        "description",
+        "user_id",
+        "current_stage",
+        "source",
+        "run_id",
+        "run_link",
+        "status",
+        "status_message",
+        "tags",
+        "aliases",
+        "model_id",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        version: int,
+        creation_timestamp: int,
+        last_updated_timestamp: int | None = None,
+        description: str | None = None,
+        user_id: str | None = None,
+        current_stage: str | None = None,
+        source: str | None = None,
+        run_id: str | None = None,
+        status: str = "READY",
+        status_message: str | None = None,
+        tags: Mapping[str, str] | Iterable[Any] | None = None,
+        run_link: str | None = None,
+        aliases: Iterable[str] | None = None,
+        model_id: str | None = None,
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.creation_timestamp = creation_timestamp
+        self.last_updated_timestamp = last_updated_timestamp
+        self.description = description
+        self.user_id = user_id
+        self.current_stage = current_stage
+        self.source = source
+        self.run_id = run_id
+        self.run_link = run_link
+        self.status = status
+        self.status_message = status_message
+        self.tags: dict[str, str] = _tag_dict(tags)
+        self.aliases: list[str] = list(aliases or [])
+        self.model_id = model_id
+
+    @classmethod
+    def _from_native(cls, d: Mapping[str, Any]) -> ModelVersion:
+        return cls(
+            d["name"],
+            d["version"],
+            d["creation_timestamp"],
+            d["last_updated_timestamp"],
+            d["description"],
+            d["user_id"],
+            d["current_stage"],
+            d["source"],
+            d["run_id"],
+            d["status"],
+            d["status_message"],
+            d["tags"],
+            d["run_link"],
+            d["aliases"],
+            d["model_id"],
+        )
+
+
+class RegisteredModel(_Entity):
+    """A registered model: its ``tags`` and ``aliases`` (alias -> version)
+    as dicts, and ``latest_versions``, the newest version in each stage."""
+
+    _fields = (
+        "name",
+        "creation_timestamp",
+        "last_updated_timestamp",
+        "description",
+        "latest_versions",
+        "tags",
+        "aliases",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        creation_timestamp: int | None = None,
+        last_updated_timestamp: int | None = None,
+        description: str | None = None,
+        latest_versions: Iterable[ModelVersion] | None = None,
+        tags: Mapping[str, str] | Iterable[Any] | None = None,
+        aliases: Mapping[str, int] | Iterable[RegisteredModelAlias] | None = None,
+    ) -> None:
+        self.name = name
+        self.creation_timestamp = creation_timestamp
+        self.last_updated_timestamp = last_updated_timestamp
+        self.description = description
+        self.latest_versions: list[ModelVersion] = list(latest_versions or [])
+        # Every tag, the prompt marker included; ``tags`` leaves it out, as in MLflow.
+        self._tags = _tag_dict(tags)
+        if isinstance(aliases, Mapping):
+            self.aliases: dict[str, int] = dict(aliases)
+        else:
+            self.aliases = {a.alias: a.version for a in aliases or []}
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {k: x for k, x in self._tags.items() if k != PROMPT_TAG}
+
+    @classmethod
+    def _from_native(cls, d: Mapping[str, Any]) -> RegisteredModel:
+        return cls(
+            d["name"],
+            d["creation_timestamp"],
+            d["last_updated_timestamp"],
+            d["description"],
+            [ModelVersion._from_native(x) for x in d["latest_versions"]],
+            d["tags"],
+            d["aliases"],
         )
 
 

@@ -11,6 +11,7 @@ mod errors;
 mod import;
 mod links;
 mod models;
+mod registry;
 mod store;
 mod writer;
 

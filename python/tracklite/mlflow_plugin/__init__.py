@@ -38,17 +38,30 @@ clients on the machine of the store.
 
 Logged models (MLflow 3's ``log_model``) use the store's logged models.
 Features a tracklite store does not keep (tracing, GenAI evaluation
-datasets, scorers, prompts, the AI gateway, MCP servers) raise an
+datasets, scorers, the AI gateway, MCP servers, webhooks) raise an
 ``MlflowException`` with the error code ``NOT_IMPLEMENTED``; they never
 answer None.
 
-A tracklite store keeps no model registry. For ``tracklite:`` registry
-URIs (MLflow's default: the tracking URI) the plugin registers an empty
-registry, so that MLflow's UI shows runs: it has no registered models or
-model versions, and registering one raises an ``MlflowException``
-(``NOT_IMPLEMENTED``). To register models, give a registry of its own:
-``mlflow server --backend-store-uri tracklite:./runs --registry-store-uri
-sqlite:///registry.db``, or ``mlflow.set_registry_uri("sqlite:///registry.db")``.
+The model registry
+------------------
+
+The store also keeps MLflow's model registry: for ``tracklite:`` registry
+URIs (MLflow's default registry URI is the tracking URI) the plugin
+registers a registry store (entry-point group
+``mlflow.model_registry_store``) over the same store folder. Registered
+models, versions, stages, tags and aliases follow MLflow's SQL registry::
+
+    mlflow.sklearn.log_model(clf, name="model", registered_model_name="iris")
+    client = mlflow.MlflowClient()
+    client.set_registered_model_alias("iris", "champion", 1)
+    model = mlflow.pyfunc.load_model("models:/iris@champion")   # or /1, /latest, /Production
+
+``mlflow.register_model``, ``MlflowClient``'s registry methods, ``models:/``
+URIs, prompts (``mlflow.genai.register_prompt``, ``load_prompt``, prompt
+aliases, ``search_prompts``) and the UI's model pages work as with MLflow's
+own stores; webhooks raise an ``MlflowException`` (``NOT_IMPLEMENTED``).
+A registry elsewhere is still possible: ``mlflow server --backend-store-uri
+tracklite:./runs --registry-store-uri sqlite:///registry.db``.
 
 Serving existing ``file:`` code from tracklite
 ----------------------------------------------
@@ -63,7 +76,9 @@ experiments, runs (metrics, params, tags, datasets) and logged models, and
 copies their artifacts, into that store; later opens use the store as it
 is. The ``mlruns`` folder is only read, never modified. Without the
 variable, ``file:`` URIs go to MLflow's own file store exactly as before
-(see :mod:`tracklite.mlflow_plugin.file_uris`). Plain paths without a
+(see :mod:`tracklite.mlflow_plugin.file_uris`). A ``file:`` registry URI
+follows the same opt-in: with it, the model registry of that tracklite
+store; without it, MLflow's own file registry. Plain paths without a
 scheme (``mlflow.set_tracking_uri("./mlruns")``) stay with MLflow's file
 store.
 """
@@ -83,6 +98,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SERVE_FILE_URIS_ENV",
     "TrackliteStore",
+    "file_registry_store",
     "file_store",
     "tracklite_registry_store",
     "tracklite_store",
@@ -98,7 +114,7 @@ def tracklite_store(store_uri: str, artifact_uri: str | None = None, **_: Any) -
 
 def tracklite_registry_store(store_uri: str, tracking_uri: str | None = None, **_: Any) -> Any:
     """The model-registry store builder MLflow calls for ``tracklite:``
-    URIs: a registry with no registered models (see ``_registry``)."""
+    URIs: the registry kept in the store (see ``_registry``)."""
     from ._registry import TrackliteRegistryStore
 
     return TrackliteRegistryStore(store_uri, tracking_uri)
@@ -110,6 +126,14 @@ def file_store(store_uri: str, artifact_uri: str | None = None, **kwargs: Any) -
     from .file_uris import file_store as build
 
     return build(store_uri, artifact_uri, **kwargs)
+
+
+def file_registry_store(store_uri: str, tracking_uri: str | None = None, **kwargs: Any) -> Any:
+    """The model-registry store builder MLflow calls for ``file:`` URIs:
+    MLflow's own file registry unless ``TRACKLITE_SERVE_FILE_URIS`` is set."""
+    from .file_uris import file_registry_store as build
+
+    return build(store_uri, tracking_uri, **kwargs)
 
 
 def __getattr__(name: str) -> Any:

@@ -7,7 +7,9 @@ file store). Unless ``TRACKLITE_SERVE_FILE_URIS`` is set to ``1`` (or
 MLflow's own file store, so installing tracklite changes nothing.
 
 When it is set, ``file:///proj/mlruns`` opens the tracklite store
-``/proj/mlruns.tracklite`` beside the folder. The first open makes that
+``/proj/mlruns.tracklite`` beside the folder, as tracking store and, for
+``file:`` registry URIs (registered under ``mlflow.model_registry_store``
+too), as model registry. The first open makes that
 store: it imports the MLflow file store's experiments and runs into a
 temporary folder next to it, then renames the folder into place, so a
 store that exists is always a finished import (two processes that open at
@@ -118,6 +120,21 @@ def file_store(store_uri: str, artifact_uri: str | None = None, **_: Any) -> Any
 
     folder = open_for(store_path(store_uri, scheme="file"))
     return TrackliteStore(f"{SCHEME}://{_quoted(folder)}", artifact_uri)
+
+
+def file_registry_store(store_uri: str, tracking_uri: str | None = None, **_: Any) -> Any:
+    """The model-registry store builder registered for ``file:`` URIs:
+    MLflow's own file registry, or with the opt-in the registry of the
+    tracklite store beside the folder."""
+    if not enabled():
+        from mlflow.tracking._model_registry.utils import _get_file_store
+
+        return _get_file_store(store_uri)
+    from ._registry import TrackliteRegistryStore
+    from ._uri import SCHEME, store_path
+
+    folder = open_for(store_path(store_uri, scheme="file"))
+    return TrackliteRegistryStore(f"{SCHEME}://{_quoted(folder)}", tracking_uri)
 
 
 def _quoted(path: str) -> str:
