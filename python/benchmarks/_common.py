@@ -46,6 +46,11 @@ DISK_SIZE = (
     f"{SIZE_STEPS:,} steps + {SIZE_PARAMS} params"
 )
 FILE_COUNT = "file count after the same runs"
+REGISTRY_VERSIONS = 10_000
+REGISTER = "register a model version"
+SET_ALIAS = "set a registered model's alias"
+GET_ALIAS = "get a model version by alias"
+SEARCH_VERSIONS = f"search_model_versions over {REGISTRY_VERSIONS:,} versions (all, default order)"
 #: Native-only workloads, for the targets the engine is held to.
 ARRAY_POINTS = 1_000_000
 LOG_ARRAY = f"log_metric_array, {ARRAY_POINTS:,} points in one call"
@@ -79,6 +84,10 @@ def workloads() -> list[str]:
         DISK_SIZE,
         FILE_COUNT,
         *(sweep(n) for n in SWEEP_PROCESSES),
+        REGISTER,
+        SET_ALIAS,
+        GET_ALIAS,
+        SEARCH_VERSIONS,
     ]
 
 

@@ -16,6 +16,7 @@ from _common import (
     BASELINE,
     COMPACTED,
     FILE,
+    GET_ALIAS,
     HISTORY_SIZES,
     LOG_ARRAY,
     LOG_BATCH,
@@ -23,7 +24,10 @@ from _common import (
     NATIVE,
     NOOP,
     PLUGIN,
+    REGISTER,
     SEARCH_SIZES,
+    SEARCH_VERSIONS,
+    SET_ALIAS,
     SQLITE,
     SWEEP_PROCESSES,
     Row,
@@ -61,7 +65,8 @@ class RunInfo:
 @dataclass(frozen=True)
 class Target:
     """A figure tracklite aims for: ``op`` is ">=" or "<=" (of the row's
-    value), or "clean" (no error and no lost point)."""
+    value), "x>=" (of its ratio to MLflow's sqlite store, measured in the
+    same run), or "clean" (no error and no lost point)."""
 
     text: str
     workload: str
@@ -92,6 +97,21 @@ TARGETS = (
         sweep(SWEEP_PROCESSES[-1]),
         PLUGIN,
         "clean",
+    ),
+    *(
+        Target(f"plugin: {what} ≥ 10× MLflow sqlite (MlflowClient)", workload, PLUGIN, "x>=", 10)
+        for what, workload in (
+            ("register a version", REGISTER),
+            ("set an alias", SET_ALIAS),
+            ("get a version by alias", GET_ALIAS),
+        )
+    ),
+    Target(
+        "search_model_versions over 10,000 versions ≤ 20 ms (native)",
+        SEARCH_VERSIONS,
+        NATIVE,
+        "<=",
+        20,
     ),
 )
 
@@ -132,6 +152,13 @@ def target_status(target: Target, rows: Sequence[Row], nominal: int | None) -> t
     if target.op == "clean":
         return f"{row.errors or 0} errors, {row.lost or 0} lost", (
             "met" if not row.errors and not row.lost else "**not met**"
+        )
+    if target.op == "x>=":
+        x = ratio(row, _find(rows, target.workload, BASELINE))
+        if x is None:
+            return "—", "not measured (no MLflow sqlite figure to compare with)"
+        return f"{fmt(x)}× ({fmt(row.value)} {row.unit})", (
+            "met" if x >= target.threshold else "**not met**"
         )
     figure = f"{fmt(row.value)} {row.unit}"
     if nominal is not None and row.size != nominal:

@@ -5,11 +5,12 @@ store, tracklite through MLflow's client (the plugin) and tracklite's
 native API, on: logging metrics one point per call (with MLflow's no-op
 ceiling), one call per step and 1,000 points per call; creating runs;
 reading a metric history of 10k, 100k and 1M points; search_runs over 1k,
-10k and 100k runs; disk size and file count after the same runs; and 4
-and 8 processes logging into one store at once (errors and lost points
-counted). Writes BENCHMARKS.md (the machine, the targets with met or not
-met, every figure with its ratio to MLflow's sqlite store) and a chart,
-docs/benchmarks.png.
+10k and 100k runs; disk size and file count after the same runs; 4 and 8
+processes logging into one store at once (errors and lost points
+counted); and the model registry (registering a version, setting an
+alias, reading by alias, searching 10,000 versions). Writes BENCHMARKS.md
+(the machine, the targets with met or not met, every figure with its
+ratio to MLflow's sqlite store) and a chart, docs/benchmarks.png.
 
 Usage: python python/benchmarks/suite.py [--quick | --smoke] [--out-dir DIR]
        (``bash scripts/bench.sh`` builds tracklite in release mode, then runs this)
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import _concurrency
 import _reads
+import _registry
 import _writes
 from _chart import write_chart
 from _common import Row, log
@@ -51,6 +53,7 @@ GROUPS: dict[str, Workload] = {
     "search": _reads.search_rows,
     "size": _writes.size_rows,
     "processes": _concurrency.sweep_rows,
+    "registry": _registry.registry_rows,
 }
 
 

@@ -67,8 +67,9 @@ def test_every_workload_has_a_row_for_every_store(smoke_run, common) -> None:
     expected |= {(common.LOG_ARRAY, common.NATIVE), (common.COMPACTED, common.NATIVE)}
     assert expected <= cells, sorted(expected - cells)
     # log_metric, log_metrics, log_batch, create runs; history reads at 3 sizes;
-    # searches at 3 sizes; disk size and file count; 4 and 8 processes
-    assert len(common.workloads()) == 14
+    # searches at 3 sizes; disk size and file count; 4 and 8 processes;
+    # registering, setting an alias, reading by alias, searching versions
+    assert len(common.workloads()) == 18
     for row in rows:
         assert len(row) == 6, row
         assert row[2] == "skipped" or float(row[2].replace(",", "")) >= 0, row
@@ -82,7 +83,7 @@ def test_report_header_and_targets(smoke_run) -> None:
         assert fact in text
     assert "--smoke" in text  # the command line
     targets = _section(text, "Targets")
-    assert len(targets) == 8
+    assert len(targets) == 12
     for _, _, status in targets:
         assert status in ("met", "**not met**") or status.startswith("not measured"), status
     assert "docs/benchmarks.png" in text

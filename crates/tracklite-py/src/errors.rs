@@ -63,7 +63,8 @@ impl Kind {
             | E::NoStore { .. }
             | E::ImportSource { .. }
             | E::ForeignHandle { .. }
-            | E::ReadOnly { .. } => Kind::InvalidState,
+            | E::ReadOnly { .. }
+            | E::RunsBackModelVersions { .. } => Kind::InvalidState,
             E::LogMissing { .. } => Kind::Format,
             E::LogReplaced { .. } => Kind::StoreIO,
             E::Format(_) => Kind::Format,

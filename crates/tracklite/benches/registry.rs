@@ -46,10 +46,7 @@ fn new_version(name: &str, i: usize) -> NewModelVersion {
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let path = std::env::var("REGBENCH_KEEP")
-        .map(std::path::PathBuf::from)
-        .unwrap_or(dir.path().join("store"));
-    let store = Store::open(path).unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
 
     // Per-call costs on a small registry.
     store.create_registered_model("calls", &[], None).unwrap();

@@ -93,7 +93,14 @@ const V2_INDEXES: &[&str] = &[
 
 /// The tables versions 6 and later add: taking a store back to version 5
 /// drops them.
-const AFTER_V5_TABLES: &[&str] = &["metric_dataset_links"];
+const AFTER_V5_TABLES: &[&str] = &[
+    "metric_dataset_links",
+    "registered_models",
+    "registered_model_tags",
+    "model_versions",
+    "model_version_tags",
+    "registered_model_aliases",
+];
 
 /// Every file under `root`, relative to it, leaving out the artifacts
 /// folder and SQLite's transient `-wal` and `-shm` files.
