@@ -342,3 +342,16 @@ print("mlflow imported:", "mlflow" in sys.modules)
         "Stage: Production",
         "mlflow imported: False",
     ]
+
+
+def test_the_store_has_the_registry_methods(tmp_path) -> None:
+    store = tracklite.Store(tmp_path / "store")
+    store.create_registered_model("clf", tags={"team": "cv"})
+    first = store.create_model_version("clf", "/models/clf/1")
+    store.set_registered_model_alias("clf", "champion", first.version)
+    found = store.get_model_version_by_alias("clf", "champion")
+    assert (found.version, found.aliases, found.source) == (1, ["champion"], "/models/clf/1")
+    # The store and a client of it see one registry.
+    client = tracklite.MlflowClient(str(tmp_path / "store"))
+    assert client.get_registered_model("clf").aliases == {"champion": 1}
+    assert [v.version for v in store.search_model_versions("name = 'clf'")] == [1]

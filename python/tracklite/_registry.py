@@ -24,7 +24,6 @@ from .errors import AlreadyExistsError, InvalidValueError, NotFoundError
 
 if TYPE_CHECKING:
     from ._native import Store as NativeStore
-    from ._store import Store
 
 __all__ = ["RegistryMethods", "register_model"]
 
@@ -60,14 +59,13 @@ def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 class RegistryMethods:
-    """The registry methods of :class:`tracklite.MlflowClient` (a mixin: the
-    client's ``_store`` is the store they work on)."""
-
-    _store: Store
+    """The registry methods of :class:`tracklite.MlflowClient` and
+    :class:`tracklite.Store` (a mixin: ``_registry`` is the native store
+    they work on)."""
 
     @property
     def _registry(self) -> NativeStore:
-        return self._store._native
+        raise NotImplementedError
 
     def _raise_if_prompt(self, name: str) -> None:
         """A prompt's name is no model's, as in MLflow's client."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _artifacts, _native
 from . import _values as v
+from ._registry import RegistryMethods
 from .entities import (
     Experiment,
     FileInfo,
@@ -59,8 +60,11 @@ def _experiment_ids(ids: str | int | Iterable[str | int]) -> list[str]:
     return [str(i) for i in ids]
 
 
-class Store:
-    """An open store directory, created when missing.
+class Store(RegistryMethods):
+    """An open store directory, created when missing, with its model
+    registry (``create_registered_model``, ``create_model_version``,
+    ``set_registered_model_alias``, ``search_model_versions``, ...: the
+    methods of :class:`tracklite.MlflowClient` of the same names).
 
     >>> store = tracklite.Store("runs")                        # doctest: +SKIP
     >>> with store.start_run(experiment="iris") as run:        # doctest: +SKIP
@@ -80,6 +84,10 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
         self._native = _native.Store(os.fspath(path), read_only)
+
+    @property
+    def _registry(self) -> _native.Store:
+        return self._native
 
     @property
     def read_only(self) -> bool:

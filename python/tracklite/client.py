@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from . import _tracking
+from . import _native, _tracking
 from . import _values as v
 from ._registry import RegistryMethods
 from ._store import SEARCH_MAX_RESULTS_DEFAULT, Store
@@ -53,6 +53,10 @@ class MlflowClient(RegistryMethods):
     def store(self) -> Store:
         """The tracklite store behind this client (the native API)."""
         return self._store
+
+    @property
+    def _registry(self) -> _native.Store:
+        return self._store._native
 
     # Experiments
 

@@ -2,14 +2,11 @@
 by MLflow's own FileStore (models, versions, stages, tags, aliases,
 renames, deletes), imported with ``tracklite.import_mlruns``, and then what
 MLflow's FileStore reads from the folder is compared, field by field, with
-what the store holds, read through ``tracklite models --json``."""
+what the store holds, read through the native API."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -30,30 +27,16 @@ from mlflow.store.model_registry.file_store import FileStore as RegistryStore  #
 from mlflow.store.tracking.file_store import FileStore as TrackingStore  # noqa: E402
 
 T0 = 1_700_000_000_000
-REPO = Path(__file__).resolve().parents[3]
 
 
-def _cli() -> str:
-    """The ``tracklite`` binary: $TRACKLITE_CLI, or the one cargo built here."""
-    for candidate in (
-        os.environ.get("TRACKLITE_CLI"),
-        REPO / "target" / "release" / "tracklite",
-        REPO / "target" / "debug" / "tracklite",
-        shutil.which("tracklite"),
-    ):
-        if candidate and Path(candidate).is_file():
-            return os.fspath(candidate)
-    pytest.skip("no tracklite binary: build it with `cargo build --release -p tracklite-cli`")
-
-
-def _models(store: Path, *args: str) -> Any:
-    out = subprocess.run(
-        [_cli(), "--store", os.fspath(store), "models", *args, "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout)
+def _models(store: Path, name: str | None = None) -> Any:
+    """The store's registered models (as dicts of the native API), or one
+    model and its versions."""
+    native = tracklite.Store(store)._native
+    if name is None:
+        return native.search_registered_models(max_results=1000)[0]
+    versions, _ = native.search_model_versions(f"name = '{name}'", max_results=1000)
+    return {"model": native.get_registered_model(name), "versions": versions}
 
 
 class Registry:
