@@ -73,7 +73,7 @@ class _Api:
     def register(self, name: str, i: int) -> int:
         source = f"/models/{name}/{i}"
         if self.native is not None:
-            return self.native.create_model_version(name, source)["version"]
+            return self.native.create_model_version(name, source).version
         assert self.client is not None
         return int(self.client.create_model_version(name, source).version)
 
@@ -86,7 +86,7 @@ class _Api:
 
     def by_alias(self, name: str) -> int:
         if self.native is not None:
-            return self.native.get_model_version_by_alias(name, "champion")["version"]
+            return self.native.get_model_version_by_alias(name, "champion").version
         assert self.client is not None
         return int(self.client.get_model_version_by_alias(name, "champion").version)
 
@@ -191,7 +191,7 @@ def _search_row(ws: Workspace, plan: Plan, kind: str) -> Row:
         native = tracklite.Store(str(ref.path))
 
         def search() -> int:
-            return len(native.search_model_versions(max_results=REGISTRY_VERSIONS)[0])
+            return len(native.search_model_versions(max_results=REGISTRY_VERSIONS))
     else:
         client = MlflowClient(tracking_uri=ref.uri, registry_uri=ref.uri)
 
