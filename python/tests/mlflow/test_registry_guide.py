@@ -478,7 +478,7 @@ def test_searches(client: MlflowClient, logged: Logged) -> None:
         "iris-classifier",
         "wine-classifier",
     ]
-    assert _names(client.search_registered_models(f"name = '{MODEL}'")) == [MODEL]
+    assert _names(client.search_registered_models(f"name='{MODEL}'")) == [MODEL]
     assert _names(client.search_registered_models("name LIKE 'iris%'")) == [MODEL]
     assert _names(client.search_registered_models("name ILIKE 'iris%'")) == [
         "Iris-Regressor",
@@ -506,7 +506,7 @@ def test_searches(client: MlflowClient, logged: Logged) -> None:
         return [(v.name, v.version) for v in client.search_model_versions(flt, **kwargs)]
 
     by_version = ["name ASC", "version_number ASC"]
-    assert versions(f"name = '{MODEL}'", order_by=by_version) == [(MODEL, 1), (MODEL, 2)]
+    assert versions(f"name='{MODEL}'", order_by=by_version) == [(MODEL, 1), (MODEL, 2)]
     assert versions(f"run_id = '{logged.run_id}'", order_by=by_version) == [(MODEL, 1), (MODEL, 2)]
     assert versions(f"run_id = '{other_run}'") == [("Iris-Regressor", 1)]
     assert versions(f"run_id IN ('{other_run}', 'f00')") == [("Iris-Regressor", 1)]
