@@ -43,7 +43,7 @@ from mlflow.store.model_registry import (
     SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
 )
 from mlflow.store.model_registry.abstract_store import AbstractStore
-from mlflow.utils.validation import _validate_model_version
+from mlflow.utils.validation import _validate_model_name, _validate_model_version
 
 from .. import _native
 from .. import _values as v
@@ -293,6 +293,8 @@ class TrackliteRegistryStore(AbstractStore):
         run, when none is given) for ``models:/m-<id>``, or the named
         version's download URI (``models:/<name>/<version>``, ``@alias``,
         ``/<stage>``, ``/latest``)."""
+        # The name is checked before the source is resolved, as MLflow does.
+        _validate_model_name(name)
         values = _tags(tags, "model version tag")
         storage_location = None
         if urllib.parse.urlparse(source).scheme == "models":

@@ -11,8 +11,8 @@
 //! | `tags.<key>` (`tag.<key>`)                  | both     | `= != LIKE ILIKE`           | quoted text |
 //!
 //! An attribute may be written `attribute.<name>`. Registered models are
-//! ordered by `name`, `creation_timestamp` and `last_updated_timestamp`
-//! (ties by name); versions also by `version_number` (ties by name, then
+//! ordered by `name` and `last_updated_timestamp` (or `timestamp`), as
+//! MLflow's SQL registry takes them (ties by name); versions also by `version_number` (ties by name, then
 //! newest version first).
 
 use super::ast::{
@@ -41,7 +41,7 @@ impl Searched {
 
     fn sort_keys(self) -> &'static str {
         match self {
-            Searched::RegisteredModels => "name, creation_timestamp, last_updated_timestamp",
+            Searched::RegisteredModels => "name, last_updated_timestamp (or timestamp)",
             Searched::ModelVersions => {
                 "name, version_number, creation_timestamp, last_updated_timestamp"
             }
@@ -167,7 +167,10 @@ pub fn parse_order_by(order_by: &[String], searched: Searched) -> Result<Vec<Reg
         let key = match bare {
             "name" => RegistrySortKey::Name,
             "version_number" if searched == Searched::ModelVersions => RegistrySortKey::Version,
-            "creation_timestamp" => RegistrySortKey::CreationTime,
+            // MLflow's registered-model order does not take it.
+            "creation_timestamp" if searched == Searched::ModelVersions => {
+                RegistrySortKey::CreationTime
+            }
             "last_updated_timestamp" => RegistrySortKey::LastUpdatedTime,
             // MLflow's registered-model order also takes `timestamp`.
             "timestamp" if searched == Searched::RegisteredModels => {
@@ -290,6 +293,8 @@ mod tests {
         assert_eq!(got[0].key, RegistrySortKey::Version);
         assert!(!got[0].ascending && got[1].ascending);
         assert!(o(&["version_number"], Searched::RegisteredModels).is_err());
+        assert!(o(&["creation_timestamp"], Searched::RegisteredModels).is_err());
+        assert!(o(&["creation_timestamp"], Searched::ModelVersions).is_ok());
         assert!(o(&["name", "name DESC"], Searched::ModelVersions).is_err());
         assert!(o(&["size"], Searched::ModelVersions).is_err());
     }

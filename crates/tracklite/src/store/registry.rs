@@ -215,8 +215,8 @@ impl Store {
     /// - `filter`: `name` (`= != LIKE ILIKE IN NOT IN`) and `tags.<key>`
     ///   (`= != LIKE ILIKE`), joined by AND;
     /// - `max_results`: 1 to 1000 (MLflow's default: 100);
-    /// - `order_by`: `name`, `creation_timestamp`, `last_updated_timestamp`,
-    ///   each with `ASC` or `DESC`; ties by name;
+    /// - `order_by`: `name`, `last_updated_timestamp` (or `timestamp`), each
+    ///   with `ASC` or `DESC`; ties by name;
     /// - `page_token`: None, then the token of the previous page.
     pub fn search_registered_models(
         &self,
