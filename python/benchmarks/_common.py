@@ -50,7 +50,11 @@ REGISTRY_VERSIONS = 10_000
 REGISTER = "register a model version"
 SET_ALIAS = "set a registered model's alias"
 GET_ALIAS = "get a model version by alias"
-SEARCH_VERSIONS = f"search_model_versions over {REGISTRY_VERSIONS:,} versions (all, default order)"
+SEARCH_VERSIONS = (
+    f"search_model_versions over {REGISTRY_VERSIONS:,} versions "
+    "(tag filter, default order, top 100)"
+)
+ALL_VERSIONS = f"search_model_versions returning all {REGISTRY_VERSIONS:,} versions (default order)"
 #: Native-only workloads, for the targets the engine is held to.
 ARRAY_POINTS = 1_000_000
 LOG_ARRAY = f"log_metric_array, {ARRAY_POINTS:,} points in one call"
@@ -88,6 +92,7 @@ def workloads() -> list[str]:
         SET_ALIAS,
         GET_ALIAS,
         SEARCH_VERSIONS,
+        ALL_VERSIONS,
     ]
 
 

@@ -107,7 +107,7 @@ TARGETS = (
         )
     ),
     Target(
-        "search_model_versions over 10,000 versions ≤ 20 ms (native)",
+        "search_model_versions over 10,000 versions (tag filter, top 100) ≤ 20 ms (native)",
         SEARCH_VERSIONS,
         NATIVE,
         "<=",
