@@ -14,6 +14,7 @@ use crate::entities::{
     RegisteredModelRecord,
 };
 use crate::error::{Error, Result, ValidationError};
+use crate::search::ast::{RegistryClause, RegistryOrder};
 use crate::search::page_token::PageToken;
 use crate::search::registry::{parse_filter, parse_order_by, split_prompt_clauses, Searched};
 use crate::search::sql::RegistryQuery;
@@ -226,18 +227,9 @@ impl Store {
         page_token: Option<&str>,
     ) -> Result<RegisteredModelPage> {
         check_max_results(max_results, SEARCH_REGISTERED_MODELS_MAX_RESULTS_LIMIT)?;
-        let (clauses, prompts) =
-            split_prompt_clauses(parse_filter(filter, Searched::RegisteredModels)?);
         let order = parse_order_by(order_by, Searched::RegisteredModels)?;
-        let token = page_token.map(PageToken::decode).transpose()?;
-        let mut q = RegistryQuery {
-            clauses: &clauses,
-            prompts,
-            order: &order,
-            snapshot: token.and_then(|t| t.snapshot).unwrap_or(i64::MAX),
-            limit: max_results,
-            offset: token.map_or(0, |t| t.offset),
-        };
+        let search = Prepared::new(filter, order, page_token, Searched::RegisteredModels)?;
+        let mut q = search.query(max_results);
         let page = self.inner.index()?.search_registered_models(&mut q)?;
         Ok(RegisteredModelPage {
             models: page.models,
@@ -481,23 +473,14 @@ impl Store {
         page_token: Option<&str>,
     ) -> Result<ModelVersionPage> {
         check_max_results(max_results, SEARCH_MODEL_VERSIONS_MAX_RESULTS_LIMIT)?;
-        let (clauses, prompts) =
-            split_prompt_clauses(parse_filter(filter, Searched::ModelVersions)?);
         let order = if order_by.is_empty() {
             let default: Vec<String> = DEFAULT_VERSION_ORDER.map(String::from).to_vec();
             parse_order_by(&default, Searched::ModelVersions)?
         } else {
             parse_order_by(order_by, Searched::ModelVersions)?
         };
-        let token = page_token.map(PageToken::decode).transpose()?;
-        let mut q = RegistryQuery {
-            clauses: &clauses,
-            prompts,
-            order: &order,
-            snapshot: token.and_then(|t| t.snapshot).unwrap_or(i64::MAX),
-            limit: max_results,
-            offset: token.map_or(0, |t| t.offset),
-        };
+        let search = Prepared::new(filter, order, page_token, Searched::ModelVersions)?;
+        let mut q = search.query(max_results);
         let page = self.inner.index()?.search_model_versions(&mut q)?;
         Ok(ModelVersionPage {
             versions: page.versions,
@@ -541,6 +524,43 @@ impl Store {
             validate::settable_alias(alias)?;
         }
         self.inner.index()?.put_registered_model_record(record)
+    }
+}
+
+/// A registry search's filter and order, parsed, and where its page starts.
+struct Prepared {
+    clauses: Vec<RegistryClause>,
+    prompts: bool,
+    order: Vec<RegistryOrder>,
+    token: Option<PageToken>,
+}
+
+impl Prepared {
+    fn new(
+        filter: &str,
+        order: Vec<RegistryOrder>,
+        page_token: Option<&str>,
+        searched: Searched,
+    ) -> Result<Prepared> {
+        let (clauses, prompts) = split_prompt_clauses(parse_filter(filter, searched)?);
+        let token = page_token.map(PageToken::decode).transpose()?;
+        Ok(Prepared {
+            clauses,
+            prompts,
+            order,
+            token,
+        })
+    }
+
+    fn query(&self, limit: usize) -> RegistryQuery<'_> {
+        RegistryQuery {
+            clauses: &self.clauses,
+            prompts: self.prompts,
+            order: &self.order,
+            snapshot: self.token.and_then(|t| t.snapshot).unwrap_or(i64::MAX),
+            limit,
+            offset: self.token.map_or(0, |t| t.offset),
+        }
     }
 }
 
