@@ -8,10 +8,11 @@ is one more than the greatest the model ever had, ``archive_existing_versions``
 only with Staging and Production, ``latest`` and ``v<digits>`` reserved as
 aliases, a missing alias ``INVALID_PARAMETER_VALUE``. Prompts, which MLflow
 keeps as tagged registered models, work through MLflow's own prompt methods
-on top of these. Two deliberate differences: versions read back from
-searches and ``get_latest_versions`` carry their aliases (the SQL store
-leaves them empty there), and a version keeps the logged model it was
-made from (``model_id``). Webhooks are not kept: their methods raise an
+on top of these. Deliberate differences: versions read back from
+searches and a registered model's ``latest_versions`` carry their aliases
+(the SQL store leaves them empty there), a version keeps the logged model
+it was made from (``model_id``), and a field named twice in order_by is
+INVALID_PARAMETER_VALUE (the SQL store's error has no code). Webhooks are not kept: their methods raise an
 ``MlflowException`` (``NOT_IMPLEMENTED``) naming the method."""
 
 from __future__ import annotations
