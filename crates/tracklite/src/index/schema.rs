@@ -235,9 +235,11 @@ INSERT OR REPLACE INTO meta (key, value) VALUES ('page_checksums', 'crc32c');
 /// greatest version number it ever gave, so that a new version takes the
 /// next one inside the same write transaction and a deleted version's
 /// number is never given again. An alias names one version of its model.
+/// Model keys are never given again (AUTOINCREMENT), so that a search's
+/// page bound stays right when a model is deleted and another registered.
 const V8: &str = "
 CREATE TABLE registered_models (
-    model_key         INTEGER PRIMARY KEY,
+    model_key         INTEGER PRIMARY KEY AUTOINCREMENT,
     name              TEXT NOT NULL UNIQUE,
     description       TEXT,
     creation_time     INTEGER NOT NULL,
