@@ -12,8 +12,9 @@ on top of these. Deliberate differences: versions read back from
 searches and a registered model's ``latest_versions`` carry their aliases
 (the SQL store leaves them empty there), a version keeps the logged model
 it was made from (``model_id``), and a field named twice in order_by is
-INVALID_PARAMETER_VALUE (the SQL store's error has no code). Webhooks are not kept: their methods raise an
-``MlflowException`` (``NOT_IMPLEMENTED``) naming the method."""
+INVALID_PARAMETER_VALUE (the SQL store's error has no code). Webhooks are
+not kept: their methods raise an ``MlflowException`` (``NOT_IMPLEMENTED``)
+naming the method."""
 
 from __future__ import annotations
 
