@@ -26,7 +26,8 @@
 # says otherwise: it would take a small machine's cores and memory.
 #
 # Environment: SERVICE_START_TIMEOUT, SERVICE_STOP_TIMEOUT (seconds),
-#              MLFLOW_SERVER_ENABLE_JOB_EXECUTION (default false here).
+#              MLFLOW_SERVER_ENABLE_JOB_EXECUTION (default false here),
+#              MLFLOW_DISABLE_TELEMETRY (default true here).
 set -euo pipefail
 # shellcheck source=scripts/services/_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/_lib.sh"
@@ -82,6 +83,7 @@ start() {
         artifacts=(--default-artifact-root "$root" --no-serve-artifacts)
     fi
     export MLFLOW_SERVER_ENABLE_JOB_EXECUTION="${MLFLOW_SERVER_ENABLE_JOB_EXECUTION:-false}"
+    export MLFLOW_DISABLE_TELEMETRY="${MLFLOW_DISABLE_TELEMETRY:-true}"
     local attempt port url
     for attempt in 1 2 3; do
         port="$(free_port)"
