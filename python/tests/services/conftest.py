@@ -35,7 +35,7 @@ def _mlflow_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
 def _require(*needs: str) -> None:
     reasons = _services.missing(*needs)
     if reasons:
-        pytest.skip("service tests need: " + "; ".join(reasons))
+        pytest.skip("service tests skipped: " + "; ".join(reasons))
 
 
 @pytest.fixture(scope="session")

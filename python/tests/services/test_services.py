@@ -108,7 +108,7 @@ def _running(pid: int) -> bool:
 def test_stop_ends_the_service_processes(tmp_path: Path):
     reasons = _services.missing("s3")
     if reasons:
-        pytest.skip("needs: " + "; ".join(reasons))
+        pytest.skip("service tests skipped: " + "; ".join(reasons))
     directory = tmp_path / "s3"
     try:
         s3 = _services.start_s3(directory, bucket="stop-check")
