@@ -3,7 +3,9 @@
 # a virtual environment at .venv (created when missing), the build and test
 # tools in it (maturin, numpy, pytest, pandas, ruff, mypy, mlflow and
 # scikit-learn for the MLflow plugin's tests, matplotlib for the benchmark
-# report; installed only when missing),
+# report, psycopg2-binary, boto3 and moto's S3 server for the tests that
+# start a PostgreSQL-backed MLflow server with S3 artifacts (scripts/services);
+# installed only when missing),
 # and the tracklite package built from this checkout in release mode and
 # installed into it (editable: python/tracklite is the package,
 # with the native module built next to its sources). Running it again only
@@ -30,12 +32,18 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 
 # Tools, as "package:module" (the module tells whether it is installed).
+# moto_server (the S3 emulator) needs moto's "server" extra; flask_cors, which
+# moto_server imports and moto alone does not bring, tells that it is there.
 missing=()
-for tool in maturin numpy pytest pandas ruff mypy mlflow scikit-learn:sklearn matplotlib; do
+for tool in maturin numpy pytest pandas ruff mypy mlflow scikit-learn:sklearn matplotlib \
+    psycopg2-binary:psycopg2 boto3 "moto[server]:moto" "moto[server]:flask_cors"; do
     package="${tool%%:*}"
     module="${tool##*:}"
     if ! "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$module') is None)"; then
-        missing+=("$package")
+        case " ${missing[*]-} " in
+        *" $package "*) ;;
+        *) missing+=("$package") ;;
+        esac
     fi
 done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -74,6 +74,9 @@ stage "fault injection (cli)" cargo test --release -p tracklite-cli \
 stage "python env" bash scripts/python-env.sh
 # Headless Chromium (Debian's) and playwright, for the MLflow UI test.
 stage "ui env" bash scripts/ui-env.sh
+# PostgreSQL 15, curl and setpriv, for the tests that start a throwaway
+# PostgreSQL cluster, moto's S3 emulator and MLflow servers (python/tests/services).
+stage "services env" bash scripts/services-env.sh
 stage "python lints" .venv/bin/ruff check python
 stage "python format" .venv/bin/ruff format --check python
 # mypy's configuration: [tool.mypy] in pyproject.toml.
