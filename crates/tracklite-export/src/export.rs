@@ -28,7 +28,7 @@ use crate::client::{normalise_target, Auth, Client, RetryPolicy};
 use crate::error::{ExportError, Result};
 use crate::select::{select, PARENT_RUN_TAG};
 use crate::summary::{Event, ExportSummary, RunFailure, RunOutcome, RunReport};
-use crate::verify::verify_run;
+use crate::verify::{distinct_points, verify_run};
 
 /// What to export, where, and how.
 #[derive(Debug, Clone)]
@@ -421,6 +421,18 @@ impl Prepared {
         item.journal = self.journal;
         item.params = self.params;
         item.tags = self.tags;
+        // Each series' prefix on the server starts where the journal says.
+        *item.progress.get_mut().unwrap() = self
+            .series
+            .iter()
+            .map(|(key, from, _)| {
+                let prefix = Prefix {
+                    done: *from,
+                    beyond: BTreeMap::new(),
+                };
+                (key.clone(), prefix)
+            })
+            .collect();
         item.series = self.series;
         item.end_needed = self.end_needed;
     }
@@ -576,12 +588,28 @@ fn prepare(
         // counted there, and one it holds whole is not sent again.
         if journal.series.is_empty() && !remote.metric_keys.is_empty() {
             for (key, summary) in &item.run.metrics {
-                if remote.metric_keys.contains(key)
-                    && ctx.client.metric_count(&remote.id, key)? == summary.count
+                if !remote.metric_keys.contains(key) {
+                    continue;
+                }
+                let there = ctx.client.metric_count(&remote.id, key)?;
+                // The server keeps one of exactly equal points.
+                if there == summary.count
+                    || there == distinct_points(ctx.store, local_id, key, summary.count)?
                 {
                     already_series.push((key.clone(), summary.count));
                 }
             }
+        }
+        // Ended as the store says already: no runs/update.
+        let info = &item.run.info;
+        if journal.status.is_none()
+            && remote.status == info.status.as_str()
+            && remote.end_time == info.end_time
+        {
+            ctx.journal
+                .record_end(local_id, info.status, info.end_time)?;
+            journal.status = Some(info.status);
+            journal.end_time = info.end_time;
         }
     }
     if !already_params.is_empty() || !already_tags.is_empty() || !already_series.is_empty() {

@@ -86,7 +86,7 @@ pub(crate) fn verify_run(
 /// The number of points among the first `count` of a series that differ
 /// in (timestamp, step, value) as the server compares them (NaN equals
 /// NaN, -0 equals 0).
-fn distinct_points(store: &Store, run_id: &str, key: &str, count: u64) -> Result<u64> {
+pub(crate) fn distinct_points(store: &Store, run_id: &str, key: &str, count: u64) -> Result<u64> {
     let c = store.metric_history_columns(run_id, key)?;
     let n = (count as usize).min(c.values.len());
     let mut seen = HashSet::with_capacity(n);
@@ -94,6 +94,9 @@ fn distinct_points(store: &Store, run_id: &str, key: &str, count: u64) -> Result
         let v = c.values[i];
         let bits = if v.is_nan() {
             u64::MAX
+        } else if v.is_infinite() {
+            // Kept as the greatest finite value by MLflow's SQL store.
+            f64::MAX.copysign(v).to_bits()
         } else if v == 0.0 {
             0
         } else {
