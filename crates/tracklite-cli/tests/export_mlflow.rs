@@ -672,3 +672,37 @@ fn a_server_killed_midway_fails_loudly_and_the_next_export_finishes() {
     );
     assert_eq!(assert_same(&store, &dump(&venv, &server.url())), 1);
 }
+
+/// The export rate of one run of 200,000 points to a local server (run by
+/// hand: `cargo test --release -p tracklite-cli --test export_mlflow --
+/// --ignored --nocapture export_rate`).
+#[test]
+#[ignore]
+fn export_rate() {
+    let Some(venv) = venv() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&venv, dir.path());
+    let path = dir.path().join("store");
+    let store = Store::open(&path).unwrap();
+    let run = store.create_run(NewRun::default()).unwrap().run_id;
+    let mut w = store.metric_writer(&run).unwrap();
+    let s = w.series("loss").unwrap();
+    let points = 200_000i64;
+    for i in 0..points {
+        w.append(s, (i as f64).sin(), BASE_TIME + i, i).unwrap();
+    }
+    w.close().unwrap();
+    store.end_run(&run, RunStatus::Finished).unwrap();
+    for connections in ["4"] {
+        let started = Instant::now();
+        let (out, summary) = export(&path, &server.url(), &["--connections", connections]);
+        let seconds = started.elapsed().as_secs_f64();
+        assert!(out.status.success(), "{summary}");
+        assert_eq!(count(&summary, "points"), points as u64);
+        println!(
+            "export rate: {points} points in {seconds:.1} s = {:.0} points/s \
+             ({connections} connections, verification included; summary {summary})",
+            points as f64 / seconds
+        );
+    }
+}

@@ -98,10 +98,13 @@ impl Default for RetryPolicy {
 }
 
 /// What one try gave.
-enum Attempt {
+pub(crate) enum Attempt {
+    /// The answer.
     Done(Value),
-    /// Worth trying again (429, 5xx, transport); the error if it was the last.
+    /// Worth trying again (429, 5xx, transport), after the wait the server
+    /// asked for, if any; the error if it was the last try.
     Again(ExportError, Option<Duration>),
+    /// Not worth trying again.
     Failed(ExportError),
 }
 
@@ -134,7 +137,7 @@ impl Client {
 
     /// `POST /api/2.0/mlflow/<endpoint>` with a JSON body, retried.
     pub fn post(&self, endpoint: &str, body: &str) -> Result<Value> {
-        self.with_retries("POST", endpoint, |c| c.post_once(endpoint, body))
+        self.with_retries("POST", endpoint, |c| c.post_attempt(endpoint, body))
     }
 
     /// `GET /api/2.0/mlflow/<endpoint>?<query>`, retried.
@@ -143,17 +146,9 @@ impl Client {
     }
 
     /// One `POST` try, no retry: for calls that must not be repeated
-    /// blindly (runs/create). A retryable failure is `Err(Ok(error))`.
-    pub fn post_no_retry(
-        &self,
-        endpoint: &str,
-        body: &str,
-    ) -> std::result::Result<Value, (ExportError, bool)> {
-        match self.post_once(endpoint, body) {
-            Attempt::Done(v) => Ok(v),
-            Attempt::Again(e, _) => Err((e, true)),
-            Attempt::Failed(e) => Err((e, false)),
-        }
+    /// blindly (runs/create).
+    pub fn post_once(&self, endpoint: &str, body: &str) -> Attempt {
+        self.post_attempt(endpoint, body)
     }
 
     /// The wait before retry number `retry` (1 for the first retry).
@@ -202,7 +197,7 @@ impl Client {
         format!("{}/api/2.0/mlflow/{endpoint}", self.base)
     }
 
-    fn post_once(&self, endpoint: &str, body: &str) -> Attempt {
+    fn post_attempt(&self, endpoint: &str, body: &str) -> Attempt {
         let mut request = self
             .agent
             .post(&self.url(endpoint))

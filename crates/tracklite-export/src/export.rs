@@ -24,7 +24,7 @@ use tracklite::{ExportJournal, JournaledRun, Run, RunStatus, Store};
 
 use crate::api::{self, RemoteRun, RUN_ID_TAG, STORE_ID_TAG};
 use crate::batch::Batch;
-use crate::client::{normalise_target, Auth, Client, RetryPolicy};
+use crate::client::{normalise_target, Attempt, Auth, Client, RetryPolicy};
 use crate::error::{ExportError, Result};
 use crate::select::{select, PARENT_RUN_TAG};
 use crate::summary::{Event, ExportSummary, RunFailure, RunOutcome, RunReport};
@@ -219,9 +219,9 @@ pub fn export(
         .enumerate()
         .map(|(i, it)| (it.id().to_string(), i))
         .collect();
-    for i in 0..items.len() {
-        let parent = items[i].run.tags.get(PARENT_RUN_TAG).cloned();
-        items[i].parent = parent.filter(|p| position.contains_key(p));
+    for item in &mut items {
+        let parent = item.run.tags.get(PARENT_RUN_TAG).cloned();
+        item.parent = parent.filter(|p| position.contains_key(p));
     }
 
     // Phase 1: experiments, then runs level by level.
@@ -712,10 +712,10 @@ fn create_run(
                 }
             }
         }
-        match ctx.client.post_no_retry("runs/create", &body) {
-            Ok(answer) => return Ok(Made::Created(api::created_run_id(&answer)?)),
-            Err((e, true)) => last = Some(e),
-            Err((e, false)) => return Err(e),
+        match ctx.client.post_once("runs/create", &body) {
+            Attempt::Done(answer) => return Ok(Made::Created(api::created_run_id(&answer)?)),
+            Attempt::Again(e, _) => last = Some(e),
+            Attempt::Failed(e) => return Err(e),
         }
     }
     Err(last.expect("at least one attempt"))
