@@ -404,6 +404,8 @@ fn experiments(
 /// What phase 1 decided for a run.
 struct Prepared {
     parent_remote: Option<String>,
+    /// Tags that runs/create carried.
+    tags_in_create: u64,
     remote_id: String,
     created: bool,
     journal: JournaledRun,
@@ -416,6 +418,7 @@ struct Prepared {
 impl Prepared {
     fn apply(self, item: &mut Item) {
         item.parent_remote = self.parent_remote;
+        *item.tags_sent.get_mut() = self.tags_in_create;
         item.remote_id = self.remote_id;
         item.created = self.created;
         item.journal = self.journal;
@@ -503,6 +506,7 @@ fn prepare(
 
     let mut journal = item.journal.clone();
     let mut created = false;
+    let mut tags_in_create = 0;
     // What the server holds, when the journal does not say.
     let mut remote_state: Option<RemoteRun> = None;
     if journal.remote_id.is_empty() {
@@ -538,6 +542,7 @@ fn prepare(
                     for (k, v) in &tags {
                         journal.tags.insert(k.clone(), tracklite::value_digest(v));
                     }
+                    tags_in_create = tags.len() as u64;
                 }
                 created = true;
             }
@@ -639,6 +644,7 @@ fn prepare(
     ) != (info.status, info.end_time);
     Ok(Prepared {
         parent_remote: parent_remote.map(str::to_string),
+        tags_in_create,
         remote_id: journal.remote_id.clone(),
         created,
         journal,
