@@ -72,6 +72,10 @@ stage "fault injection (cli)" cargo test --release -p tracklite-cli \
 # The package is built from this checkout into .venv (made when missing);
 # the stub test in python/tests checks _native.pyi against the built module.
 stage "python env" bash scripts/python-env.sh
+# The export against a real `mlflow server` (started by the tests on a
+# loopback port); in "rust tests" above they skip while .venv is missing.
+stage "export (mlflow server)" cargo test --release -p tracklite-cli \
+    --test export_mlflow -- --nocapture --test-threads 1
 # Headless Chromium (Debian's) and playwright, for the MLflow UI test.
 stage "ui env" bash scripts/ui-env.sh
 # PostgreSQL 15, curl and setpriv, for the tests that start a throwaway

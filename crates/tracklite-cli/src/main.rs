@@ -5,6 +5,7 @@
 //! `tracklite` library's.
 
 mod artifacts;
+mod export;
 mod format;
 mod import;
 mod json;
@@ -147,6 +148,35 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Push the store to an MLflow tracking server, sending only what is new
+    ///
+    /// Experiments are matched by name; runs keep their start and end times,
+    /// status, user, name, params, tags and every metric point. The export
+    /// journal in the store records what the server acknowledged: run the
+    /// same command again to send what is new, or to finish an export that
+    /// was cut off. Credentials: MLFLOW_TRACKING_USERNAME and
+    /// MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN. Exit status 1 when
+    /// any run failed (each is listed).
+    Export {
+        /// The tracking server: http(s)://HOST[:PORT]
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Only the runs of this experiment (repeatable) [default: every run]
+        #[arg(long, value_name = "NAME")]
+        experiment: Vec<String>,
+        /// Only this run (repeatable; its parent runs come along)
+        #[arg(long = "run", value_name = "ID")]
+        runs: Vec<String>,
+        /// Say what would be sent, from the journal only: no request, no write
+        #[arg(long)]
+        dry_run: bool,
+        /// Requests in flight at once
+        #[arg(long, default_value_t = 4, value_name = "N")]
+        connections: usize,
+        /// Print one JSON summary instead of text
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Lifecycle stages to list, as spelled on the command line.
@@ -192,7 +222,10 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
     }
     let writes = matches!(
         cli.command,
-        Command::Gc { .. } | Command::Compact { .. } | Command::Check { repair: true, .. }
+        Command::Gc { .. }
+            | Command::Compact { .. }
+            | Command::Check { repair: true, .. }
+            | Command::Export { dry_run: false, .. }
     );
     let store = open_store(cli.store, writes)?;
     match cli.command {
@@ -236,6 +269,25 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Artifacts { run_id, path, json } => {
             artifacts::list(&store, &run_id, path.as_deref(), json, out)
         }
+        Command::Export {
+            to,
+            experiment,
+            runs,
+            dry_run,
+            connections,
+            json,
+        } => export::run(
+            &store,
+            export::Request {
+                to,
+                experiments: experiment,
+                runs,
+                dry_run,
+                connections,
+                json,
+            },
+            out,
+        ),
         Command::Import { .. } => unreachable!("handled before the store is opened"),
     }
 }

@@ -85,6 +85,7 @@ pub use import::{check_mlruns_source, ImportProblem, ImportProgress, ImportRepor
 pub use import::{ExperimentImport, MetricDatasetLinks, RunImport};
 pub use search::{SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_LIMIT};
 pub use store::FileInfo;
+pub use store::{value_digest, ExportJournal, JournaledRun};
 pub use store::{
     CompactReport, GcOptions, GcReport, MetricWriter, Progress, SeriesHandle, Store, ARTIFACTS_DIR,
     INDEX_FILE, LOG_FILE, RECLAIM_GRACE,

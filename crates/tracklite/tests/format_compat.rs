@@ -100,6 +100,11 @@ const AFTER_V5_TABLES: &[&str] = &[
     "model_versions",
     "model_version_tags",
     "registered_model_aliases",
+    "export_targets",
+    "export_experiments",
+    "export_runs",
+    "export_values",
+    "export_series",
 ];
 
 /// Every file under `root`, relative to it, leaving out the artifacts

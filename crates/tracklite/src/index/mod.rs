@@ -7,6 +7,7 @@
 pub(crate) mod checksum_vfs;
 pub(crate) mod datasets;
 pub mod experiments;
+mod export_journal;
 pub(crate) mod links;
 pub(crate) mod load;
 pub mod logged_models;

@@ -293,11 +293,62 @@ CREATE TABLE registered_model_aliases (
 ) WITHOUT ROWID;
 ";
 
+/// Version 9: the export journal (`export_journal.rs`): per export target
+/// (a server, named by its normalised URL), the remote ids of experiments
+/// and runs, a digest of each param and tag value sent, how many points of
+/// each metric series were sent (a prefix of the series in logged order),
+/// and the status and end time last sent. `meta.store_id` is a random id
+/// made once per store (here, at migration), which remote runs carry so
+/// that a lost journal can be rebuilt from the server.
+const V9: &str = "
+INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))));
+
+CREATE TABLE export_targets (
+    target_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    url       TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE export_experiments (
+    target_id     INTEGER NOT NULL,
+    experiment_id INTEGER NOT NULL,
+    remote_id     TEXT NOT NULL,
+    PRIMARY KEY (target_id, experiment_id)
+) WITHOUT ROWID;
+
+CREATE TABLE export_runs (
+    target_id INTEGER NOT NULL,
+    run_uuid  TEXT NOT NULL,
+    remote_id TEXT NOT NULL,
+    -- What runs/update last sent; NULL: nothing yet.
+    status    TEXT,
+    end_time  INTEGER,
+    PRIMARY KEY (target_id, run_uuid)
+) WITHOUT ROWID;
+
+-- kind: 'param' or 'tag'; digest: FNV-1a (64 bits) of the value sent.
+CREATE TABLE export_values (
+    target_id INTEGER NOT NULL,
+    run_uuid  TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    digest    INTEGER NOT NULL,
+    PRIMARY KEY (target_id, run_uuid, kind, key)
+) WITHOUT ROWID;
+
+CREATE TABLE export_series (
+    target_id INTEGER NOT NULL,
+    run_uuid  TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    exported  INTEGER NOT NULL,
+    PRIMARY KEY (target_id, run_uuid, key)
+) WITHOUT ROWID;
+";
+
 /// The first schema version whose pages carry checksums.
 pub const PAGE_CHECKSUMS_VERSION: u32 = 7;
 
 /// The migrations, in order: entry `i` takes a store from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -4,6 +4,7 @@
 mod artifacts;
 mod compact;
 mod experiments;
+mod export_journal;
 mod logged_models;
 mod metrics;
 mod registry;
@@ -25,6 +26,7 @@ use crate::process;
 
 pub use artifacts::FileInfo;
 pub use compact::{CompactReport, Progress, RECLAIM_GRACE};
+pub use export_journal::{value_digest, ExportJournal, JournaledRun};
 pub use logged_models::{
     DatasetFilter, LoggedModelOrder, LoggedModelPage, SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT,
 };

@@ -1,0 +1,114 @@
+//! `export`: pushes the store to an MLflow tracking server (the
+//! `tracklite-export` crate does the work). Progress goes to standard
+//! error as plain lines; the summary, or one JSON document, to standard
+//! output. Credentials come from the environment and are never printed.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use tracklite::Store;
+use tracklite_export::{Auth, Event, ExportOptions, ExportSummary, RunOutcome};
+
+use crate::json;
+
+/// What `tracklite export` was asked.
+pub struct Request {
+    pub to: String,
+    pub experiments: Vec<String>,
+    pub runs: Vec<String>,
+    pub dry_run: bool,
+    pub connections: usize,
+    pub json: bool,
+}
+
+/// Exit status 0 when every run was exported, 1 when any failed.
+pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitCode> {
+    let mut options = ExportOptions::new(&request.to);
+    options.experiments = request.experiments;
+    options.runs = request.runs;
+    options.dry_run = request.dry_run;
+    options.connections = request.connections;
+    options.auth = Auth::from_env();
+    let summary = tracklite_export::export(store, &options, &progress)?;
+    if request.json {
+        json::write(out, &serde_json::to_value(&summary)?)?;
+    } else {
+        print_summary(&summary, out)?;
+    }
+    if !summary.ok() {
+        eprintln!(
+            "error: {} run(s) failed to export to {}; the others were exported (run the same \
+             command again to retry)",
+            summary.runs_failed, summary.target
+        );
+        for f in &summary.failures {
+            eprintln!(
+                "  FAILED run {} ({}) in {:?}: {}",
+                f.run_id, f.run_name, f.experiment, f.error
+            );
+        }
+    }
+    Ok(if summary.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn progress(event: Event<'_>) {
+    match event {
+        Event::Experiment {
+            name,
+            remote_id,
+            created,
+        } => eprintln!(
+            "experiment {name:?}: {} (server id {remote_id})",
+            if created { "created" } else { "found" }
+        ),
+        Event::Progress {
+            points_sent,
+            points_total,
+            seconds,
+        } => eprintln!(
+            "sent {points_sent}/{points_total} points ({:.0} points/s)",
+            points_sent as f64 / seconds.max(1e-3)
+        ),
+        Event::Run(r) => {
+            let what = match r.outcome {
+                RunOutcome::Created => "created",
+                RunOutcome::Updated => "updated",
+                RunOutcome::Skipped => "up to date",
+                RunOutcome::Failed => "FAILED",
+            };
+            match &r.error {
+                Some(e) => eprintln!("run {} ({}): FAILED: {e}", r.run_id, r.run_name),
+                None => eprintln!(
+                    "run {} ({}): {what}, {} points, {} params, {} tags",
+                    r.run_id, r.run_name, r.points, r.params, r.tags
+                ),
+            }
+        }
+        _ => {}
+    }
+}
+
+fn print_summary(s: &ExportSummary, out: &mut dyn Write) -> Result<()> {
+    let verb = if s.dry_run { "would send" } else { "sent" };
+    writeln!(
+        out,
+        "{}{}: runs {} created, {} updated, {} up to date, {} failed; {verb} {} points, {} params, \
+         {} tags in {:.1} s",
+        if s.dry_run { "dry run (from the export journal, no request made) " } else { "" },
+        s.target,
+        s.runs_created,
+        s.runs_updated,
+        s.runs_skipped,
+        s.runs_failed,
+        s.points,
+        s.params,
+        s.tags,
+        s.seconds
+    )?;
+    Ok(())
+}

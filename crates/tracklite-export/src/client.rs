@@ -1,0 +1,380 @@
+//! The HTTP client of MLflow's REST API: one connection pool, auth,
+//! timeouts, and retries with backoff on 429, 5xx and transport errors.
+//! Credentials go into the `Authorization` header only: they are never
+//! formatted into an error, a log line or a `Debug` output.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::error::{ExportError, Result};
+
+/// How requests authenticate.
+#[derive(Clone, Default)]
+pub enum Auth {
+    /// No `Authorization` header.
+    #[default]
+    None,
+    /// HTTP basic auth (`MLFLOW_TRACKING_USERNAME` / `MLFLOW_TRACKING_PASSWORD`).
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: String,
+    },
+    /// A bearer token (`MLFLOW_TRACKING_TOKEN`).
+    Bearer(String),
+}
+
+impl Auth {
+    /// Auth as MLflow's client reads it from the environment: a token
+    /// first, then a user name and password; none when neither is set.
+    pub fn from_env() -> Auth {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(token) = var("MLFLOW_TRACKING_TOKEN") {
+            return Auth::Bearer(token);
+        }
+        match (
+            var("MLFLOW_TRACKING_USERNAME"),
+            var("MLFLOW_TRACKING_PASSWORD"),
+        ) {
+            (Some(username), Some(password)) => Auth::Basic { username, password },
+            _ => Auth::None,
+        }
+    }
+
+    fn header(&self) -> Option<String> {
+        match self {
+            Auth::None => None,
+            Auth::Basic { username, password } => Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+            )),
+            Auth::Bearer(token) => Some(format!("Bearer {token}")),
+        }
+    }
+}
+
+/// Never shows a credential.
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Auth::None => "Auth::None",
+            Auth::Basic { .. } => "Auth::Basic(<redacted>)",
+            Auth::Bearer(_) => "Auth::Bearer(<redacted>)",
+        })
+    }
+}
+
+/// Timeouts and retries of requests.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Tries per request, the first included. Default: 8.
+    pub attempts: u32,
+    /// The wait before the first retry, doubled for each next one.
+    /// Default: 250 ms.
+    pub first_backoff: Duration,
+    /// The longest wait between two tries. Default: 8 s.
+    pub max_backoff: Duration,
+    /// The time one request may take, answer included. Default: 300 s
+    /// (a long metric history is one answer).
+    pub timeout: Duration,
+    /// The time a connection may take. Default: 10 s.
+    pub connect_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 8,
+            first_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(8),
+            timeout: Duration::from_secs(300),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What one try gave.
+pub(crate) enum Attempt {
+    /// The answer.
+    Done(Value),
+    /// Worth trying again (429, 5xx, transport), after the wait the server
+    /// asked for, if any; the error if it was the last try.
+    Again(ExportError, Option<Duration>),
+    /// Not worth trying again.
+    Failed(ExportError),
+}
+
+/// A client of one MLflow server.
+pub(crate) struct Client {
+    agent: ureq::Agent,
+    /// `http(s)://host[:port]`, no trailing `/`.
+    base: String,
+    authorization: Option<String>,
+    retry: RetryPolicy,
+}
+
+impl Client {
+    pub fn new(base: &str, auth: &Auth, retry: RetryPolicy, connections: usize) -> Client {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(retry.timeout))
+            .timeout_connect(Some(retry.connect_timeout))
+            .max_idle_connections(connections.max(1))
+            .max_idle_connections_per_host(connections.max(1))
+            .user_agent(concat!("tracklite-export/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Client {
+            agent: config.into(),
+            base: base.to_string(),
+            authorization: auth.header(),
+            retry,
+        }
+    }
+
+    /// `POST /api/2.0/mlflow/<endpoint>` with a JSON body, retried.
+    pub fn post(&self, endpoint: &str, body: &str) -> Result<Value> {
+        self.with_retries("POST", endpoint, |c| c.post_attempt(endpoint, body))
+    }
+
+    /// `GET /api/2.0/mlflow/<endpoint>?<query>`, retried.
+    pub fn get(&self, endpoint: &str, query: &[(&str, &str)]) -> Result<Value> {
+        self.with_retries("GET", endpoint, |c| c.get_once(endpoint, query))
+    }
+
+    /// One `POST` try, no retry: for calls that must not be repeated
+    /// blindly (runs/create).
+    pub fn post_once(&self, endpoint: &str, body: &str) -> Attempt {
+        self.post_attempt(endpoint, body)
+    }
+
+    /// The wait before retry number `retry` (1 for the first retry).
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let factor = 1u32 << retry.saturating_sub(1).min(16);
+        (self.retry.first_backoff * factor).min(self.retry.max_backoff)
+    }
+
+    pub fn attempts(&self) -> u32 {
+        self.retry.attempts.max(1)
+    }
+
+    fn with_retries(
+        &self,
+        method: &'static str,
+        endpoint: &str,
+        once: impl Fn(&Client) -> Attempt,
+    ) -> Result<Value> {
+        let attempts = self.attempts();
+        let mut last = None;
+        for attempt in 1..=attempts {
+            match once(self) {
+                Attempt::Done(v) => return Ok(v),
+                Attempt::Failed(e) => return Err(e),
+                Attempt::Again(e, wait) => {
+                    if attempt < attempts {
+                        std::thread::sleep(wait.unwrap_or_else(|| self.backoff(attempt)));
+                    }
+                    last = Some(e);
+                }
+            }
+        }
+        Err(match last {
+            Some(ExportError::Connection { reason, .. }) => ExportError::Connection {
+                method,
+                endpoint: endpoint.to_string(),
+                attempts,
+                reason,
+            },
+            Some(e) => e,
+            None => unreachable!("at least one attempt"),
+        })
+    }
+
+    fn url(&self, endpoint: &str) -> String {
+        format!("{}/api/2.0/mlflow/{endpoint}", self.base)
+    }
+
+    fn post_attempt(&self, endpoint: &str, body: &str) -> Attempt {
+        let mut request = self
+            .agent
+            .post(&self.url(endpoint))
+            .header("Content-Type", "application/json");
+        if let Some(auth) = &self.authorization {
+            request = request.header("Authorization", auth);
+        }
+        self.answer("POST", endpoint, request.send(body))
+    }
+
+    fn get_once(&self, endpoint: &str, query: &[(&str, &str)]) -> Attempt {
+        let mut request = self.agent.get(&self.url(endpoint));
+        for (k, v) in query {
+            request = request.query(*k, *v);
+        }
+        if let Some(auth) = &self.authorization {
+            request = request.header("Authorization", auth);
+        }
+        self.answer("GET", endpoint, request.call())
+    }
+
+    fn answer(
+        &self,
+        method: &'static str,
+        endpoint: &str,
+        sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Attempt {
+        let connection = |reason: String| ExportError::Connection {
+            method,
+            endpoint: endpoint.to_string(),
+            attempts: 1,
+            reason,
+        };
+        let mut response = match sent {
+            Ok(r) => r,
+            // Transport failures: refused, reset, timed out, cut answers.
+            Err(e) => return Attempt::Again(connection(e.to_string()), None),
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("Retry-After")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|s| Duration::from_secs(s.min(60)));
+        let text = match response
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_string()
+        {
+            Ok(t) => t,
+            Err(e) => return Attempt::Again(connection(format!("reading the answer: {e}")), None),
+        };
+        if (200..300).contains(&status) {
+            if text.trim().is_empty() {
+                return Attempt::Done(Value::Object(Default::default()));
+            }
+            return match serde_json::from_str(&text) {
+                Ok(v) => Attempt::Done(v),
+                Err(e) => Attempt::Failed(ExportError::BadResponse {
+                    endpoint: endpoint.to_string(),
+                    reason: format!("not JSON ({e}): {}", excerpt(&text)),
+                }),
+            };
+        }
+        let parsed: Option<Value> = serde_json::from_str(&text).ok();
+        let field = |name: &str| {
+            parsed
+                .as_ref()
+                .and_then(|v| v.get(name))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let error = ExportError::Server {
+            method,
+            endpoint: endpoint.to_string(),
+            status,
+            code: field("error_code"),
+            message: field("message").unwrap_or_else(|| excerpt(&text)),
+        };
+        if status == 429 || status >= 500 {
+            Attempt::Again(error, retry_after)
+        } else {
+            Attempt::Failed(error)
+        }
+    }
+}
+
+/// The start of a long text, for an error message.
+fn excerpt(text: &str) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// `url` as one target: scheme and host in lower case, no default port,
+/// no trailing `/`. A URL with a user or password, a query or a fragment
+/// is refused (credentials come from the environment, never the URL).
+pub fn normalise_target(url: &str) -> Result<String> {
+    let invalid = |reason: &str| ExportError::InvalidTarget {
+        // The user part is never echoed back.
+        url: match url.split_once('@') {
+            Some((_, host)) => format!("<redacted>@{host}"),
+            None => url.to_string(),
+        },
+        reason: reason.to_string(),
+    };
+    let trimmed = url.trim();
+    let (scheme, rest) = trimmed
+        .split_once("://")
+        .ok_or_else(|| invalid("expected http://HOST[:PORT] or https://HOST[:PORT]"))?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => "80",
+        "https" => "443",
+        _ => return Err(invalid("the scheme must be http or https")),
+    };
+    if rest.contains(['?', '#']) {
+        return Err(invalid("a query or fragment is not allowed"));
+    }
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+        None => (rest, ""),
+    };
+    if authority.contains('@') {
+        return Err(invalid(
+            "credentials in the URL are not accepted; set MLFLOW_TRACKING_USERNAME and \
+             MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN",
+        ));
+    }
+    if authority.is_empty() {
+        return Err(invalid("no host"));
+    }
+    let authority = authority.to_ascii_lowercase();
+    let authority = authority
+        .strip_suffix(&format!(":{default_port}"))
+        .unwrap_or(&authority);
+    Ok(format!("{scheme}://{authority}{path}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_normalised() {
+        for (given, expected) in [
+            ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
+            ("HTTP://LocalHost:5000/", "http://localhost:5000"),
+            ("http://example.org:80", "http://example.org"),
+            (
+                "https://example.org:443/mlflow/",
+                "https://example.org/mlflow",
+            ),
+            ("https://example.org:8443", "https://example.org:8443"),
+        ] {
+            assert_eq!(normalise_target(given).unwrap(), expected, "{given}");
+        }
+        for bad in ["example.org", "ftp://x", "http://", "http://x?a=1"] {
+            assert!(normalise_target(bad).is_err(), "{bad}");
+        }
+        let err = normalise_target("http://bob:secret@host").unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
+        assert!(!err.to_string().contains("bob"), "{err}");
+    }
+
+    #[test]
+    fn auth_never_shows_its_secret() {
+        let auth = Auth::Basic {
+            username: "bob".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!format!("{auth:?}").contains("hunter2"));
+        assert!(!format!("{:?}", Auth::Bearer("tok".into())).contains("tok"));
+        assert_eq!(auth.header().unwrap(), "Basic Ym9iOmh1bnRlcjI=");
+    }
+}

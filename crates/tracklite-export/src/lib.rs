@@ -1,0 +1,40 @@
+//! Exports a tracklite store to an MLflow tracking server through its REST
+//! API (`/api/2.0/mlflow/...`): experiments by name, runs with their
+//! original start and end times, status, user, name, tags, params and
+//! every metric point with its own timestamp and step, nested runs with
+//! their parent links.
+//!
+//! Incremental and resumable: the store's export journal (see
+//! [`tracklite::ExportJournal`]) records what the server acknowledged, so a
+//! second export sends only what is new, and an export cut off at any
+//! moment is finished by running it again. Every remote run is tagged with
+//! the store's id and the local run id (`tracklite.store_id`,
+//! `tracklite.run_id`), so a lost journal is rebuilt from the server and a
+//! run is never created twice.
+//!
+//! All network code of tracklite is in this crate; the core crate has none.
+//!
+//! ```no_run
+//! use tracklite_export::{export, Auth, ExportOptions};
+//! let store = tracklite::Store::open_existing("runs")?;
+//! let mut options = ExportOptions::new("http://127.0.0.1:5000");
+//! options.auth = Auth::from_env();
+//! let summary = export(&store, &options, &|_event| {})?;
+//! assert!(summary.ok(), "{:?}", summary.failures);
+//! # Ok::<(), tracklite_export::ExportError>(())
+//! ```
+
+mod api;
+mod batch;
+mod client;
+mod error;
+mod export;
+mod select;
+mod summary;
+mod verify;
+
+pub use api::{RUN_ID_TAG, STORE_ID_TAG};
+pub use client::{normalise_target, Auth, RetryPolicy};
+pub use error::{ExportError, Result};
+pub use export::{export, ExportOptions};
+pub use summary::{Event, ExportSummary, RunFailure, RunOutcome, RunReport};
