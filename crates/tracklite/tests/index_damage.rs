@@ -111,15 +111,28 @@ fn an_intact_store_checks_clean_with_every_page_read() {
 
 /// Remakes the index at `index` as tracklite 0.1 (schema 6) wrote it: no
 /// reserved bytes per page. Copies every table through a plain connection.
-/// The tables that versions 7 and later add (with SQLite's own table of
-/// AUTOINCREMENT counters): a version 6 index has none of them.
-const AFTER_V6_TABLES: &[&str] = &[
-    "registered_models",
-    "registered_model_tags",
-    "model_versions",
-    "model_version_tags",
-    "registered_model_aliases",
-    "sqlite_sequence",
+/// The tables of a version 6 index (versions 1 to 6 add them and are never
+/// changed); later versions' tables are left out of the old copy.
+const V6_TABLES: &[&str] = &[
+    "meta",
+    "experiments",
+    "experiment_tags",
+    "runs",
+    "params",
+    "tags",
+    "metric_series",
+    "metric_blocks",
+    "datasets",
+    "inputs",
+    "input_tags",
+    "freed_pages",
+    "logged_models",
+    "logged_model_tags",
+    "logged_model_params",
+    "logged_model_metrics",
+    "run_model_outputs",
+    "run_model_inputs",
+    "metric_dataset_links",
 ];
 
 fn make_old(index: &Path) {
@@ -134,13 +147,13 @@ fn make_old(index: &Path) {
             let mut stmt = conn
                 .prepare(
                     "SELECT type, name, sql FROM cur.sqlite_master
-                     WHERE sql IS NOT NULL AND tbl_name NOT IN (SELECT value FROM json_each(?1))
+                     WHERE sql IS NOT NULL AND tbl_name IN (SELECT value FROM json_each(?1))
                      ORDER BY type = 'index', rowid",
                 )
                 .unwrap();
-            let later = serde_json::to_string(AFTER_V6_TABLES).unwrap();
+            let old_tables = serde_json::to_string(V6_TABLES).unwrap();
             let rows = stmt
-                .query_map([later], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .query_map([old_tables], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .unwrap();
             rows.map(|r| r.unwrap()).collect()
         };
