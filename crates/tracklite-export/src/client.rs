@@ -193,6 +193,29 @@ impl Client {
         })
     }
 
+    /// `http(s)://host[:port]` of the server, no trailing `/`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `PUT url` with `body` (`application/octet-stream`), retried. `label`
+    /// names the request in errors instead of `url`, which may carry a
+    /// signature. The `Authorization` header goes only to the server's own
+    /// URLs.
+    pub fn put_bytes(&self, url: &str, label: &str, body: &[u8]) -> Result<Value> {
+        let own = url.starts_with(&format!("{}/", self.base));
+        self.with_retries("PUT", label, |c| {
+            let mut request = c
+                .agent
+                .put(url)
+                .header("Content-Type", "application/octet-stream");
+            if let (true, Some(auth)) = (own, &c.authorization) {
+                request = request.header("Authorization", auth);
+            }
+            c.answer("PUT", label, request.send(body))
+        })
+    }
+
     fn url(&self, endpoint: &str) -> String {
         format!("{}/api/2.0/mlflow/{endpoint}", self.base)
     }
