@@ -5,6 +5,10 @@
 //! uploaded again, and a file the journal does not hold (an upload cut
 //! off) is uploaded by the next export.
 //!
+//! Then the same against a server whose runs' artifact URIs are `s3://`
+//! (moto's S3 emulator, `--default-artifact-root s3://...`): the exporter
+//! puts the objects straight into the bucket, checked with boto3.
+//!
 //! The server comes from `$TRACKLITE_TEST_VENV` or the checkout's `.venv`;
 //! without one, the test says so and passes without running.
 
@@ -32,8 +36,7 @@ fn venv() -> Option<PathBuf> {
     }
 }
 
-/// An `mlflow server` proxying artifacts to `<dir>/dest`, stopped when
-/// dropped.
+/// A service process in its own process group, killed when dropped.
 struct Server {
     port: u16,
     log: PathBuf,
@@ -41,32 +44,46 @@ struct Server {
 }
 
 impl Server {
-    fn start(venv: &Path, dir: &Path) -> Server {
-        use std::os::unix::process::CommandExt;
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = dir.join("server.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(venv.join("bin/mlflow"))
+    /// An `mlflow server` on SQLite in `dir`, with `artifacts` (such as
+    /// `--artifacts-destination <folder>`) and `env`.
+    fn mlflow(venv: &Path, dir: &Path, artifacts: &[&str], env: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let mut command = Command::new(venv.join("bin/mlflow"));
+        command
             .arg("server")
             .arg("--backend-store-uri")
             .arg(format!("sqlite:///{}", dir.join("mlflow.db").display()))
-            .arg("--artifacts-destination")
-            .arg(dir.join("dest"))
+            .args(artifacts)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--workers", "1"])
+            .envs(env.iter().copied());
+        Server::spawn(command, port, &dir.join("server.log"), "health")
+    }
+
+    /// moto's S3 emulator.
+    fn moto(venv: &Path, dir: &Path) -> Server {
+        let port = free_port();
+        let mut command = Command::new(venv.join("bin/moto_server"));
+        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        Server::spawn(command, port, &dir.join("s3.log"), "moto-api/")
+    }
+
+    /// Starts `command` and polls `http://127.0.0.1:<port>/<ready>` until it
+    /// answers 200 (at most two minutes).
+    fn spawn(mut command: Command, port: u16, log: &Path, ready: &str) -> Server {
+        use std::os::unix::process::CommandExt;
+        let log = log.to_path_buf();
+        let out = std::fs::File::create(&log).unwrap();
+        let child = command
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .process_group(0)
             .spawn()
-            .expect("mlflow server starts");
+            .expect("the service starts");
         let mut server = Server { port, log, child };
         let deadline = Instant::now() + Duration::from_secs(120);
-        let health = format!("{}/health", server.url());
+        let health = format!("{}/{ready}", server.url());
         loop {
             if let Ok(r) = ureq::get(&health).call() {
                 if r.status() == 200 {
@@ -74,7 +91,7 @@ impl Server {
                 }
             }
             if let Some(status) = server.child.try_wait().unwrap() {
-                panic!("mlflow server exited ({status}): {}", server.log());
+                panic!("the service exited ({status}): {}", server.log());
             }
             assert!(Instant::now() < deadline, "not healthy: {}", server.log());
             std::thread::sleep(Duration::from_millis(200));
@@ -100,8 +117,21 @@ impl Drop for Server {
     }
 }
 
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn export(store: &Path, url: &str) -> Value {
+    export_with(store, url, &[])
+}
+
+fn export_with(store: &Path, url: &str, env: &[(&str, &str)]) -> Value {
     let output: Output = Command::new(env!("CARGO_BIN_EXE_tracklite"))
+        .envs(env.iter().copied())
         .arg("--store")
         .arg(store)
         .args(["export", "--to", url, "--json"])
@@ -124,7 +154,13 @@ fn export(store: &Path, url: &str) -> Value {
 }
 
 /// The run's artifacts as MLflow's client downloads them.
-fn download(venv: &Path, url: &str, remote_id: &str, into: &Path) -> Vec<File> {
+fn download(
+    venv: &Path,
+    url: &str,
+    remote_id: &str,
+    into: &Path,
+    env: &[(&str, &str)],
+) -> Vec<File> {
     const SCRIPT: &str = r#"
 import sys
 from mlflow import MlflowClient
@@ -134,6 +170,7 @@ MlflowClient(sys.argv[1]).download_artifacts(sys.argv[2], "", dst_path=sys.argv[
     let out = Command::new(venv.join("bin/python"))
         .args(["-c", SCRIPT, url, remote_id])
         .arg(into)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     assert!(
@@ -187,7 +224,13 @@ fn local(store: &Store, run_id: &str) -> Vec<File> {
 fn artifacts_arrive_byte_for_byte_once() {
     let Some(venv) = venv() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&venv, dir.path());
+    let dest = dir.path().join("dest");
+    let server = Server::mlflow(
+        &venv,
+        dir.path(),
+        &["--artifacts-destination", dest.to_str().unwrap()],
+        &[],
+    );
     let path = dir.path().join("store");
     let store = Store::open(&path).unwrap();
     let run = store.create_run(NewRun::default()).unwrap().run_id;
@@ -211,7 +254,7 @@ fn artifacts_arrive_byte_for_byte_once() {
     let remote = runs[&run].remote_id.clone();
     assert_eq!(local(&store, &run).len(), 4);
     assert_eq!(
-        download(&venv, &url, &remote, &dir.path().join("dl1")),
+        download(&venv, &url, &remote, &dir.path().join("dl1"), &[]),
         local(&store, &run)
     );
     // On the server's disk: <dest>/<experiment id>/<run id>/artifacts.
@@ -261,7 +304,133 @@ fn artifacts_arrive_byte_for_byte_once() {
     );
     // (The files removed on the server's side above are not sent again.)
     assert_eq!(
-        download(&venv, &url, &remote, &dir.path().join("dl2")),
+        download(&venv, &url, &remote, &dir.path().join("dl2"), &[]),
         files_under(&on_disk)
+    );
+}
+
+/// Every object under `prefix` in `bucket` of the emulator at `endpoint`,
+/// read with boto3.
+fn objects(venv: &Path, endpoint: &str, bucket: &str, prefix: &str) -> Vec<File> {
+    const SCRIPT: &str = r#"
+import json, sys, boto3
+endpoint, bucket, prefix = sys.argv[1:4]
+s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
+                  aws_secret_access_key="testing", region_name="us-east-1")
+out = []
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+    for o in page.get("Contents", []):
+        body = s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+        out.append([o["Key"], list(body)])
+print(json.dumps(out))
+"#;
+    let out = Command::new(venv.join("bin/python"))
+        .args(["-c", SCRIPT, endpoint, bucket, prefix])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Vec<(String, Vec<u8>)> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut files: Vec<File> = listed
+        .iter()
+        .map(|(key, body)| file(key.strip_prefix(prefix).unwrap(), body))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs a boto3 statement with `s3` (the emulator's client) and `bucket`.
+fn boto3(venv: &Path, endpoint: &str, bucket: &str, statement: &str) {
+    let script = format!(
+        "import sys, boto3\nbucket = sys.argv[2]\ns3 = boto3.client('s3', \
+         endpoint_url=sys.argv[1], aws_access_key_id='testing', \
+         aws_secret_access_key='testing', region_name='us-east-1')\n{statement}\n"
+    );
+    let out = Command::new(venv.join("bin/python"))
+        .args(["-c", &script, endpoint, bucket])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn artifacts_go_straight_to_an_s3_bucket() {
+    let Some(venv) = venv() else { return };
+    if !venv.join("bin/moto_server").is_file() {
+        eprintln!("SKIPPED: no moto_server in {}", venv.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = Server::moto(&venv, dir.path());
+    let endpoint = s3.url();
+    let bucket = "tracklite-export";
+    boto3(&venv, &endpoint, bucket, "s3.create_bucket(Bucket=bucket)");
+    let env = [
+        ("MLFLOW_S3_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ];
+    let root = format!("s3://{bucket}/direct");
+    let server = Server::mlflow(
+        &venv,
+        dir.path(),
+        &["--default-artifact-root", &root, "--no-serve-artifacts"],
+        &env,
+    );
+    let path = dir.path().join("store");
+    let store = Store::open(&path).unwrap();
+    let run = store.create_run(NewRun::default()).unwrap().run_id;
+    let big: Vec<u8> = (0..2_000_000u64).map(|i| (i * 31 % 253) as u8).collect();
+    store
+        .log_artifact_bytes(&run, "model/weights.bin", &big)
+        .unwrap();
+    store
+        .log_artifact_bytes(&run, "a b/notes.txt", b"hello")
+        .unwrap();
+
+    let url = server.url();
+    export_with(&path, &url, &env);
+    let remote = store.export_journal(&url).runs().unwrap()[&run]
+        .remote_id
+        .clone();
+    // The run's artifact URI: <root>/<experiment id>/<run id>/artifacts.
+    let prefix = format!("direct/0/{remote}/artifacts/");
+    assert_eq!(
+        objects(&venv, &endpoint, bucket, &prefix),
+        local(&store, &run)
+    );
+    assert_eq!(
+        download(&venv, &url, &remote, &dir.path().join("dl"), &env),
+        local(&store, &run)
+    );
+
+    // A second export puts nothing: objects removed stay away.
+    boto3(
+        &venv,
+        &endpoint,
+        bucket,
+        &format!("s3.delete_object(Bucket=bucket, Key='{prefix}a b/notes.txt')"),
+    );
+    export_with(&path, &url, &env);
+    assert_eq!(
+        objects(&venv, &endpoint, bucket, &prefix),
+        vec![file("model/weights.bin", &big)]
+    );
+    // A changed file is put again.
+    store
+        .log_artifact_bytes(&run, "a b/notes.txt", b"changed")
+        .unwrap();
+    export_with(&path, &url, &env);
+    assert_eq!(
+        objects(&venv, &endpoint, bucket, &prefix),
+        local(&store, &run)
     );
 }
