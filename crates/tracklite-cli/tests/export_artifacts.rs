@@ -434,3 +434,85 @@ fn artifacts_go_straight_to_an_s3_bucket() {
         local(&store, &run)
     );
 }
+
+#[test]
+fn large_files_go_in_parts_when_the_server_offers_multipart() {
+    let Some(venv) = venv() else { return };
+    if !venv.join("bin/moto_server").is_file() {
+        eprintln!("SKIPPED: no moto_server in {}", venv.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = Server::moto(&venv, dir.path());
+    let endpoint = s3.url();
+    let bucket = "tracklite-mpu";
+    boto3(&venv, &endpoint, bucket, "s3.create_bucket(Bucket=bucket)");
+    let server_env = [
+        ("MLFLOW_S3_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ];
+    let destination = format!("s3://{bucket}/proxied");
+    let server = Server::mlflow(
+        &venv,
+        dir.path(),
+        &["--artifacts-destination", &destination],
+        &server_env,
+    );
+    let path = dir.path().join("store");
+    let store = Store::open(&path).unwrap();
+    let run = store.create_run(NewRun::default()).unwrap().run_id;
+    // 12 MB in parts of 5 MiB (S3's smallest): 3 parts; a small file by PUT.
+    let big: Vec<u8> = (0..12_000_000u64).map(|i| (i * 13 % 241) as u8).collect();
+    store
+        .log_artifact_bytes(&run, "ckpt/model.bin", &big)
+        .unwrap();
+    store
+        .log_artifact_bytes(&run, "small.txt", b"small")
+        .unwrap();
+
+    // The exporter has no S3 credentials: everything goes through the server.
+    let url = server.url();
+    let exporter_env = [
+        ("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "10000000"),
+        ("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", "5242880"),
+    ];
+    export_with(&path, &url, &exporter_env);
+    let remote = store.export_journal(&url).runs().unwrap()[&run]
+        .remote_id
+        .clone();
+    let prefix = format!("proxied/0/{remote}/artifacts/");
+    assert_eq!(
+        objects(&venv, &endpoint, bucket, &prefix),
+        local(&store, &run)
+    );
+    // A multipart object's ETag ends with its number of parts.
+    boto3(
+        &venv,
+        &endpoint,
+        bucket,
+        &format!(
+            "etag = s3.head_object(Bucket=bucket, Key='{prefix}ckpt/model.bin')['ETag']\n\
+             assert etag.strip('\"').endswith('-3'), etag\n\
+             etag = s3.head_object(Bucket=bucket, Key='{prefix}small.txt')['ETag']\n\
+             assert '-' not in etag, etag"
+        ),
+    );
+    assert_eq!(
+        download(&venv, &url, &remote, &dir.path().join("dl"), &[]),
+        local(&store, &run)
+    );
+    // Nothing again.
+    boto3(
+        &venv,
+        &endpoint,
+        bucket,
+        &format!("s3.delete_object(Bucket=bucket, Key='{prefix}ckpt/model.bin')"),
+    );
+    export_with(&path, &url, &exporter_env);
+    assert_eq!(
+        objects(&venv, &endpoint, bucket, &prefix),
+        vec![file("small.txt", b"small")]
+    );
+}

@@ -2,8 +2,13 @@
 //! artifact folder are uploaded to the remote run's `artifact_uri`:
 //!
 //! - `mlflow-artifacts:/<path>`: through the server's artifact proxy,
-//!   `PUT /api/2.0/mlflow-artifacts/artifacts/<path>/<file>`, one request
-//!   per file (MLflow's multipart endpoints are not used yet);
+//!   `PUT /api/2.0/mlflow-artifacts/artifacts/<path>/<file>`; a file of
+//!   `MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE` bytes or more (default
+//!   500 MiB) in parts of `MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE` (default
+//!   10 MiB) through `POST /api/2.0/mlflow-artifacts/mpu/{create,complete,
+//!   abort}/<path>` when `GET /api/3.0/mlflow/server-info` says
+//!   `multipart_uploads_enabled` (the parts go to the URLs the server
+//!   presigns), as MLflow's own client does;
 //! - `s3://<bucket>/<prefix>`: straight to the bucket (see [`crate::s3`]).
 //!
 //! Each file uploaded whole is journaled with its size and SHA-256, after
@@ -35,8 +40,8 @@ pub(crate) struct Uploaded {
 
 /// Where a remote run's artifacts go.
 enum Destination {
-    /// The server's artifact proxy: the URL of the run's artifact folder.
-    Proxy(String),
+    /// The server's artifact proxy.
+    Proxy(Proxy),
     /// A bucket.
     S3(Box<S3Target>),
 }
@@ -68,10 +73,7 @@ pub(crate) fn upload_run(
             destination = Some(destination_of(client, run_id, remote_id)?);
         }
         match destination.as_ref().expect("set above") {
-            Destination::Proxy(folder) => {
-                let url = format!("{folder}/{}", encode_path(&path));
-                client.put_bytes(&url, &format!("mlflow-artifacts {path}"), &bytes)?;
-            }
+            Destination::Proxy(proxy) => proxy.upload(client, &path, &bytes)?,
             Destination::S3(target) => target.put(&path, &bytes)?,
         }
         journal.record_artifact(run_id, &path, size, &digest)?;
@@ -133,11 +135,11 @@ fn destination_for(base: &str, uri: &str) -> std::result::Result<Destination, St
             }
             None => rest,
         };
-        let path = path.trim_matches('/');
-        return Ok(Destination::Proxy(format!(
-            "{base}/api/2.0/mlflow-artifacts/artifacts/{}",
-            encode_path(path)
-        )));
+        return Ok(Destination::Proxy(Proxy {
+            base: base.to_string(),
+            root: path.trim_matches('/').to_string(),
+            multipart: std::sync::OnceLock::new(),
+        }));
     }
     if uri.starts_with("s3://") {
         return S3Target::from_env(uri).map(|t| Destination::S3(Box::new(t)));
@@ -146,6 +148,158 @@ fn destination_for(base: &str, uri: &str) -> std::result::Result<Destination, St
         "its artifact URI {uri:?} is neither mlflow-artifacts: (the server's proxy) nor s3://; \
          start the server with --artifacts-destination (or an s3:// artifact root)"
     ))
+}
+
+/// A run's artifact folder behind the server's proxy.
+struct Proxy {
+    /// The server: `http(s)://host[:port]`.
+    base: String,
+    /// The folder's path under the proxy's root, no leading or trailing `/`.
+    root: String,
+    /// Whether the server takes multipart uploads, once asked.
+    multipart: std::sync::OnceLock<bool>,
+}
+
+/// `MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE` and
+/// `MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE`, or MLflow's defaults.
+fn multipart_sizes() -> (u64, u64) {
+    let var = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(default)
+    };
+    (
+        var("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", 500 << 20),
+        var("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", 10 << 20),
+    )
+}
+
+impl Proxy {
+    /// The URL of `api` (`artifacts`, `mpu/create`, ...) for `path` under
+    /// the run's folder.
+    fn url(&self, api: &str, path: &str) -> String {
+        let full = [self.root.as_str(), path]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("/");
+        format!(
+            "{}/api/2.0/mlflow-artifacts/{api}/{}",
+            self.base,
+            encode_path(&full)
+        )
+    }
+
+    fn upload(&self, client: &Client, path: &str, bytes: &[u8]) -> Result<()> {
+        let (minimum, chunk) = multipart_sizes();
+        if bytes.len() as u64 >= minimum && self.multipart_enabled(client)? {
+            return self.upload_in_parts(client, path, bytes, chunk as usize);
+        }
+        let url = self.url("artifacts", path);
+        client.put_bytes(&url, &format!("mlflow-artifacts {path}"), bytes)?;
+        Ok(())
+    }
+
+    /// `multipart_uploads_enabled` of `GET /api/3.0/mlflow/server-info`
+    /// (false when the server has no such endpoint).
+    fn multipart_enabled(&self, client: &Client) -> Result<bool> {
+        if let Some(&known) = self.multipart.get() {
+            return Ok(known);
+        }
+        let url = format!("{}/api/3.0/mlflow/server-info", self.base);
+        let enabled = match client.json_at("GET", &url, "server-info", None) {
+            Ok(info) => info["multipart_uploads_enabled"].as_bool() == Some(true),
+            Err(ExportError::Server { status: 404, .. }) => false,
+            Err(e) => return Err(e),
+        };
+        Ok(*self.multipart.get_or_init(|| enabled))
+    }
+
+    /// Uploads `bytes` in parts: create, a `PUT` per part to the URL the
+    /// server presigned, complete; abort when a part or the completion
+    /// fails.
+    fn upload_in_parts(
+        &self,
+        client: &Client,
+        path: &str,
+        bytes: &[u8],
+        chunk: usize,
+    ) -> Result<()> {
+        let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let parts = bytes.len().div_ceil(chunk).max(1);
+        let label = |api: &str| format!("mlflow-artifacts {api} {path}");
+        let body = serde_json::json!({"path": name, "num_parts": parts}).to_string();
+        let created = client.json_at(
+            "POST",
+            &self.url("mpu/create", folder),
+            &label("mpu/create"),
+            Some(&body),
+        )?;
+        let bad = |reason: &str| ExportError::BadResponse {
+            endpoint: label("mpu/create"),
+            reason: reason.to_string(),
+        };
+        let upload_id = created["upload_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let credentials = created["credentials"]
+            .as_array()
+            .ok_or_else(|| bad("no credentials"))?;
+        let send = || -> Result<Vec<serde_json::Value>> {
+            let mut done = Vec::with_capacity(credentials.len());
+            for credential in credentials {
+                let url = credential["url"].as_str().ok_or_else(|| bad("no url"))?;
+                let number = credential["part_number"]
+                    .as_u64()
+                    .or_else(|| credential["part_number"].as_str()?.parse().ok())
+                    .filter(|&n| n >= 1 && n as usize <= parts)
+                    .ok_or_else(|| bad("no valid part_number"))?;
+                let headers: Vec<(String, String)> = credential["headers"]
+                    .as_object()
+                    .map(|h| {
+                        h.iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let start = (number as usize - 1) * chunk;
+                let end = (start + chunk).min(bytes.len());
+                let etag = client.put_part(
+                    url,
+                    &format!("{} part {number}", label("mpu")),
+                    &headers,
+                    &bytes[start..end],
+                )?;
+                done.push(serde_json::json!({"part_number": number, "etag": etag, "url": url}));
+            }
+            let body = serde_json::json!({"path": name, "upload_id": upload_id, "parts": done});
+            client.json_at(
+                "POST",
+                &self.url("mpu/complete", folder),
+                &label("mpu/complete"),
+                Some(&body.to_string()),
+            )?;
+            Ok(done)
+        };
+        match send() {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // Best effort: the error that stopped the upload is the one
+                // to report.
+                let body = serde_json::json!({"path": name, "upload_id": upload_id});
+                let _ = client.json_at(
+                    "POST",
+                    &self.url("mpu/abort", folder),
+                    &label("mpu/abort"),
+                    Some(&body.to_string()),
+                );
+                Err(e)
+            }
+        }
+    }
 }
 
 /// Lower-case hex SHA-256 of `bytes`.
@@ -187,7 +341,7 @@ mod tests {
     fn artifact_uris_are_resolved() {
         let base = "http://127.0.0.1:5000";
         let proxy = |uri: &str| match destination_for(base, uri) {
-            Ok(Destination::Proxy(url)) => url,
+            Ok(Destination::Proxy(p)) => p.url("artifacts", ""),
             Ok(Destination::S3(_)) => panic!("{uri}: s3"),
             Err(e) => panic!("{uri}: {e}"),
         };
