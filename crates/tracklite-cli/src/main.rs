@@ -151,12 +151,15 @@ enum Command {
     /// Push the store to an MLflow tracking server, sending only what is new
     ///
     /// Experiments are matched by name; runs keep their start and end times,
-    /// status, user, name, params, tags and every metric point. The export
-    /// journal in the store records what the server acknowledged: run the
-    /// same command again to send what is new, or to finish an export that
-    /// was cut off. Credentials: MLFLOW_TRACKING_USERNAME and
-    /// MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN. Exit status 1 when
-    /// any run failed (each is listed).
+    /// status, user, name, params, tags and every metric point, and their
+    /// artifact files go to the server's artifact proxy (mlflow-artifacts:)
+    /// or straight to the bucket (s3://, with MLFLOW_S3_ENDPOINT_URL and the
+    /// AWS_* variables). The export journal in the store records what the
+    /// server acknowledged: run the same command again to send what is new,
+    /// or to finish an export that was cut off. Credentials:
+    /// MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or
+    /// MLFLOW_TRACKING_TOKEN. Exit status 1 when any run failed (each is
+    /// listed).
     Export {
         /// The tracking server: http(s)://HOST[:PORT]
         #[arg(long, value_name = "URL")]

@@ -193,6 +193,93 @@ impl Client {
         })
     }
 
+    /// `http(s)://host[:port]` of the server, no trailing `/`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `PUT url` with `body` (`application/octet-stream`), retried. `label`
+    /// names the request in errors instead of `url`, which may carry a
+    /// signature. The `Authorization` header goes only to the server's own
+    /// URLs.
+    pub fn put_bytes(&self, url: &str, label: &str, body: &[u8]) -> Result<Value> {
+        let own = url.starts_with(&format!("{}/", self.base));
+        self.with_retries("PUT", label, |c| {
+            let mut request = c
+                .agent
+                .put(url)
+                .header("Content-Type", "application/octet-stream");
+            if let (true, Some(auth)) = (own, &c.authorization) {
+                request = request.header("Authorization", auth);
+            }
+            c.answer("PUT", label, request.send(body))
+        })
+    }
+
+    /// `method url` with a JSON `body` (or none), retried: its JSON answer.
+    /// `label` names the request in errors.
+    pub fn json_at(
+        &self,
+        method: &'static str,
+        url: &str,
+        label: &str,
+        body: Option<&str>,
+    ) -> Result<Value> {
+        let own = url.starts_with(&format!("{}/", self.base));
+        self.with_retries(method, label, |c| {
+            let mut request = ureq::http::Request::builder()
+                .method(method)
+                .uri(url)
+                .header("Content-Type", "application/json");
+            if let (true, Some(auth)) = (own, &c.authorization) {
+                request = request.header("Authorization", auth);
+            }
+            let request = match request.body(body.unwrap_or_default().to_string()) {
+                Ok(r) => r,
+                Err(e) => {
+                    return Attempt::Failed(ExportError::BadResponse {
+                        endpoint: label.to_string(),
+                        reason: format!("cannot build the request: {e}"),
+                    })
+                }
+            };
+            c.answer(method, label, c.agent.run(request))
+        })
+    }
+
+    /// `PUT url` (a presigned URL of one part of a multipart upload) with
+    /// `headers` and `body`, retried: the answer's `ETag`.
+    pub fn put_part(
+        &self,
+        url: &str,
+        label: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<String> {
+        let answer = self.with_retries("PUT", label, |c| {
+            let mut request = c.agent.put(url);
+            for (k, v) in headers {
+                request = request.header(k, v);
+            }
+            let etag = match request.send(body) {
+                Ok(r) if r.status().is_success() => r
+                    .headers()
+                    .get("ETag")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+                sent => return c.answer("PUT", label, sent),
+            };
+            match etag {
+                Some(etag) => Attempt::Done(Value::String(etag)),
+                None => Attempt::Failed(ExportError::BadResponse {
+                    endpoint: label.to_string(),
+                    reason: "no ETag in the answer".into(),
+                }),
+            }
+        })?;
+        Ok(answer.as_str().unwrap_or_default().to_string())
+    }
+
     fn url(&self, endpoint: &str) -> String {
         format!("{}/api/2.0/mlflow/{endpoint}", self.base)
     }

@@ -844,6 +844,13 @@ fn finish(ctx: &Context<'_>, item: &Item) -> Result<()> {
     if item.failed() {
         return Ok(());
     }
+    crate::artifacts::upload_run(
+        ctx.store,
+        &ctx.client,
+        &ctx.journal,
+        item.id(),
+        &item.remote_id,
+    )?;
     let info = &item.run.info;
     if item.end_needed {
         ctx.client.update_run(

@@ -2,7 +2,8 @@
 //! API (`/api/2.0/mlflow/...`): experiments by name, runs with their
 //! original start and end times, status, user, name, tags, params and
 //! every metric point with its own timestamp and step, nested runs with
-//! their parent links.
+//! their parent links, and the files of each run's artifact folder (to the
+//! server's artifact proxy, or straight to an `s3://` bucket).
 //!
 //! Incremental and resumable: the store's export journal (see
 //! [`tracklite::ExportJournal`]) records what the server acknowledged, so a
@@ -25,10 +26,12 @@
 //! ```
 
 mod api;
+mod artifacts;
 mod batch;
 mod client;
 mod error;
 mod export;
+mod s3;
 mod select;
 mod summary;
 mod verify;

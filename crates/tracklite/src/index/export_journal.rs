@@ -29,7 +29,12 @@ fn target_id(conn: &Connection, url: &str, create: bool) -> Result<Option<i64>> 
 
 /// Removes what the journal holds for one run of a target.
 fn clear_run(conn: &Connection, target: i64, run_id: &str) -> Result<()> {
-    for table in ["export_runs", "export_values", "export_series"] {
+    for table in [
+        "export_runs",
+        "export_values",
+        "export_series",
+        "export_artifacts",
+    ] {
         conn.prepare_cached(&format!(
             "DELETE FROM {table} WHERE target_id = ?1 AND run_uuid = ?2"
         ))?
@@ -252,6 +257,52 @@ impl Index {
              WHERE target_id = ?1 AND run_uuid = ?2",
         )?
         .execute(params![target, run_id, status.as_str(), end_time])?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+impl Index {
+    /// The artifact files of run `run_id` uploaded to `url`: path →
+    /// (size, SHA-256 in lower-case hex).
+    pub fn journaled_artifacts(
+        &self,
+        url: &str,
+        run_id: &str,
+    ) -> Result<HashMap<String, (u64, String)>> {
+        let Some(target) = target_id(&self.conn, url, false)? else {
+            return Ok(HashMap::new());
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, size, sha256 FROM export_artifacts
+             WHERE target_id = ?1 AND run_uuid = ?2",
+        )?;
+        let rows = stmt.query_map(params![target, run_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                (r.get::<_, i64>(1)? as u64, r.get::<_, String>(2)?),
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
+    }
+
+    /// Records that the artifact file `path` of run `run_id`, of `size`
+    /// bytes and SHA-256 `sha256`, was uploaded to `url` whole.
+    pub fn journal_artifact(
+        &mut self,
+        url: &str,
+        run_id: &str,
+        path: &str,
+        size: u64,
+        sha256: &str,
+    ) -> Result<()> {
+        let tx = self.write()?;
+        let target = journaled_target(&tx, url, run_id)?;
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO export_artifacts (target_id, run_uuid, path, size, sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![target, run_id, path, size as i64, sha256])?;
         tx.commit()?;
         Ok(())
     }

@@ -297,7 +297,8 @@ CREATE TABLE registered_model_aliases (
 /// (a server, named by its normalised URL), the remote ids of experiments
 /// and runs, a digest of each param and tag value sent, how many points of
 /// each metric series were sent (a prefix of the series in logged order),
-/// and the status and end time last sent. `meta.store_id` is a random id
+/// the status and end time last sent, and the digest of each run artifact
+/// file uploaded. `meta.store_id` is a random id
 /// made once per store (here, at migration), which remote runs carry so
 /// that a lost journal can be rebuilt from the server.
 const V9: &str = "
@@ -341,6 +342,17 @@ CREATE TABLE export_series (
     key       TEXT NOT NULL,
     exported  INTEGER NOT NULL,
     PRIMARY KEY (target_id, run_uuid, key)
+) WITHOUT ROWID;
+
+-- A run artifact file uploaded whole: its path under the run's artifact
+-- folder, its size and the SHA-256 (lower-case hex) of the bytes uploaded.
+CREATE TABLE export_artifacts (
+    target_id INTEGER NOT NULL,
+    run_uuid  TEXT NOT NULL,
+    path      TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    sha256    TEXT NOT NULL,
+    PRIMARY KEY (target_id, run_uuid, path)
 ) WITHOUT ROWID;
 ";
 

@@ -180,6 +180,41 @@ impl ExportJournal {
             .journal_sent(&self.target, run_id, params, tags, series)
     }
 
+    /// The artifact files of run `run_id` recorded as uploaded: path
+    /// (under the run's artifact folder) → (size, SHA-256 in lower-case
+    /// hex).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use tracklite::{NewRun, Store};
+    /// let store = Store::open(dir.path())?;
+    /// let run = store.create_run(NewRun::default())?;
+    /// let journal = store.export_journal("http://127.0.0.1:5000");
+    /// journal.record_run(&run.run_id, "0123456789abcdef0123456789abcdef")?;
+    /// journal.record_artifact(&run.run_id, "model/weights.bin", 3, "ab12")?;
+    /// let files = journal.artifacts(&run.run_id)?;
+    /// assert_eq!(files["model/weights.bin"], (3, "ab12".to_string()));
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn artifacts(&self, run_id: &str) -> Result<HashMap<String, (u64, String)>> {
+        self.store
+            .inner
+            .index()?
+            .journaled_artifacts(&self.target, run_id)
+    }
+
+    /// Records that the artifact file `path` of a recorded run, `size`
+    /// bytes with SHA-256 `sha256` (lower-case hex), was uploaded whole.
+    /// A run not recorded by [`ExportJournal::record_run`] is a `NotFound`
+    /// error.
+    pub fn record_artifact(&self, run_id: &str, path: &str, size: u64, sha256: &str) -> Result<()> {
+        self.store.inner.check_writable()?;
+        self.store
+            .inner
+            .index()?
+            .journal_artifact(&self.target, run_id, path, size, sha256)
+    }
+
     /// Records the status and end time sent for a recorded run.
     pub fn record_end(&self, run_id: &str, status: RunStatus, end_time: Option<i64>) -> Result<()> {
         self.store.inner.check_writable()?;
