@@ -105,6 +105,7 @@ const AFTER_V5_TABLES: &[&str] = &[
     "export_runs",
     "export_values",
     "export_series",
+    "export_objects",
 ];
 
 /// Every file under `root`, relative to it, leaving out the artifacts
