@@ -84,6 +84,39 @@ pub(crate) fn export_run_io(
         }
     }
     if !outputs.is_empty() {
+        // The server refuses an output it has (a journal lost, or an answer
+        // lost): those are journaled, not sent.
+        let answer = ctx.client.get("runs/get", &[("run_id", remote_run)])?;
+        let there: Vec<(String, i64)> = answer
+            .pointer("/run/outputs/model_outputs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| {
+                let step = match o.get("step") {
+                    Some(Value::String(s)) => s.parse().ok(),
+                    Some(v) => v.as_i64(),
+                    None => Some(0),
+                };
+                Some((o.get("model_id")?.as_str()?.to_string(), step?))
+            })
+            .collect();
+        outputs.retain(|(key, m)| {
+            let pair = (
+                m["model_id"].as_str().unwrap_or("").to_string(),
+                m["step"].as_i64().unwrap_or(0),
+            );
+            if there.contains(&pair) {
+                let _ = ctx
+                    .journal
+                    .record_object(OUTPUT, key, &m["model_id"].to_string());
+                false
+            } else {
+                true
+            }
+        });
+    }
+    if !outputs.is_empty() {
         let body = json!({
             "run_id": remote_run,
             "models": outputs.iter().map(|(_, m)| m.clone()).collect::<Vec<Value>>(),

@@ -242,6 +242,13 @@ pub(crate) fn export_model_metrics(ctx: &Objects<'_>, summary: &mut ObjectsSumma
         if model.metrics.len() <= from {
             continue;
         }
+        // Nothing journaled: points the server has (an earlier export whose
+        // journal is lost) are not sent again.
+        let there = if from == 0 {
+            remote_points(ctx, remote)?
+        } else {
+            Vec::new()
+        };
         let points = &model.metrics[from..];
         let mut sent = from;
         let mut i = 0;
@@ -268,6 +275,15 @@ pub(crate) fn export_model_metrics(ctx: &Objects<'_>, summary: &mut ObjectsSumma
                 Some(remote_run) => {
                     let metrics: Vec<Value> = points[i..j]
                         .iter()
+                        .filter(|p| {
+                            !there.contains(&point_id(
+                                &p.key,
+                                p.timestamp,
+                                p.step,
+                                p.value,
+                                Some(remote_run.as_str()),
+                            ))
+                        })
                         .map(|p| {
                             let mut m = json!({
                                 "key": p.key,
@@ -285,9 +301,12 @@ pub(crate) fn export_model_metrics(ctx: &Objects<'_>, summary: &mut ObjectsSumma
                             m
                         })
                         .collect();
-                    let body = json!({"run_id": remote_run, "metrics": metrics});
-                    ctx.client.post("runs/log-batch", &body.to_string())?;
-                    summary.model_metrics += (j - i) as u64;
+                    if !metrics.is_empty() {
+                        let n = metrics.len() as u64;
+                        let body = json!({"run_id": remote_run, "metrics": metrics});
+                        ctx.client.post("runs/log-batch", &body.to_string())?;
+                        summary.model_metrics += n;
+                    }
                 }
             }
             sent += j - i;
@@ -297,4 +316,57 @@ pub(crate) fn export_model_metrics(ctx: &Objects<'_>, summary: &mut ObjectsSumma
         }
     }
     Ok(())
+}
+
+/// A model metric point as compared with the server's: key, timestamp,
+/// step, value (as text: NaN and ±inf as the server gives them back) and run.
+type PointId = (String, i64, i64, String, Option<String>);
+
+fn point_id(key: &str, timestamp: i64, step: i64, value: f64, run: Option<&str>) -> PointId {
+    let value = if value.is_nan() {
+        "NaN".to_string()
+    } else if value.is_infinite() {
+        // The server keeps ±inf as ±f64::MAX.
+        format!("{:?}", f64::MAX.copysign(value))
+    } else {
+        format!("{value:?}")
+    };
+    (
+        key.to_string(),
+        timestamp,
+        step,
+        value,
+        run.map(str::to_string),
+    )
+}
+
+/// The metric points the server has for remote model `remote`.
+fn remote_points(ctx: &Objects<'_>, remote: &str) -> Result<Vec<PointId>> {
+    let answer = ctx.client.get(&format!("logged-models/{remote}"), &[])?;
+    let int = |v: Option<&Value>| match v {
+        Some(Value::String(s)) => s.parse().unwrap_or(0),
+        Some(v) => v.as_i64().unwrap_or(0),
+        None => 0,
+    };
+    Ok(answer
+        .pointer("/model/data/metrics")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            let value = match m.get("value")? {
+                Value::String(s) if s == "NaN" => f64::NAN,
+                Value::String(s) if s == "Infinity" => f64::INFINITY,
+                Value::String(s) if s == "-Infinity" => f64::NEG_INFINITY,
+                v => v.as_f64()?,
+            };
+            Some(point_id(
+                m.get("key")?.as_str()?,
+                int(m.get("timestamp")),
+                int(m.get("step")),
+                value,
+                m.get("run_id").and_then(Value::as_str),
+            ))
+        })
+        .collect())
 }
