@@ -472,3 +472,46 @@ fn transition(ctx: &Objects<'_>, v: &ModelVersion, remote: &str) -> Result<()> {
         .post("model-versions/transition-stage", &body.to_string())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_under_an_artifact_root() {
+        let root = "file:///s/artifacts/1/abc/artifacts";
+        assert_eq!(
+            under("/s/artifacts/1/abc/artifacts/model", root).as_deref(),
+            Some("model")
+        );
+        assert_eq!(
+            under("file:///s/artifacts/1/abc/artifacts/", root).as_deref(),
+            Some("")
+        );
+        assert_eq!(under("/s/artifacts/1/abcd/artifacts/model", root), None);
+    }
+
+    #[test]
+    fn a_missing_source_waits_other_errors_fail() {
+        let server = |status, message: &str| ExportError::Server {
+            method: "POST",
+            endpoint: "model-versions/create".into(),
+            status,
+            code: Some("INVALID_PARAMETER_VALUE".into()),
+            message: message.into(),
+        };
+        assert!(source_missing(&server(
+            400,
+            "Unable to fetch model from model URI source artifact location 'models:/m-1'"
+        )));
+        assert!(source_missing(&server(
+            404,
+            "source runs:/x/model does not exist"
+        )));
+        assert!(!source_missing(&server(
+            400,
+            "Invalid model version source: 'x'"
+        )));
+        assert!(!source_missing(&server(500, "source does not exist")));
+    }
+}
