@@ -110,5 +110,29 @@ fn print_summary(s: &ExportSummary, out: &mut dyn Write) -> Result<()> {
         s.tags,
         s.seconds
     )?;
+    let o = &s.objects;
+    if !s.dry_run {
+        writeln!(
+            out,
+            "inputs {}, outputs {}; logged models {} created, {} updated, {} metric points \
+             ({} without a run on the server); registered models {} created, versions {} \
+             created, {} registry updates",
+            o.inputs,
+            o.outputs,
+            o.logged_models_created,
+            o.logged_models_updated,
+            o.model_metrics,
+            o.model_metrics_without_run,
+            o.registered_models_created,
+            o.versions_created,
+            o.registry_updates
+        )?;
+    }
+    for w in &o.versions_waiting {
+        writeln!(out, "waiting: {w}")?;
+    }
+    for f in &o.failures {
+        writeln!(out, "FAILED: {f}")?;
+    }
     Ok(())
 }

@@ -140,6 +140,21 @@ impl Client {
         self.with_retries("POST", endpoint, |c| c.post_attempt(endpoint, body))
     }
 
+    /// `PATCH /api/2.0/mlflow/<endpoint>` with a JSON body, retried (logged
+    /// models and registry updates: each is idempotent).
+    pub fn patch(&self, endpoint: &str, body: &str) -> Result<Value> {
+        self.with_retries("PATCH", endpoint, |c| {
+            let mut request = c
+                .agent
+                .patch(&c.url(endpoint))
+                .header("Content-Type", "application/json");
+            if let Some(auth) = &c.authorization {
+                request = request.header("Authorization", auth);
+            }
+            c.answer("PATCH", endpoint, request.send(body))
+        })
+    }
+
     /// `GET /api/2.0/mlflow/<endpoint>?<query>`, retried.
     pub fn get(&self, endpoint: &str, query: &[(&str, &str)]) -> Result<Value> {
         self.with_retries("GET", endpoint, |c| c.get_once(endpoint, query))

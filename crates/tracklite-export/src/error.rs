@@ -30,7 +30,7 @@ pub enum ExportError {
     /// retry.
     #[error("{method} {endpoint}: no answer after {attempts} attempts: {reason}")]
     Connection {
-        /// `GET`, `POST` or `PUT`.
+        /// `GET`, `POST`, `PUT` or `PATCH`.
         method: &'static str,
         /// The API path, such as `runs/log-batch`.
         endpoint: String,
@@ -43,7 +43,7 @@ pub enum ExportError {
     /// 5xx answers).
     #[error("{method} {endpoint}: HTTP {status}{}: {message}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
     Server {
-        /// `GET`, `POST` or `PUT`.
+        /// `GET`, `POST`, `PUT` or `PATCH`.
         method: &'static str,
         /// The API path.
         endpoint: String,

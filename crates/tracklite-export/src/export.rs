@@ -297,6 +297,13 @@ pub fn export(
             });
         }
     }
+    let exported: Vec<String> = items
+        .iter()
+        .filter(|i| !i.failed() && !i.remote_id.is_empty())
+        .map(|i| i.id().to_string())
+        .collect();
+    summary.objects =
+        crate::objects::export_objects(store, &ctx.client, &ctx.journal, &ctx.store_id, &exported)?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }

@@ -87,12 +87,15 @@ pub struct ExportSummary {
     pub seconds: f64,
     /// Every run that failed, with why.
     pub failures: Vec<RunFailure>,
+    /// Inputs, logged models, outputs and the registry.
+    pub objects: crate::objects::ObjectsSummary,
 }
 
 impl ExportSummary {
-    /// True when every run was exported.
+    /// True when every run and object was exported (model versions that
+    /// wait for their artifacts aside).
     pub fn ok(&self) -> bool {
-        self.runs_failed == 0
+        self.runs_failed == 0 && self.objects.failures.is_empty()
     }
 
     pub(crate) fn add(&mut self, r: &RunReport) {

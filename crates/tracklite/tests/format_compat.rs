@@ -106,6 +106,7 @@ const AFTER_V5_TABLES: &[&str] = &[
     "export_values",
     "export_series",
     "export_artifacts",
+    "export_objects",
 ];
 
 /// Every file under `root`, relative to it, leaving out the artifacts

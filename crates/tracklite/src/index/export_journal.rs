@@ -327,3 +327,36 @@ fn journaled_target(conn: &Connection, url: &str, run_id: &str) -> Result<i64> {
         Err(not_journaled())
     }
 }
+
+impl Index {
+    /// Every object of `kind` journaled for `url`: local key → value.
+    pub fn journaled_objects(&self, url: &str, kind: &str) -> Result<HashMap<String, String>> {
+        let Some(target) = target_id(&self.conn, url, false)? else {
+            return Ok(HashMap::new());
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT local_key, value FROM export_objects WHERE target_id = ?1 AND kind = ?2",
+        )?;
+        let rows = stmt.query_map(params![target, kind], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
+    }
+
+    /// Records (or replaces) object `local_key` of `kind` for `url`.
+    pub fn journal_object(
+        &mut self,
+        url: &str,
+        kind: &str,
+        local_key: &str,
+        value: &str,
+    ) -> Result<()> {
+        let tx = self.write()?;
+        let target = target_id(&tx, url, true)?.expect("made above");
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO export_objects (target_id, kind, local_key, value)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![target, kind, local_key, value])?;
+        tx.commit()?;
+        Ok(())
+    }
+}

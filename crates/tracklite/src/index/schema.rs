@@ -297,8 +297,9 @@ CREATE TABLE registered_model_aliases (
 /// (a server, named by its normalised URL), the remote ids of experiments
 /// and runs, a digest of each param and tag value sent, how many points of
 /// each metric series were sent (a prefix of the series in logged order),
-/// the status and end time last sent, and the digest of each run artifact
-/// file uploaded. `meta.store_id` is a random id
+/// the status and end time last sent, the digest of each run artifact
+/// file uploaded, and other objects (inputs, logged models, registry
+/// objects) by kind and local key. `meta.store_id` is a random id
 /// made once per store (here, at migration), which remote runs carry so
 /// that a lost journal can be rebuilt from the server.
 const V9: &str = "
@@ -353,6 +354,18 @@ CREATE TABLE export_artifacts (
     size      INTEGER NOT NULL,
     sha256    TEXT NOT NULL,
     PRIMARY KEY (target_id, run_uuid, path)
+) WITHOUT ROWID;
+
+-- Objects other than experiments and runs (dataset inputs, logged models,
+-- registered models, model versions, stages, aliases...): kind names the
+-- object, local_key the local object, value what the server holds for it
+-- (a remote id, or what was last sent).
+CREATE TABLE export_objects (
+    target_id INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    local_key TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    PRIMARY KEY (target_id, kind, local_key)
 ) WITHOUT ROWID;
 ";
 

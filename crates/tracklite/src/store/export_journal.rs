@@ -223,4 +223,33 @@ impl ExportJournal {
             .index()?
             .journal_run_end(&self.target, run_id, status, end_time)
     }
+
+    /// Every object of `kind` journaled (inputs, logged models, registry
+    /// objects...): local key → value (a remote id, or what was sent).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let store = tracklite::Store::open(dir.path())?;
+    /// let journal = store.export_journal("http://127.0.0.1:5000");
+    /// journal.record_object("model_version", "iris/1", "3")?;
+    /// assert_eq!(journal.objects("model_version")?["iris/1"], "3");
+    /// assert!(journal.objects("alias")?.is_empty());
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn objects(&self, kind: &str) -> Result<HashMap<String, String>> {
+        self.store
+            .inner
+            .index()?
+            .journaled_objects(&self.target, kind)
+    }
+
+    /// Records (or replaces) what the server holds for object `local_key`
+    /// of `kind`.
+    pub fn record_object(&self, kind: &str, local_key: &str, value: &str) -> Result<()> {
+        self.store.inner.check_writable()?;
+        self.store
+            .inner
+            .index()?
+            .journal_object(&self.target, kind, local_key, value)
+    }
 }
