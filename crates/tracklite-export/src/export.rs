@@ -603,11 +603,13 @@ fn prepare(
                 if !remote.metric_keys.contains(key) {
                     continue;
                 }
-                let there = ctx.client.metric_count(&remote.id, key)?;
                 // The server keeps one of exactly equal points.
-                if there == summary.count
-                    || there == distinct_points(ctx.store, local_id, key, summary.count)?
-                {
+                let whole = ctx.client.metric_count_is(&remote.id, key, summary.count)? || {
+                    let there = ctx.client.metric_count(&remote.id, key)?;
+                    there == summary.count
+                        || there == distinct_points(ctx.store, local_id, key, summary.count)?
+                };
+                if whole {
                     already_series.push((key.clone(), summary.count));
                 }
             }
