@@ -218,7 +218,8 @@ def main() -> None:
     if "direct" in figures:
         print(f"direct / bare COPY: {figures['direct'] / figures['copy']:.0%} (goal ≥ 80%)")
     if "export-import" in figures:
-        print(f"REST export / mlflow-export-import: {figures['rest'] / figures['export-import']:.1f}x")
+        ratio = figures["rest"] / figures["export-import"]
+        print(f"REST export / mlflow-export-import: {ratio:.1f}x")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 
