@@ -76,7 +76,7 @@ stage "python env" bash scripts/python-env.sh
 # loopback port; for artifacts, with moto's S3 server too); in "rust tests"
 # above they skip while .venv is missing.
 stage "export (mlflow server)" cargo test --release -p tracklite-cli \
-    --test export_mlflow --test export_artifacts --test export_registry \
+    --test export_mlflow --test export_artifacts --test export_registry --test export_watch \
     -- --nocapture --test-threads 1
 # Headless Chromium (Debian's) and playwright, for the MLflow UI test.
 stage "ui env" bash scripts/ui-env.sh

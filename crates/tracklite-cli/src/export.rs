@@ -20,6 +20,8 @@ pub struct Request {
     pub dry_run: bool,
     pub connections: usize,
     pub json: bool,
+    /// `--watch`: the seconds between two passes.
+    pub watch: Option<f64>,
 }
 
 /// Exit status 0 when every run was exported, 1 when any failed.
@@ -30,6 +32,9 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
     options.dry_run = request.dry_run;
     options.connections = request.connections;
     options.auth = Auth::from_env();
+    if let Some(interval) = request.watch {
+        return crate::watch::run(store, &options, interval, request.json, out);
+    }
     let summary = tracklite_export::export(store, &options, &progress)?;
     if request.json {
         json::write(out, &serde_json::to_value(&summary)?)?;
@@ -56,7 +61,7 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
     })
 }
 
-fn progress(event: Event<'_>) {
+pub(crate) fn progress(event: Event<'_>) {
     match event {
         Event::Experiment {
             name,
@@ -93,7 +98,7 @@ fn progress(event: Event<'_>) {
     }
 }
 
-fn print_summary(s: &ExportSummary, out: &mut dyn Write) -> Result<()> {
+pub(crate) fn print_summary(s: &ExportSummary, out: &mut dyn Write) -> Result<()> {
     let verb = if s.dry_run { "would send" } else { "sent" };
     writeln!(
         out,

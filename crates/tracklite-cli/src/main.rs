@@ -14,6 +14,7 @@ mod maintenance;
 mod models;
 mod run;
 mod table;
+mod watch;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -179,6 +180,18 @@ enum Command {
         /// Print one JSON summary instead of text
         #[arg(long)]
         json: bool,
+        /// Keep exporting what is new every few seconds while runs are
+        /// logged, until interrupted (Ctrl-C or SIGTERM), then once more
+        #[arg(long, conflicts_with = "dry_run")]
+        watch: bool,
+        /// Seconds between two passes of --watch
+        #[arg(
+            long,
+            default_value_t = 5.0,
+            value_name = "SECONDS",
+            requires = "watch"
+        )]
+        interval: f64,
     },
 }
 
@@ -279,6 +292,8 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
             dry_run,
             connections,
             json,
+            watch,
+            interval,
         } => export::run(
             &store,
             export::Request {
@@ -288,6 +303,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
                 dry_run,
                 connections,
                 json,
+                watch: watch.then_some(interval),
             },
             out,
         ),

@@ -25,6 +25,7 @@ use tracklite::{ExportJournal, JournaledRun, Run, RunStatus, Store};
 use crate::api::{self, RemoteRun, RUN_ID_TAG, STORE_ID_TAG};
 use crate::batch::Batch;
 use crate::client::{normalise_target, Attempt, Auth, Client, RetryPolicy};
+use crate::digests::Digests;
 use crate::error::{ExportError, Result};
 use crate::select::{select, PARENT_RUN_TAG};
 use crate::summary::{Event, ExportSummary, RunFailure, RunOutcome, RunReport};
@@ -144,6 +145,7 @@ struct Context<'a> {
     store_id: String,
     connections: usize,
     verify: bool,
+    digests: &'a Digests,
     on_event: &'a (dyn Fn(Event<'_>) + Sync),
     points_total: AtomicU64,
     points_sent: AtomicU64,
@@ -156,6 +158,16 @@ struct Context<'a> {
 pub fn export(
     store: &Store,
     options: &ExportOptions,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> Result<ExportSummary> {
+    export_pass(store, options, &Digests::default(), on_event)
+}
+
+/// One export, with the artifact digests known from earlier ones.
+pub(crate) fn export_pass(
+    store: &Store,
+    options: &ExportOptions,
+    digests: &Digests,
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Result<ExportSummary> {
     let started = Instant::now();
@@ -182,6 +194,7 @@ pub fn export(
         store_id: store.store_id()?,
         connections,
         verify: options.verify,
+        digests,
         on_event,
         points_total: AtomicU64::new(0),
         points_sent: AtomicU64::new(0),
@@ -859,6 +872,7 @@ fn finish(ctx: &Context<'_>, item: &Item) -> Result<()> {
         &ctx.journal,
         item.id(),
         &item.remote_id,
+        ctx.digests,
     )?;
     let info = &item.run.info;
     if item.end_needed {

@@ -13,6 +13,10 @@
 //! `tracklite.run_id`), so a lost journal is rebuilt from the server and a
 //! run is never created twice.
 //!
+//! Live: [`watch`] repeats the export every few seconds while runs are
+//! logged, until told to stop, surviving a server that goes away and comes
+//! back.
+//!
 //! All network code of tracklite is in this crate; the core crate has none.
 //!
 //! ```no_run
@@ -29,6 +33,7 @@ mod api;
 mod artifacts;
 mod batch;
 mod client;
+mod digests;
 mod error;
 mod export;
 mod inputs;
@@ -39,6 +44,7 @@ mod s3;
 mod select;
 mod summary;
 mod verify;
+mod watch;
 
 pub use api::{RUN_ID_TAG, STORE_ID_TAG};
 pub use client::{normalise_target, Auth, RetryPolicy};
@@ -48,3 +54,4 @@ pub use models::MODEL_ID_TAG;
 pub use objects::ObjectsSummary;
 pub use registry::MODEL_VERSION_TAG;
 pub use summary::{Event, ExportSummary, RunFailure, RunOutcome, RunReport};
+pub use watch::{watch, StopSignal, WatchSummary};
