@@ -93,7 +93,7 @@ fn progress(event: Event<'_>) {
     }
 }
 
-fn print_summary(s: &ExportSummary, out: &mut dyn Write) -> Result<()> {
+pub(crate) fn print_summary(s: &ExportSummary, out: &mut dyn Write) -> Result<()> {
     let verb = if s.dry_run { "would send" } else { "sent" };
     writeln!(
         out,

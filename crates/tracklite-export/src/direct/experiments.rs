@@ -58,7 +58,10 @@ pub(crate) fn ensure(
                  ON CONFLICT (workspace, name) DO NOTHING RETURNING experiment_id",
                 &[&e.name, &e.creation_time, &e.last_update_time, &WORKSPACE],
             )
-            .map_err(|err| ctx.target.error(format!("creating experiment {:?}", e.name), &err))?;
+            .map_err(|err| {
+                ctx.target
+                    .error(format!("creating experiment {:?}", e.name), &err)
+            })?;
         let (id, location, created) = match made {
             Some(row) => {
                 let id: i32 = row.get(0);
@@ -75,9 +78,10 @@ pub(crate) fn ensure(
                 (id, location, true)
             }
             None => {
-                let row = tx
-                    .query_one(find, &[&WORKSPACE, &e.name])
-                    .map_err(|err| ctx.target.error(format!("reading experiment {:?}", e.name), &err))?;
+                let row = tx.query_one(find, &[&WORKSPACE, &e.name]).map_err(|err| {
+                    ctx.target
+                        .error(format!("reading experiment {:?}", e.name), &err)
+                })?;
                 let id: i32 = row.get(0);
                 let location: Option<String> = row.get(1);
                 let stage: Option<String> = row.get(2);
@@ -100,7 +104,10 @@ pub(crate) fn ensure(
              ON CONFLICT (key, experiment_id) DO NOTHING",
             &[&keys, &values, &id],
         )
-        .map_err(|err| ctx.target.error(format!("tagging experiment {:?}", e.name), &err))?;
+        .map_err(|err| {
+            ctx.target
+                .error(format!("tagging experiment {:?}", e.name), &err)
+        })?;
         tx.commit()
             .map_err(|err| ctx.target.error("committing", &err))?;
         ctx.journal.record_experiment(local_id, &id.to_string())?;

@@ -53,7 +53,12 @@ fn versions_of(ctx: &Context<'_>, name: &str) -> Result<Vec<ModelVersion>> {
 
 /// `path` relative to `root` when it is under it (paths or `file://`).
 fn under(path: &str, root: &str) -> Option<String> {
-    let strip = |s: &str| s.strip_prefix("file://").unwrap_or(s).trim_end_matches('/').to_string();
+    let strip = |s: &str| {
+        s.strip_prefix("file://")
+            .unwrap_or(s)
+            .trim_end_matches('/')
+            .to_string()
+    };
     let (path, root) = (strip(path), strip(root));
     if root.is_empty() {
         return None;
@@ -99,7 +104,10 @@ fn remote_location(
         }
     }
     if let Some(model_id) = &v.model_id {
-        if let (Some(remote), Ok(local)) = (models.get(model_id), ctx.store.get_logged_model(model_id, true)) {
+        if let (Some(remote), Ok(local)) = (
+            models.get(model_id),
+            ctx.store.get_logged_model(model_id, true),
+        ) {
             if let Some(m) = moved(location, &local.artifact_location, remote) {
                 return m;
             }
@@ -142,7 +150,9 @@ fn export_one(
             let row = ctx
                 .client
                 .query_opt("SELECT artifact_uri FROM runs WHERE run_uuid = $1", &[&run])
-                .map_err(|e| ctx.error(format!("registered model {name:?}: reading run {run}"), &e))?;
+                .map_err(|e| {
+                    ctx.error(format!("registered model {name:?}: reading run {run}"), &e)
+                })?;
             run_uris.insert(run.to_string(), row.map(|r| r.get(0)));
         }
     }
@@ -189,8 +199,11 @@ fn export_one(
         .get(0);
     let o = &mut summary.export.objects;
     o.registered_models_created += u64::from(created);
-    let (keys, values): (Vec<&str>, Vec<&str>) =
-        rm.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).unzip();
+    let (keys, values): (Vec<&str>, Vec<&str>) = rm
+        .tags
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .unzip();
     o.registry_updates += tx
         .execute(
             "INSERT INTO registered_model_tags (key, value, name, workspace) \
@@ -214,10 +227,11 @@ fn export_one(
         let version = i32::try_from(v.version).map_err(|_| ExportError::Selection {
             reason: format!("{label}: the number does not fit MLflow's integer column"),
         })?;
-        let storage = storage.unwrap_or_else(|| match (&v.model_id, source.starts_with("models:/")) {
-            (Some(m), true) => models.get(m).cloned().unwrap_or_else(|| source.clone()),
-            _ => source.clone(),
-        });
+        let storage =
+            storage.unwrap_or_else(|| match (&v.model_id, source.starts_with("models:/")) {
+                (Some(m), true) => models.get(m).cloned().unwrap_or_else(|| source.clone()),
+                _ => source.clone(),
+            });
         let made = tx
             .execute(
                 "INSERT INTO model_versions (name, version, creation_time, last_updated_time, \

@@ -148,8 +148,13 @@ pub(crate) fn export_run(
     ctx.journal.record_sent(id, &params, &tags, &m.series)?;
     ctx.journal.record_end(id, info.status, end_time)?;
 
-    let (files, bytes) =
-        artifacts::upload_run(ctx.store, &ctx.journal, id, &artifact_uri, &ctx.artifact_root)?;
+    let (files, bytes) = artifacts::upload_run(
+        ctx.store,
+        &ctx.journal,
+        id,
+        &artifact_uri,
+        &ctx.artifact_root,
+    )?;
     w.artifact_files = files;
     w.artifact_bytes = bytes;
     Ok(w)

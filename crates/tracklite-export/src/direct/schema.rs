@@ -15,25 +15,79 @@ pub const SUPPORTED_REVISIONS: &[(&str, &str)] = &[("dc11669786a5", "MLflow 3.17
 
 /// The tables written, each with the columns relied on.
 const TABLES: &[(&str, &[&str])] = &[
-    ("experiments", &["experiment_id", "name", "artifact_location", "workspace"]),
+    (
+        "experiments",
+        &["experiment_id", "name", "artifact_location", "workspace"],
+    ),
     ("experiment_tags", &["key", "value", "experiment_id"]),
-    ("runs", &["run_uuid", "name", "artifact_uri", "experiment_id", "deleted_time"]),
+    (
+        "runs",
+        &[
+            "run_uuid",
+            "name",
+            "artifact_uri",
+            "experiment_id",
+            "deleted_time",
+        ],
+    ),
     ("tags", &["key", "value", "run_uuid"]),
     ("params", &["key", "value", "run_uuid"]),
-    ("metrics", &["key", "value", "timestamp", "run_uuid", "step", "is_nan"]),
-    ("latest_metrics", &["key", "value", "timestamp", "step", "is_nan", "run_uuid"]),
-    ("datasets", &["dataset_uuid", "experiment_id", "name", "digest"]),
-    ("inputs", &["input_uuid", "source_type", "source_id", "destination_type", "step"]),
+    (
+        "metrics",
+        &["key", "value", "timestamp", "run_uuid", "step", "is_nan"],
+    ),
+    (
+        "latest_metrics",
+        &["key", "value", "timestamp", "step", "is_nan", "run_uuid"],
+    ),
+    (
+        "datasets",
+        &["dataset_uuid", "experiment_id", "name", "digest"],
+    ),
+    (
+        "inputs",
+        &[
+            "input_uuid",
+            "source_type",
+            "source_id",
+            "destination_type",
+            "step",
+        ],
+    ),
     ("input_tags", &["input_uuid", "name", "value"]),
-    ("logged_models", &["model_id", "status", "artifact_location", "source_run_id"]),
-    ("logged_model_params", &["model_id", "experiment_id", "param_key", "param_value"]),
-    ("logged_model_tags", &["model_id", "experiment_id", "tag_key", "tag_value"]),
-    ("logged_model_metrics", &["model_id", "metric_name", "run_id", "dataset_digest"]),
+    (
+        "logged_models",
+        &["model_id", "status", "artifact_location", "source_run_id"],
+    ),
+    (
+        "logged_model_params",
+        &["model_id", "experiment_id", "param_key", "param_value"],
+    ),
+    (
+        "logged_model_tags",
+        &["model_id", "experiment_id", "tag_key", "tag_value"],
+    ),
+    (
+        "logged_model_metrics",
+        &["model_id", "metric_name", "run_id", "dataset_digest"],
+    ),
     ("registered_models", &["name", "workspace", "description"]),
-    ("registered_model_tags", &["key", "value", "name", "workspace"]),
-    ("model_versions", &["name", "version", "storage_location", "workspace"]),
-    ("model_version_tags", &["key", "value", "name", "version", "workspace"]),
-    ("registered_model_aliases", &["alias", "version", "name", "workspace"]),
+    (
+        "registered_model_tags",
+        &["key", "value", "name", "workspace"],
+    ),
+    (
+        "model_versions",
+        &["name", "version", "storage_location", "workspace"],
+    ),
+    (
+        "model_version_tags",
+        &["key", "value", "name", "version", "workspace"],
+    ),
+    (
+        "registered_model_aliases",
+        &["alias", "version", "name", "workspace"],
+    ),
 ];
 
 /// Checks the alembic revision, then that every table and column written
@@ -41,12 +95,10 @@ const TABLES: &[(&str, &[&str])] = &[
 pub(crate) fn check(client: &mut Client, target: &PgTarget) -> Result<String> {
     let rows = client
         .query("SELECT version_num FROM alembic_version", &[])
-        .map_err(|e| {
-            ExportError::UnsupportedSchema {
-                target: target.shown.clone(),
-                found: format!("none ({})", target.scrub(&e.to_string())),
-                supported: supported(),
-            }
+        .map_err(|e| ExportError::UnsupportedSchema {
+            target: target.shown.clone(),
+            found: format!("none ({})", target.scrub(&e.to_string())),
+            supported: supported(),
         })?;
     let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
     let known = found.len() == 1 && SUPPORTED_REVISIONS.iter().any(|(r, _)| *r == found[0]);

@@ -164,10 +164,17 @@ mod tests {
         );
         assert_eq!(redact("postgresql://bob@db/x"), "postgresql://bob@db/x");
         assert_eq!(redact("not a url"), "not a url");
-        let t = PgTarget::parse("postgresql+psycopg2://bob:s3cr%40t@127.0.0.1:5433/mlflow").unwrap();
-        assert_eq!(t.shown, "postgresql+psycopg2://bob:***@127.0.0.1:5433/mlflow");
+        let t =
+            PgTarget::parse("postgresql+psycopg2://bob:s3cr%40t@127.0.0.1:5433/mlflow").unwrap();
+        assert_eq!(
+            t.shown,
+            "postgresql+psycopg2://bob:***@127.0.0.1:5433/mlflow"
+        );
         assert_eq!(t.scrub("auth failed for s3cr@t"), "auth failed for ***");
-        assert!(!t.error("connecting", &"bad password s3cr@t").to_string().contains("s3cr"));
+        assert!(!t
+            .error("connecting", &"bad password s3cr@t")
+            .to_string()
+            .contains("s3cr"));
     }
 
     #[test]
@@ -180,7 +187,10 @@ mod tests {
 
     #[test]
     fn other_schemes_are_refused_without_the_password() {
-        let e = PgTarget::parse("mysql://bob:pw@h/db").err().unwrap().to_string();
+        let e = PgTarget::parse("mysql://bob:pw@h/db")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("mysql") && !e.contains("pw@"), "{e}");
         assert!(PgTarget::parse("127.0.0.1:5432").is_err());
     }

@@ -129,12 +129,21 @@ mod tests {
     fn values_are_stored_as_mlflow_stores_them() {
         assert_eq!(stored_value(1.5), (1.5, false));
         assert_eq!(stored_value(f64::NAN), (0.0, true));
-        assert_eq!(stored_value(f64::INFINITY), (1.797_693_134_862_315_7e308, false));
-        assert_eq!(stored_value(f64::NEG_INFINITY), (-1.797_693_134_862_315_7e308, false));
+        assert_eq!(
+            stored_value(f64::INFINITY),
+            (1.797_693_134_862_315_7e308, false)
+        );
+        assert_eq!(
+            stored_value(f64::NEG_INFINITY),
+            (-1.797_693_134_862_315_7e308, false)
+        );
         assert_eq!(point_id(1, 2, -0.0), point_id(1, 2, 0.0));
         assert_ne!(point_id(1, 2, f64::NAN), point_id(1, 2, 0.0));
         assert_eq!(point_id(1, 2, f64::INFINITY), point_id(1, 2, f64::MAX));
-        assert_eq!(count_infinite([1.0, f64::INFINITY, f64::NAN, -f64::INFINITY]), 2);
+        assert_eq!(
+            count_infinite([1.0, f64::INFINITY, f64::NAN, -f64::INFINITY]),
+            2
+        );
     }
 
     #[test]
@@ -150,7 +159,10 @@ mod tests {
         assert!(Latest::of(5, 100, f64::NAN).later_than(&Latest::of(5, 100, -1.0)));
         // Merged with what the table has: the later one stays.
         assert_eq!(Latest::merge(Some(a), Latest::of(4, 0, 1.0)), a);
-        assert_eq!(Latest::merge(Some(a), Latest::of(7, 0, 1.0)), Latest::of(7, 0, 1.0));
+        assert_eq!(
+            Latest::merge(Some(a), Latest::of(7, 0, 1.0)),
+            Latest::of(7, 0, 1.0)
+        );
         assert_eq!(Latest::merge(None, a), a);
     }
 
@@ -170,7 +182,13 @@ mod tests {
 
     #[test]
     fn the_journal_prefix_is_trusted_when_the_count_agrees() {
-        let p = ids(&[(1, 0, 1.0), (1, 0, 1.0), (2, 1, 2.0), (3, 2, 3.0), (1, 0, 1.0)]);
+        let p = ids(&[
+            (1, 0, 1.0),
+            (1, 0, 1.0),
+            (2, 1, 2.0),
+            (3, 2, 3.0),
+            (1, 0, 1.0),
+        ]);
         // 3 points journaled, 2 distinct rows held: only the rest goes.
         assert_eq!(plan_series(&p, 3, 2, never).unwrap(), vec![3]);
         // Everything written: nothing goes.
@@ -182,7 +200,10 @@ mod tests {
         let p = ids(&[(1, 0, 1.0), (2, 1, 2.0), (3, 2, 3.0), (4, 3, 4.0)]);
         // Committed, then cut off before the journal write.
         let held: HashSet<PointId> = p[..3].iter().copied().collect();
-        assert_eq!(plan_series(&p, 0, 3, || Ok::<_, String>(held)).unwrap(), vec![3]);
+        assert_eq!(
+            plan_series(&p, 0, 3, || Ok::<_, String>(held)).unwrap(),
+            vec![3]
+        );
         // A journal that says more than the database holds (the rows were
         // deleted there): what is missing is written again.
         assert_eq!(plan_series(&p, 4, 0, never).unwrap(), vec![0, 1, 2, 3]);
