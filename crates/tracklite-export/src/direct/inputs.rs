@@ -11,7 +11,7 @@ use tracklite::{Run, Store};
 use crate::artifacts::sha256_hex;
 use crate::error::{ExportError, Result};
 
-type ErrFn<'a> = dyn Fn(&str, &dyn std::fmt::Display) -> ExportError + 'a;
+type ErrFn<'a> = dyn Fn(&str, &dyn std::error::Error) -> ExportError + 'a;
 
 /// A 32-hex id derived from `parts`.
 pub(crate) fn derived_id(parts: &[&str]) -> String {

@@ -43,7 +43,7 @@ struct Planned<'a> {
     ordinals: Vec<usize>,
 }
 
-type ErrFn<'a> = dyn Fn(&str, &dyn std::fmt::Display) -> ExportError + 'a;
+type ErrFn<'a> = dyn Fn(&str, &dyn std::error::Error) -> ExportError + 'a;
 
 /// Writes the points of `run` that the database lacks.
 pub(crate) fn write_run(

@@ -117,7 +117,7 @@ pub(crate) struct Context<'a> {
 
 impl Context<'_> {
     /// An error of `what` with the database's message, password hidden.
-    pub fn error(&self, what: impl Into<String>, e: &dyn std::fmt::Display) -> ExportError {
+    pub fn error(&self, what: impl Into<String>, e: &dyn std::error::Error) -> ExportError {
         self.target.error(what, e)
     }
 }

@@ -77,7 +77,7 @@ fn export_one(
 ) -> Result<String> {
     let id = model.model_id.as_str();
     let target = &ctx.target;
-    let err = |what: &str, e: &dyn std::fmt::Display| {
+    let err = |what: &str, e: &dyn std::error::Error| {
         target.error(format!("logged model {id}: {what}"), e)
     };
     let mut tx = ctx

@@ -173,7 +173,7 @@ fn export_one(
         .collect();
 
     let target = &ctx.target;
-    let err = |what: &str, e: &dyn std::fmt::Display| {
+    let err = |what: &str, e: &dyn std::error::Error| {
         target.error(format!("registered model {name:?}: {what}"), e)
     };
     let mut tx = ctx

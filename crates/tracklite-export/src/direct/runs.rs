@@ -59,7 +59,7 @@ pub(crate) fn export_run(
     let id = info.run_id.as_str();
     let mut w = RunWrite::default();
     let target = &ctx.target;
-    let err = |what: &str, e: &dyn std::fmt::Display| target.error(format!("run {id}: {what}"), e);
+    let err = |what: &str, e: &dyn std::error::Error| target.error(format!("run {id}: {what}"), e);
     let run_error = |reason: String| ExportError::Run {
         run_id: id.to_string(),
         reason,
@@ -160,7 +160,7 @@ pub(crate) fn export_run(
     Ok(w)
 }
 
-type ErrFn<'a> = dyn Fn(&str, &dyn std::fmt::Display) -> ExportError + 'a;
+type ErrFn<'a> = dyn Fn(&str, &dyn std::error::Error) -> ExportError + 'a;
 
 /// Inserts the params the run lacks; fails on one held with another value.
 fn write_params(tx: &mut Transaction<'_>, run: &Run, err: &ErrFn<'_>) -> Result<u64> {

@@ -73,11 +73,19 @@ impl PgTarget {
 
     /// An error of `what` (a step of the export) with `e`'s message,
     /// scrubbed.
-    pub fn error(&self, what: impl Into<String>, e: &dyn std::fmt::Display) -> ExportError {
+    pub fn error(&self, what: impl Into<String>, e: &dyn std::error::Error) -> ExportError {
+        // The driver's message, then its causes ("error connecting to
+        // server: Connection refused").
+        let mut reason = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            reason = format!("{reason}: {s}");
+            source = s.source();
+        }
         ExportError::Postgres {
             target: self.shown.clone(),
             what: what.into(),
-            reason: self.scrub(&e.to_string()),
+            reason: self.scrub(&reason),
         }
     }
 }
@@ -171,10 +179,12 @@ mod tests {
             "postgresql+psycopg2://bob:***@127.0.0.1:5433/mlflow"
         );
         assert_eq!(t.scrub("auth failed for s3cr@t"), "auth failed for ***");
-        assert!(!t
-            .error("connecting", &"bad password s3cr@t")
-            .to_string()
-            .contains("s3cr"));
+        let refused = std::io::Error::other("bad password s3cr@t");
+        let shown = t.error("connecting", &refused).to_string();
+        assert!(
+            shown.contains("bad password ***") && !shown.contains("s3cr"),
+            "{shown}"
+        );
     }
 
     #[test]
