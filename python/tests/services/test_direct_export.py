@@ -304,6 +304,9 @@ def test_a_store_exported_directly_is_served_by_mlflow(
     assert (second["points"], second["params"], second["tags"]) == (0, 0, 0)
     assert second["artifact_files"] == 0 and second["objects"]["versions_created"] == 0
     assert _counts(database) == before
+    # A dry run (from the journal) agrees.
+    dry = json.loads(_export(store_path, url, artifacts, "--dry-run").stdout)
+    assert (dry["runs_created"], dry["runs_updated"], dry["points"], dry["tags"]) == (0, 0, 0, 0)
 
     sqlalchemy_url = database.replace("postgresql://", "postgresql+psycopg2://", 1)
     directory = services_dir / f"mlflow-{prefix}"

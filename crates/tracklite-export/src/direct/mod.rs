@@ -28,6 +28,7 @@
 //! written twice.
 
 mod artifacts;
+mod dry_run;
 mod experiments;
 mod inputs;
 mod metrics;
@@ -145,12 +146,7 @@ pub fn export_direct(
         ..DirectSummary::default()
     };
     if options.dry_run {
-        crate::summary::dry_run(&selection, &journal, &journaled, &mut summary.export)?;
-        // Direct mode adds no tags of its own.
-        summary.export.tags = summary
-            .export
-            .tags
-            .saturating_sub(2 * summary.export.runs_created as u64);
+        dry_run::dry_run(&selection, &journal, &journaled, &mut summary.export)?;
         summary.export.seconds = started.elapsed().as_secs_f64();
         return Ok(summary);
     }

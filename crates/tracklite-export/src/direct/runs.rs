@@ -205,7 +205,7 @@ fn write_params(tx: &mut Transaction<'_>, run: &Run, err: &ErrFn<'_>) -> Result<
 
 /// The run's tags as MLflow keeps them: the local ones, with
 /// `mlflow.runName` when the store has none.
-fn tags_of(run: &Run) -> Vec<(&str, &str)> {
+pub(crate) fn tags_of(run: &Run) -> Vec<(&str, &str)> {
     let mut tags: Vec<(&str, &str)> = run
         .tags
         .iter()
