@@ -159,6 +159,9 @@ def _build_store(path: Path, tmp: Path) -> dict[str, Any]:
     v1 = store.create_model_version("direct-model", f"runs:/{parent_id}/model", run_id=parent_id)
     v2 = store.create_model_version("direct-model", f"runs:/{parent_id}/model", run_id=parent_id)
     store.set_registered_model_alias("direct-model", "champion", v2.version)
+    v3 = store.create_model_version(
+        "direct-model", f"models:/{model['model_id']}", model_id=model["model_id"]
+    )
     store.flush()
     runs = [parent_id, child_id, failed.info.run_id]
     return {
@@ -167,7 +170,7 @@ def _build_store(path: Path, tmp: Path) -> dict[str, Any]:
         "child": child_id,
         "failed": failed.info.run_id,
         "model_id": model["model_id"],
-        "versions": [int(v1.version), int(v2.version)],
+        "versions": [int(v1.version), int(v2.version), int(v3.version)],
         # What the store holds, read now: the CLI may upgrade the store's
         # format past what an older installed package reads.
         "local": {run_id: _snapshot(store, run_id) for run_id in runs},
@@ -263,6 +266,10 @@ def _check_served(server_url: str, built: dict[str, Any], tmp_path: Path) -> Non
         built["parent"],
     )
     assert model.params == {"depth": "3"} and model.tags["framework"] == "none"
+    # Registered as version 3: MLflow notes that on the model.
+    assert json.loads(model.tags["mlflow.modelVersions"]) == [
+        {"name": "direct-model", "version": str(built["versions"][2])}
+    ]
 
     rm = client.get_registered_model("direct-model")
     assert (rm.description, rm.tags) == ("a model", {"owner": "cv"})
@@ -292,7 +299,7 @@ def test_a_store_exported_directly_is_served_by_mlflow(
     assert summary["infinite_values"] == 2
     assert "inf" in done.stderr and "1.7976931348623157e308" in done.stderr
     assert summary["target"].startswith("postgresql://127.0.0.1:")
-    assert summary["objects"]["versions_created"] == 2
+    assert summary["objects"]["versions_created"] == 3
     assert s3_env.keys(f"{prefix}/")
 
     # A second export writes nothing.

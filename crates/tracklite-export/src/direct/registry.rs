@@ -259,6 +259,9 @@ fn export_one(
             .map_err(|e| err(&format!("writing version {}", v.version), &e))?;
         if made == 1 {
             o.versions_created += 1;
+            if let Some(model_id) = v.model_id.as_deref().filter(|m| models.contains_key(*m)) {
+                note_version_on_model(&mut tx, model_id, name, v.version, &err)?;
+            }
         } else {
             let row = tx
                 .query_one(
@@ -329,6 +332,64 @@ fn export_one(
     Ok(())
 }
 
+/// The tag MLflow puts on a logged model registered as versions: a JSON
+/// list of `{"name": ..., "version": ...}`.
+const MODEL_VERSIONS_TAG: &str = "mlflow.modelVersions";
+
+/// `entries` as Python's `json.dumps` writes such a list (MLflow writes
+/// the tag with it).
+fn versions_json(entries: &[(String, String)]) -> String {
+    let quote = |s: &str| serde_json::to_string(s).expect("a string serialises");
+    let items: Vec<String> = entries
+        .iter()
+        .map(|(n, v)| format!("{{\"name\": {}, \"version\": {}}}", quote(n), quote(v)))
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// Adds version `version` of `name` to the `mlflow.modelVersions` tag of
+/// logged model `model_id`, as MLflow does when it registers one.
+fn note_version_on_model(
+    tx: &mut postgres::Transaction<'_>,
+    model_id: &str,
+    name: &str,
+    version: i64,
+    err: &dyn Fn(&str, &dyn std::error::Error) -> ExportError,
+) -> Result<()> {
+    let held: Option<String> = tx
+        .query_opt(
+            "SELECT tag_value FROM logged_model_tags WHERE model_id = $1 AND tag_key = $2",
+            &[&model_id, &MODEL_VERSIONS_TAG],
+        )
+        .map_err(|e| err("reading the versions of its logged model", &e))?
+        .map(|r| r.get(0));
+    let mut entries: Vec<(String, String)> = held
+        .and_then(|h| serde_json::from_str::<Vec<serde_json::Value>>(&h).ok())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| {
+            let version = match &e["version"] {
+                serde_json::Value::String(s) => s.clone(),
+                v => v.to_string(),
+            };
+            Some((e["name"].as_str()?.to_string(), version))
+        })
+        .collect();
+    let entry = (name.to_string(), version.to_string());
+    if entries.contains(&entry) {
+        return Ok(());
+    }
+    entries.push(entry);
+    tx.execute(
+        "INSERT INTO logged_model_tags (model_id, experiment_id, tag_key, tag_value) \
+         SELECT model_id, experiment_id, $2, $3 FROM logged_models WHERE model_id = $1 \
+         ON CONFLICT (model_id, tag_key) DO UPDATE SET tag_value = EXCLUDED.tag_value",
+        &[&model_id, &MODEL_VERSIONS_TAG, &versions_json(&entries)],
+    )
+    .map_err(|e| err("tagging its logged model", &e))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,5 +404,17 @@ mod tests {
         );
         assert_eq!(moved(local, local, remote).as_deref(), Some(remote));
         assert_eq!(moved("/s/artifacts/1/abcd/artifacts", local, remote), None);
+    }
+
+    #[test]
+    fn the_model_versions_tag_is_written_as_python_writes_it() {
+        let entries = [
+            ("iris".to_string(), "1".to_string()),
+            ("a\"b".into(), "2".into()),
+        ];
+        assert_eq!(
+            versions_json(&entries),
+            r#"[{"name": "iris", "version": "1"}, {"name": "a\"b", "version": "2"}]"#
+        );
     }
 }
