@@ -6,6 +6,7 @@
 
 mod artifacts;
 mod export;
+mod export_direct;
 mod format;
 mod import;
 mod json;
@@ -161,10 +162,29 @@ enum Command {
     /// MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or
     /// MLFLOW_TRACKING_TOKEN. Exit status 1 when any run failed (each is
     /// listed).
+    ///
+    /// Direct mode (--postgres and --artifacts instead of --to): writes
+    /// straight into the server's PostgreSQL database (MLflow 3.17 schema)
+    /// and its S3 bucket, keeping run ids and model version numbers; the
+    /// server need not run. A password in the URL is never printed.
     Export {
         /// The tracking server: http(s)://HOST[:PORT]
-        #[arg(long, value_name = "URL")]
-        to: String,
+        #[arg(
+            long,
+            value_name = "URL",
+            required_unless_present = "postgres",
+            conflicts_with = "postgres"
+        )]
+        to: Option<String>,
+        /// Direct mode: the server's database,
+        /// postgresql://[USER[:PASSWORD]@]HOST[:PORT]/DB
+        #[arg(long, value_name = "URL", requires = "artifacts")]
+        postgres: Option<String>,
+        /// Direct mode: the server's artifact root in its bucket,
+        /// s3://BUCKET[/PREFIX] (its --default-artifact-root, or its
+        /// --artifacts-destination when it proxies artifacts)
+        #[arg(long, value_name = "S3_URI", requires = "postgres")]
+        artifacts: Option<String>,
         /// Only the runs of this experiment (repeatable) [default: every run]
         #[arg(long, value_name = "NAME")]
         experiment: Vec<String>,
@@ -182,7 +202,7 @@ enum Command {
         json: bool,
         /// Keep exporting what is new every few seconds while runs are
         /// logged, until interrupted (Ctrl-C or SIGTERM), then once more
-        #[arg(long, conflicts_with = "dry_run")]
+        #[arg(long, conflicts_with_all = ["dry_run", "postgres"])]
         watch: bool,
         /// Seconds between two passes of --watch
         #[arg(
@@ -286,6 +306,26 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
             artifacts::list(&store, &run_id, path.as_deref(), json, out)
         }
         Command::Export {
+            postgres: Some(postgres),
+            artifacts,
+            experiment,
+            runs,
+            dry_run,
+            json,
+            ..
+        } => export_direct::run(
+            &store,
+            export_direct::Request {
+                postgres,
+                artifacts: artifacts.unwrap_or_default(),
+                experiments: experiment,
+                runs,
+                dry_run,
+                json,
+            },
+            out,
+        ),
+        Command::Export {
             to,
             experiment,
             runs,
@@ -294,10 +334,11 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
             json,
             watch,
             interval,
+            ..
         } => export::run(
             &store,
             export::Request {
-                to,
+                to: to.unwrap_or_default(),
                 experiments: experiment,
                 runs,
                 dry_run,

@@ -88,7 +88,7 @@ pub(crate) fn upload_run(
 }
 
 /// Every file under the run's artifact folder, by path, sorted.
-fn local_files(store: &Store, run_id: &str) -> Result<Vec<String>> {
+pub(crate) fn local_files(store: &Store, run_id: &str) -> Result<Vec<String>> {
     let mut files = Vec::new();
     let mut folders = vec![None::<String>];
     while let Some(folder) = folders.pop() {
