@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -54,11 +53,7 @@ TABLES = (
 
 
 def _cli() -> Path:
-    target = Path(os.environ.get("CARGO_TARGET_DIR", _services.REPO / "target"))
-    binary = target / "release" / "tracklite"
-    if not binary.exists():
-        pytest.skip(f"{binary} is missing: cargo build --release -p tracklite-cli")
-    return binary
+    return _services.tracklite_cli()
 
 
 @pytest.fixture
