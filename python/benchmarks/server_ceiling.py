@@ -33,6 +33,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -181,26 +182,45 @@ def copy_rate(server: str, postgres_url: str, n_rows: int, binary: bool) -> tupl
 # ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Services:
+    """The services ``own_services`` started: the MLflow server's URL, its
+    PostgreSQL database (``postgresql+psycopg2://...``, migrated by the
+    server), the S3 emulator, and the server's artifact root in its bucket."""
+
+    server: str
+    postgres: str
+    s3: _services.S3
+    artifacts: str
+
+
+def missing_services() -> list[str]:
+    """Why ``own_services`` cannot start here (empty when it can)."""
+    return _services.missing("postgres", "s3", "mlflow")
+
+
 @contextmanager
-def own_services(workers: int) -> Iterator[tuple[str, str]]:
+def own_services(workers: int) -> Iterator[Services]:
     """A PostgreSQL cluster, the S3 emulator and an MLflow server with proxied
-    artifacts, in a temporary directory: yields (server URL, PostgreSQL URL)."""
-    reasons = _services.missing("postgres", "s3", "mlflow")
+    artifacts, in a temporary directory; all three are stopped at the end.
+    Raises ``_services.ServiceError`` when they cannot start."""
+    reasons = missing_services()
     if reasons:
-        sys.exit("cannot start the services: " + "; ".join(reasons))
+        raise _services.ServiceError("cannot start the services: " + "; ".join(reasons))
     with tempfile.TemporaryDirectory(prefix="server-ceiling-") as tmp:
         d = Path(tmp)
         try:
             pg = _services.start_postgres(d / "postgres")
             s3 = _services.start_s3(d / "s3")
+            artifacts = f"s3://{s3.bucket}/proxied"
             server = _services.start_mlflow_server(
                 d / "mlflow",
                 backend_store_uri=pg,
                 s3=s3,
-                artifacts_destination=f"s3://{s3.bucket}/proxied",
+                artifacts_destination=artifacts,
                 workers=workers,
             )
-            yield server.url, pg
+            yield Services(server.url, pg, s3, artifacts)
         finally:
             _services.stop_mlflow_server(d / "mlflow")
             _services.stop_s3(d / "s3")
@@ -224,7 +244,15 @@ def main() -> None:
     def given() -> Iterator[tuple[str, str]]:
         yield args.server, args.postgres
 
-    services = given() if args.server else own_services(args.workers)
+    @contextmanager
+    def started() -> Iterator[tuple[str, str]]:
+        try:
+            with own_services(args.workers) as svc:
+                yield svc.server, svc.postgres
+        except _services.ServiceError as e:
+            sys.exit(str(e))
+
+    services = given() if args.server else started()
     rows: list[tuple[str, int, float]] = []
     with services as (server, postgres_url):
         version = requests.get(f"{server}/version", timeout=10).text.strip()
