@@ -55,6 +55,23 @@ SEARCH_VERSIONS = (
     "(tag filter, default order, top 100)"
 )
 ALL_VERSIONS = f"search_model_versions returning all {REGISTRY_VERSIONS:,} versions (default order)"
+#: The export group (``_export.py``): not stores but what an export is
+#: measured by, against one MLflow server on PostgreSQL and S3.
+EXPORT_CLI = "tracklite export"
+POSTER = "runs/log-batch poster"
+BARE_COPY = "bare binary COPY"
+EXPORT_IMPORT = "mlflow-export-import"
+EXPORT_CONNECTIONS = 4
+EXPORT_RUNS = 4
+EXPORT_STEPS = 5_000
+EXPORT_POINTS = EXPORT_RUNS * 10 * EXPORT_STEPS
+EXPORT_SMALL_RUNS = 100
+EXPORT_REST = (
+    f"export {EXPORT_POINTS:,} points to an MLflow server over REST "
+    f"({EXPORT_CONNECTIONS} connections)"
+)
+EXPORT_DIRECT = f"export {EXPORT_POINTS:,} points into the server's PostgreSQL and S3 (direct)"
+EXPORT_SMALL = f"export {EXPORT_SMALL_RUNS} small runs to an MLflow server over REST"
 #: Native-only workloads, for the targets the engine is held to.
 ARRAY_POINTS = 1_000_000
 LOG_ARRAY = f"log_metric_array, {ARRAY_POINTS:,} points in one call"

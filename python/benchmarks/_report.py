@@ -13,8 +13,13 @@ from pathlib import Path
 import mlflow
 import numpy as np
 from _common import (
+    BARE_COPY,
     BASELINE,
     COMPACTED,
+    EXPORT_CLI,
+    EXPORT_DIRECT,
+    EXPORT_IMPORT,
+    EXPORT_REST,
     FILE,
     GET_ALIAS,
     HISTORY_SIZES,
@@ -24,6 +29,7 @@ from _common import (
     NATIVE,
     NOOP,
     PLUGIN,
+    POSTER,
     REGISTER,
     SEARCH_SIZES,
     SEARCH_VERSIONS,
@@ -47,6 +53,14 @@ STORE_NOTES = {
     NATIVE: "tracklite's native Python API (`tracklite.Store`, `RunHandle`, numpy columns)",
     NOOP: "a store whose metric logging does nothing: the cost of MLflow's own layers, "
     "the ceiling of any store behind MLflow's fluent API",
+    POSTER: "the REST ceiling of the export rows: a plain parallel `runs/log-batch` poster "
+    "against the same MLflow server (PostgreSQL 15 + S3 emulator), started by the suite",
+    BARE_COPY: "the direct-mode ceiling of the export rows: a bare binary `COPY` of the same "
+    "rows into that server's `metrics` table",
+    EXPORT_CLI: "the `tracklite` command's `export` (release build), REST (`--to`) or direct "
+    "(`--postgres` and `--artifacts`)",
+    EXPORT_IMPORT: "MLflow's own export tool (mlflow-export-import), `export_run` then "
+    "`import_run`, from an MLflow sqlite store to the same server",
 }
 
 
@@ -66,13 +80,16 @@ class RunInfo:
 class Target:
     """A figure tracklite aims for: ``op`` is ">=" or "<=" (of the row's
     value), "x>=" (of its ratio to MLflow's sqlite store, measured in the
-    same run), or "clean" (no error and no lost point)."""
+    same run), "share>=" (of its share of the ``base`` store's figure of the
+    same workload, measured in the same run), or "clean" (no error and no
+    lost point)."""
 
     text: str
     workload: str
     store: str
     op: str
     threshold: float = 0.0
+    base: str = ""
 
 
 TARGETS = (
@@ -112,6 +129,22 @@ TARGETS = (
         NATIVE,
         "<=",
         20,
+    ),
+    Target(
+        "REST export ≥ 90% of the log-batch poster (same server, same run)",
+        EXPORT_REST,
+        EXPORT_CLI,
+        "share>=",
+        0.9,
+        POSTER,
+    ),
+    Target(
+        "direct export ≥ 80% of a bare binary COPY (same server, same run)",
+        EXPORT_DIRECT,
+        EXPORT_CLI,
+        "share>=",
+        0.8,
+        BARE_COPY,
     ),
 )
 
@@ -159,6 +192,14 @@ def target_status(target: Target, rows: Sequence[Row], nominal: int | None) -> t
             return "—", "not measured (no MLflow sqlite figure to compare with)"
         return f"{fmt(x)}× ({fmt(row.value)} {row.unit})", (
             "met" if x >= target.threshold else "**not met**"
+        )
+    if target.op == "share>=":
+        base = _find(rows, target.workload, target.base)
+        if base is None or base.value is None or base.value <= 0:
+            return "—", f"not measured (no {target.base} figure to compare with)"
+        share = row.value / base.value
+        return f"{share:.0%} ({fmt(row.value)} of {fmt(base.value)} {row.unit})", (
+            "met" if share >= target.threshold else "**not met**"
         )
     figure = f"{fmt(row.value)} {row.unit}"
     if nominal is not None and row.size != nominal:
@@ -217,8 +258,20 @@ def _filesystem(path: Path) -> str:
     return kind
 
 
-def header(info: RunInfo) -> list[str]:
-    """The machine and the run, as a two-column table."""
+#: Groups of rows measured by another run than the report's, and that run.
+Others = Sequence[tuple[Sequence[str], RunInfo]]
+
+
+def _run_summary(info: RunInfo) -> str:
+    return (
+        f"`{info.command}`, {info.mode} (medians of {count(info.reps, 'repetition')}), "
+        f"{info.date}, {info.runtime_s / 60:.1f} min"
+    )
+
+
+def header(info: RunInfo, others: Others = ()) -> list[str]:
+    """The machine and the run, as a two-column table; then, one line per
+    other run, the groups whose rows it measured."""
     cores = os.cpu_count() or 0
     facts = [
         ("CPU", f"{_cpu_model()}, {cores} cores"),
@@ -233,6 +286,7 @@ def header(info: RunInfo) -> list[str]:
         ("command", f"`{info.command}`"),
         ("date", info.date),
         ("runtime", f"{info.runtime_s / 60:.1f} min"),
+        *((f"rows of {', '.join(groups)}", _run_summary(run)) for groups, run in others),
     ]
     return ["| | |", "|---|---|", *(f"| {k} | {_cell(v)} |" for k, v in facts)]
 
@@ -261,20 +315,27 @@ def results_table(rows: Sequence[Row]) -> list[str]:
     return lines
 
 
-def render(rows: Sequence[Row], info: RunInfo, chart: str) -> str:
-    """The whole of BENCHMARKS.md."""
+def render(rows: Sequence[Row], info: RunInfo, chart: str, others: Others = ()) -> str:
+    """The whole of BENCHMARKS.md. ``others``: the groups whose rows another
+    run measured (``suite.py --only``), and that run."""
+    where = "in that one run, on this machine"
+    if others:
+        where += (
+            " (except the rows of the groups named in the table below as measured by "
+            "another run of the suite, on the same machine: those in that run)"
+        )
     parts = [
         "# Benchmarks: tracklite against MLflow's stores",
         "",
-        f"Made by `{info.command}`: every figure below was measured in that one run, "
-        "on this machine. A figure is the median of several repetitions; "
+        f"Made by `{info.command}`: every figure below was measured {where}. "
+        "A figure is the median of several repetitions; "
         '"vs MLflow sqlite" says how many times better than MLflow\'s sqlite store '
         "(MLflow's default backend) a store did: for rates, store ÷ sqlite; for times "
         "and sizes, sqlite ÷ store, and only where both were measured at the same size. "
         "Where a store was measured at another size than the workload's, or not at all, "
         "its note says so; nothing is extrapolated.",
         "",
-        *header(info),
+        *header(info, others),
         "",
         "## Targets",
         "",

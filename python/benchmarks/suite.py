@@ -7,13 +7,20 @@ ceiling), one call per step and 1,000 points per call; creating runs;
 reading a metric history of 10k, 100k and 1M points; search_runs over 1k,
 10k and 100k runs; disk size and file count after the same runs; 4 and 8
 processes logging into one store at once (errors and lost points
-counted); and the model registry (registering a version, setting an
-alias, reading by alias, searching 10,000 versions). Writes BENCHMARKS.md
+counted); the model registry (registering a version, setting an alias,
+reading by alias, searching 10,000 versions); and ``tracklite export`` to
+an MLflow server on PostgreSQL and S3 that the suite starts, against the
+ceilings its goals are ratios of (``_export.py``). Writes BENCHMARKS.md
 (the machine, the targets with met or not met, every figure with its
-ratio to MLflow's sqlite store) and a chart, docs/benchmarks.png.
+ratio to MLflow's sqlite store, and the figures themselves in a comment at
+its end) and a chart, docs/benchmarks.png.
 
-Usage: python python/benchmarks/suite.py [--quick | --smoke] [--out-dir DIR]
-       (``bash scripts/bench.sh`` builds tracklite in release mode, then runs this)
+``--only GROUPS`` measures those groups and keeps the other groups' rows as
+the report in --out-dir holds them (``_results.py``), naming in its header
+the run that measured each.
+
+Usage: python python/benchmarks/suite.py [--quick | --smoke] [--out-dir DIR] [--only GROUPS]
+       (``bash scripts/bench.sh`` builds tracklite and its CLI in release mode, then runs this)
 """
 
 from __future__ import annotations
@@ -28,8 +35,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import _concurrency
+import _export
 import _reads
 import _registry
+import _results
 import _writes
 from _chart import write_chart
 from _common import Row, log
@@ -54,6 +63,7 @@ GROUPS: dict[str, Workload] = {
     "size": _writes.size_rows,
     "processes": _concurrency.sweep_rows,
     "registry": _registry.registry_rows,
+    "export": _export.export_rows,
 }
 
 
@@ -77,7 +87,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--work-dir", help="where the stores are made (default: the temp folder)")
     ap.add_argument(
         "--only",
-        help=f"comma-separated workload groups, of: {', '.join(GROUPS)} (default: all)",
+        help=f"comma-separated workload groups, of: {', '.join(GROUPS)} (default: all); "
+        f"the other groups' rows are kept as the {REPORT} in --out-dir holds them",
     )
     ap.add_argument("--command", help="the command line the report shows (default: this one)")
     return ap.parse_args(argv)
@@ -93,16 +104,46 @@ def _groups(only: str | None) -> dict[str, Workload]:
     return {n: GROUPS[n] for n in GROUPS if n in names}
 
 
-def run_workloads(ws: Workspace, plan: Plan, groups: dict[str, Workload]) -> list[Row]:
-    """Every group's rows, with progress on stderr."""
-    rows: list[Row] = []
+def run_workloads(ws: Workspace, plan: Plan, groups: dict[str, Workload]) -> dict[str, list[Row]]:
+    """Every group's rows, by group, with progress on stderr."""
+    rows: dict[str, list[Row]] = {}
     began = time.perf_counter()
     for name, workload in groups.items():
         start = time.perf_counter()
         log(f"[{start - began:6.0f} s] {name} ...")
-        rows += workload(ws, plan)
+        rows[name] = workload(ws, plan)
         log(f"[{time.perf_counter() - began:6.0f} s] {name}: {time.perf_counter() - start:.0f} s")
     return rows
+
+
+def merged(
+    fresh: dict[str, list[Row]], info: RunInfo, kept: _results.Measured
+) -> dict[str, tuple[RunInfo, Sequence[Row]]]:
+    """Each group's run and rows, in the report's order: the groups just
+    measured, and those of ``kept`` (an earlier report's) that were not."""
+    found = {**kept, **{name: (info, rows) for name, rows in fresh.items()}}
+    return {name: found[name] for name in GROUPS if name in found}
+
+
+def main_run(measured: dict[str, tuple[RunInfo, Sequence[Row]]]) -> RunInfo:
+    """The run the report is headed by: the one that measured most groups
+    (the first of them in the report's order on a tie)."""
+    runs = [run for run, _ in measured.values()]
+    return max(runs, key=runs.count)
+
+
+def write_report(out_dir: Path, measured: dict[str, tuple[RunInfo, Sequence[Row]]]) -> None:
+    """BENCHMARKS.md (with the figures kept at its end) and the chart."""
+    info = main_run(measured)
+    others: dict[RunInfo, list[str]] = {}
+    for name, (run, _) in measured.items():
+        if run != info:
+            others.setdefault(run, []).append(name)
+    rows = [r for _, group in measured.values() for r in group]
+    text = render(rows, info, CHART, [(names, run) for run, names in others.items()])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / REPORT).write_text(text + "\n" + _results.encode(measured))
+    write_chart(rows, out_dir / CHART, f"tracklite against MLflow ({info.mode}, {info.date})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,13 +158,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ws = Workspace(args.work_dir)
     try:
-        rows = run_workloads(ws, plan, groups)
+        fresh = run_workloads(ws, plan, groups)
     finally:
         ws.close()
     info = RunInfo(plan.mode, plan.reps, command, date, time.perf_counter() - began, ws.root)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / REPORT).write_text(render(rows, info, CHART))
-    write_chart(rows, out_dir / CHART, f"tracklite against MLflow ({plan.mode}, {date})")
+    # --only: the other groups' rows stay as the report holds them.
+    kept = _results.read(out_dir / REPORT) if args.only else {}
+    if kept:
+        log(f"kept from {out_dir / REPORT}: {', '.join(n for n in kept if n not in fresh)}")
+    write_report(out_dir, merged(fresh, info, kept))
     log(f"wrote {out_dir / REPORT} and {out_dir / CHART} in {info.runtime_s / 60:.1f} min")
     return 0
 
