@@ -1,14 +1,15 @@
 //! `export`: pushes the store to an MLflow tracking server (the
 //! `tracklite-export` crate does the work). Progress goes to standard
-//! error as plain lines; the summary, or one JSON document, to standard
-//! output. Credentials come from the environment and are never printed.
+//! error (see [`crate::progress`]); the summary, or one JSON document, to
+//! standard output. Credentials come from the environment and are never
+//! printed.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use tracklite::Store;
-use tracklite_export::{Auth, Event, ExportOptions, ExportSummary, RunOutcome};
+use tracklite_export::{Auth, ExportOptions, ExportSummary, TlsOptions};
 
 use crate::json;
 
@@ -20,6 +21,7 @@ pub struct Request {
     pub dry_run: bool,
     pub connections: usize,
     pub json: bool,
+    pub tls: TlsOptions,
 }
 
 /// Exit status 0 when every run was exported, 1 when any failed.
@@ -30,7 +32,11 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
     options.dry_run = request.dry_run;
     options.connections = request.connections;
     options.auth = Auth::from_env();
-    let summary = tracklite_export::export(store, &options, &progress)?;
+    options.tls = request.tls;
+    let progress = crate::progress::Progress::new();
+    let exported = tracklite_export::export(store, &options, &|e| progress.on_event(e));
+    progress.finish();
+    let summary = exported?;
     if request.json {
         json::write(out, &serde_json::to_value(&summary)?)?;
     } else {
@@ -54,43 +60,6 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
     } else {
         ExitCode::FAILURE
     })
-}
-
-fn progress(event: Event<'_>) {
-    match event {
-        Event::Experiment {
-            name,
-            remote_id,
-            created,
-        } => eprintln!(
-            "experiment {name:?}: {} (server id {remote_id})",
-            if created { "created" } else { "found" }
-        ),
-        Event::Progress {
-            points_sent,
-            points_total,
-            seconds,
-        } => eprintln!(
-            "sent {points_sent}/{points_total} points ({:.0} points/s)",
-            points_sent as f64 / seconds.max(1e-3)
-        ),
-        Event::Run(r) => {
-            let what = match r.outcome {
-                RunOutcome::Created => "created",
-                RunOutcome::Updated => "updated",
-                RunOutcome::Skipped => "up to date",
-                RunOutcome::Failed => "FAILED",
-            };
-            match &r.error {
-                Some(e) => eprintln!("run {} ({}): FAILED: {e}", r.run_id, r.run_name),
-                None => eprintln!(
-                    "run {} ({}): {what}, {} points, {} params, {} tags",
-                    r.run_id, r.run_name, r.points, r.params, r.tags
-                ),
-            }
-        }
-        _ => {}
-    }
 }
 
 fn print_summary(s: &ExportSummary, out: &mut dyn Write) -> Result<()> {

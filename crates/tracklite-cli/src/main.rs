@@ -5,6 +5,7 @@
 //! `tracklite` library's.
 
 mod artifacts;
+mod check;
 mod export;
 mod format;
 mod import;
@@ -12,6 +13,7 @@ mod json;
 mod listing;
 mod maintenance;
 mod models;
+mod progress;
 mod run;
 mod table;
 
@@ -158,12 +160,31 @@ enum Command {
     /// server acknowledged: run the same command again to send what is new,
     /// or to finish an export that was cut off. Credentials:
     /// MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or
-    /// MLFLOW_TRACKING_TOKEN. Exit status 1 when any run failed (each is
-    /// listed).
+    /// MLFLOW_TRACKING_TOKEN. TLS: the system's CA roots, or the PEM bundle
+    /// of MLFLOW_TRACKING_SERVER_CERT_PATH (or --ca-cert);
+    /// MLFLOW_TRACKING_INSECURE_TLS=true (or --insecure) skips verification.
+    /// With --check, nothing is exported: each step an export needs is
+    /// tried (server, auth, version, creating an experiment, the artifact
+    /// store) and reported OK or FAILED. Progress: a bar on a terminal,
+    /// plain lines otherwise. Exit status 1 when any run failed (each is
+    /// listed) or any check did not pass.
     Export {
         /// The tracking server: http(s)://HOST[:PORT]
         #[arg(long, value_name = "URL")]
         to: String,
+        /// Check that an export would work, exporting nothing: reach the
+        /// server, authenticate, create and delete a scratch experiment,
+        /// put and delete a scratch artifact file
+        #[arg(long, conflicts_with = "dry_run")]
+        check: bool,
+        /// Trust the CA certificates of this PEM file instead of the
+        /// system's [default: MLFLOW_TRACKING_SERVER_CERT_PATH]
+        #[arg(long, value_name = "PATH")]
+        ca_cert: Option<PathBuf>,
+        /// Do not verify the server's TLS certificate (prints a warning)
+        /// [default: MLFLOW_TRACKING_INSECURE_TLS]
+        #[arg(long)]
+        insecure: bool,
         /// Only the runs of this experiment (repeatable) [default: every run]
         #[arg(long, value_name = "NAME")]
         experiment: Vec<String>,
@@ -223,6 +244,19 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
     if let Command::Import { source, json } = &cli.command {
         return import::run(cli.store, source, *json, out);
     }
+    if let Command::Export {
+        to,
+        check: true,
+        ca_cert,
+        insecure,
+        json,
+        ..
+    } = &cli.command
+    {
+        // A check reads no store: it needs none.
+        let tls = check::tls_options(ca_cert.clone(), *insecure)?;
+        return check::run(to, tls, *json, out);
+    }
     let writes = matches!(
         cli.command,
         Command::Gc { .. }
@@ -279,6 +313,9 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
             dry_run,
             connections,
             json,
+            ca_cert,
+            insecure,
+            check: _,
         } => export::run(
             &store,
             export::Request {
@@ -288,6 +325,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
                 dry_run,
                 connections,
                 json,
+                tls: check::tls_options(ca_cert, insecure)?,
             },
             out,
         ),

@@ -45,6 +45,21 @@ impl Auth {
         }
     }
 
+    /// What to set or check when the server answers 401 (no secret in it).
+    fn hint(&self) -> &'static str {
+        match self {
+            Auth::None => {
+                "the server asks for credentials; set MLFLOW_TRACKING_USERNAME and \
+                 MLFLOW_TRACKING_PASSWORD (basic auth) or MLFLOW_TRACKING_TOKEN (bearer token)"
+            }
+            Auth::Basic { .. } => {
+                "the server refused the user name and password; check MLFLOW_TRACKING_USERNAME \
+                 and MLFLOW_TRACKING_PASSWORD"
+            }
+            Auth::Bearer(_) => "the server refused the token; check MLFLOW_TRACKING_TOKEN",
+        }
+    }
+
     fn header(&self) -> Option<String> {
         match self {
             Auth::None => None,
@@ -114,12 +129,30 @@ pub(crate) struct Client {
     /// `http(s)://host[:port]`, no trailing `/`.
     base: String,
     authorization: Option<String>,
+    /// What to set when the server answers 401.
+    auth_hint: &'static str,
     retry: RetryPolicy,
 }
 
 impl Client {
+    /// A client that trusts the system's roots.
     pub fn new(base: &str, auth: &Auth, retry: RetryPolicy, connections: usize) -> Client {
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(crate::tls::system_roots())
+            .build();
+        Client::with_tls(base, auth, retry, connections, tls)
+    }
+
+    /// A client with the TLS settings `tls` (see [`crate::TlsOptions`]).
+    pub fn with_tls(
+        base: &str,
+        auth: &Auth,
+        retry: RetryPolicy,
+        connections: usize,
+        tls: ureq::tls::TlsConfig,
+    ) -> Client {
         let config = ureq::Agent::config_builder()
+            .tls_config(tls)
             .http_status_as_error(false)
             .timeout_global(Some(retry.timeout))
             .timeout_connect(Some(retry.connect_timeout))
@@ -131,6 +164,7 @@ impl Client {
             agent: config.into(),
             base: base.to_string(),
             authorization: auth.header(),
+            auth_hint: auth.hint(),
             retry,
         }
     }
@@ -262,6 +296,28 @@ impl Client {
         })
     }
 
+    /// `method url` (`GET`, `DELETE`) with the server's credentials when
+    /// `url` is the server's, retried: the answer's body as text, whatever
+    /// its type (`/version` answers plain text, the artifact proxy the
+    /// file). `label` names the request in errors.
+    pub fn text_at(&self, method: &'static str, url: &str, label: &str) -> Result<String> {
+        let own = url.starts_with(&format!("{}/", self.base));
+        let answer = self.with_retries(method, label, |c| {
+            let mut request = ureq::http::Request::builder().method(method).uri(url);
+            if let (true, Some(auth)) = (own, &c.authorization) {
+                request = request.header("Authorization", auth);
+            }
+            match request.body(()) {
+                Ok(r) => c.answer_as(method, label, c.agent.run(r), false),
+                Err(e) => Attempt::Failed(ExportError::BadResponse {
+                    endpoint: label.to_string(),
+                    reason: format!("cannot build the request: {e}"),
+                }),
+            }
+        })?;
+        Ok(answer.as_str().unwrap_or_default().to_string())
+    }
+
     /// `PUT url` (a presigned URL of one part of a multipart upload) with
     /// `headers` and `body`, retried: the answer's `ETag`.
     pub fn put_part(
@@ -327,6 +383,17 @@ impl Client {
         endpoint: &str,
         sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Attempt {
+        self.answer_as(method, endpoint, sent, true)
+    }
+
+    /// The answer as JSON (`json`), or as a JSON string of its text.
+    fn answer_as(
+        &self,
+        method: &'static str,
+        endpoint: &str,
+        sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+        json: bool,
+    ) -> Attempt {
         let connection = |reason: String| ExportError::Connection {
             method,
             endpoint: endpoint.to_string(),
@@ -335,6 +402,13 @@ impl Client {
         };
         let mut response = match sent {
             Ok(r) => r,
+            // A refused certificate stays refused: no retry.
+            Err(e) if crate::tls::explain(&e).is_some() => {
+                return Attempt::Failed(ExportError::Tls {
+                    server: self.base.clone(),
+                    reason: crate::tls::explain(&e).unwrap_or_default(),
+                })
+            }
             // Transport failures: refused, reset, timed out, cut answers.
             Err(e) => return Attempt::Again(connection(e.to_string()), None),
         };
@@ -343,8 +417,7 @@ impl Client {
             .headers()
             .get("Retry-After")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| Duration::from_secs(s.min(60)));
+            .and_then(|v| crate::retry_after::parse(v, std::time::SystemTime::now()));
         let text = match response
             .body_mut()
             .with_config()
@@ -354,6 +427,9 @@ impl Client {
             Ok(t) => t,
             Err(e) => return Attempt::Again(connection(format!("reading the answer: {e}")), None),
         };
+        if (200..300).contains(&status) && !json {
+            return Attempt::Done(Value::String(text));
+        }
         if (200..300).contains(&status) {
             if text.trim().is_empty() {
                 return Attempt::Done(Value::Object(Default::default()));
@@ -365,6 +441,13 @@ impl Client {
                     reason: format!("not JSON ({e}): {}", excerpt(&text)),
                 }),
             };
+        }
+        if status == 401 {
+            return Attempt::Failed(ExportError::Unauthorized {
+                method,
+                endpoint: endpoint.to_string(),
+                hint: self.auth_hint.to_string(),
+            });
         }
         let parsed: Option<Value> = serde_json::from_str(&text).ok();
         let field = |name: &str| {

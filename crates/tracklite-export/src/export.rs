@@ -28,6 +28,7 @@ use crate::client::{normalise_target, Attempt, Auth, Client, RetryPolicy};
 use crate::error::{ExportError, Result};
 use crate::select::{select, PARENT_RUN_TAG};
 use crate::summary::{Event, ExportSummary, RunFailure, RunOutcome, RunReport};
+use crate::tls::TlsOptions;
 use crate::verify::{distinct_points, verify_run};
 
 /// What to export, where, and how.
@@ -51,6 +52,8 @@ pub struct ExportOptions {
     pub retry: RetryPolicy,
     /// Check each run on the server once it is sent. Default: true.
     pub verify: bool,
+    /// Default: the system's roots; see [`TlsOptions::from_env`].
+    pub tls: TlsOptions,
 }
 
 impl ExportOptions {
@@ -65,6 +68,7 @@ impl ExportOptions {
             auth: Auth::None,
             retry: RetryPolicy::default(),
             verify: true,
+            tls: TlsOptions::default(),
         }
     }
 }
@@ -173,11 +177,18 @@ pub fn export(
         summary.seconds = started.elapsed().as_secs_f64();
         return Ok(summary);
     }
+    let tls = options.tls.config()?;
     store.flush()?;
     let connections = options.connections.clamp(1, 64);
     let ctx = Context {
         store,
-        client: Client::new(&target, &options.auth, options.retry.clone(), connections),
+        client: Client::with_tls(
+            &target,
+            &options.auth,
+            options.retry.clone(),
+            connections,
+            tls,
+        ),
         journal,
         store_id: store.store_id()?,
         connections,
@@ -254,6 +265,10 @@ pub fn export(
         .flat_map(|i| i.series.iter().map(|(_, from, to)| to - from))
         .sum();
     ctx.points_total.store(total, Ordering::Relaxed);
+    (ctx.on_event)(Event::Plan {
+        runs: items.len(),
+        points_total: total,
+    });
     send_batches(&ctx, &items);
 
     // Phase 3: ends and checks, then the summary.
@@ -710,9 +725,12 @@ fn create_run(
     );
     let attempts = ctx.client.attempts();
     let mut last = None;
+    // The wait a 429 or 503 asked for (Retry-After), else the backoff.
+    let mut asked = None;
     for attempt in 1..=attempts {
         if attempt > 1 {
-            std::thread::sleep(ctx.client.backoff(attempt - 1));
+            let backoff = ctx.client.backoff(attempt - 1);
+            std::thread::sleep(asked.take().unwrap_or(backoff));
             match ctx.client.runs_of_store(experiment, &ctx.store_id) {
                 Ok(mut found) => {
                     if let Some(r) = found.remove(item.id()) {
@@ -727,7 +745,10 @@ fn create_run(
         }
         match ctx.client.post_once("runs/create", &body) {
             Attempt::Done(answer) => return Ok(Made::Created(api::created_run_id(&answer)?)),
-            Attempt::Again(e, _) => last = Some(e),
+            Attempt::Again(e, wait) => {
+                last = Some(e);
+                asked = wait;
+            }
             Attempt::Failed(e) => return Err(e),
         }
     }
@@ -857,6 +878,13 @@ fn finish(ctx: &Context<'_>, item: &Item) -> Result<()> {
         &ctx.journal,
         item.id(),
         &item.remote_id,
+        &|path, bytes| {
+            (ctx.on_event)(Event::Artifact {
+                run_id: item.id(),
+                path,
+                bytes,
+            })
+        },
     )?;
     let info = &item.run.info;
     if item.end_needed {

@@ -28,6 +28,7 @@
 mod api;
 mod artifacts;
 mod batch;
+mod check;
 mod client;
 mod error;
 mod export;
@@ -35,12 +36,15 @@ mod inputs;
 mod models;
 mod objects;
 mod registry;
+mod retry_after;
 mod s3;
 mod select;
 mod summary;
+mod tls;
 mod verify;
 
 pub use api::{RUN_ID_TAG, STORE_ID_TAG};
+pub use check::{check, Check, CheckReport, CheckStatus};
 pub use client::{normalise_target, Auth, RetryPolicy};
 pub use error::{ExportError, Result};
 pub use export::{export, ExportOptions};
@@ -48,3 +52,4 @@ pub use models::MODEL_ID_TAG;
 pub use objects::ObjectsSummary;
 pub use registry::MODEL_VERSION_TAG;
 pub use summary::{Event, ExportSummary, RunFailure, RunOutcome, RunReport};
+pub use tls::{TlsOptions, CERT_PATH_VAR, INSECURE_VAR};
