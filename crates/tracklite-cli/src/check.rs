@@ -49,15 +49,16 @@ pub fn run(to: &str, tls: TlsOptions, json_out: bool, out: &mut dyn Write) -> Re
             };
             writeln!(out, "{status:<7} {:<10} {}", c.name, c.detail)?;
         }
-        let failed = report
-            .checks
-            .iter()
-            .filter(|c| c.status != CheckStatus::Ok)
-            .count();
-        if failed == 0 {
+        let count = |status| report.checks.iter().filter(|c| c.status == status).count();
+        let (failed, skipped) = (count(CheckStatus::Failed), count(CheckStatus::Skipped));
+        if report.ok() {
             writeln!(out, "ready to export to {}", report.target)?;
         } else {
-            writeln!(out, "{failed} check(s) did not pass for {}", report.target)?;
+            writeln!(
+                out,
+                "not ready to export to {}: {failed} check(s) failed, {skipped} skipped",
+                report.target
+            )?;
         }
     }
     Ok(if report.ok() {

@@ -118,7 +118,7 @@ pub fn check(options: &ExportOptions) -> Result<CheckReport> {
     };
     const LATER: [&str; 4] = ["auth", "version", "experiment", "artifacts"];
 
-    let health = client.text_at("GET", &format!("{target}/health"), "GET /health");
+    let health = client.text_at("GET", &format!("{target}/health"), "/health");
     let reachable = report.push(
         "server",
         match health {
@@ -149,7 +149,7 @@ pub fn check(options: &ExportOptions) -> Result<CheckReport> {
         return Ok(report);
     }
 
-    let version = client.text_at("GET", &format!("{target}/version"), "GET /version");
+    let version = client.text_at("GET", &format!("{target}/version"), "/version");
     if let Ok(v) = &version {
         report.version = Some(v.trim().to_string());
     }
@@ -251,7 +251,7 @@ fn artifact_store(
         .json_at(
             "GET",
             &format!("{base}/api/3.0/mlflow/server-info"),
-            "GET server-info",
+            "server-info",
             None,
         )
         .map(|info| info["multipart_uploads_enabled"].as_bool() == Some(true))
@@ -312,7 +312,14 @@ fn s3_store(
         ("delete", Probe::Delete(file)),
     ];
     for (what, probe) in steps {
-        if let Err(failure) = target.probe(probe) {
+        if let Err(mut failure) = target.probe(probe) {
+            // A HEAD answer has no body, so S3's code is guessed from the
+            // status; a list tells it.
+            if let (Probe::HeadBucket, Err(listed)) = (probe, target.probe(Probe::List)) {
+                if listed.code.is_some() {
+                    failure = listed;
+                }
+            }
             let code = failure.code.as_deref();
             let fix = match code {
                 Some(c) => fix_for(c),

@@ -127,7 +127,7 @@ impl S3Target {
             Probe::HeadBucket => (
                 "HEAD",
                 self.bucket.head_bucket(creds).sign(SIGNED_FOR),
-                format!("HEAD s3://{}", self.bucket.name()),
+                format!("s3://{}", self.bucket.name()),
             ),
             Probe::List => {
                 // ListObjectsV2 is `GET /bucket/?list-type=2`: signed as a
@@ -144,7 +144,7 @@ impl S3Target {
                 (
                     "GET",
                     list.sign(SIGNED_FOR),
-                    format!("list s3://{}/{}", self.bucket.name(), self.prefix),
+                    format!("s3://{}/{}", self.bucket.name(), self.prefix),
                 )
             }
             Probe::Put(path, body) => {
@@ -155,7 +155,7 @@ impl S3Target {
                 (
                     "DELETE",
                     self.bucket.delete_object(creds, &key).sign(SIGNED_FOR),
-                    format!("DELETE s3://{}/{key}", self.bucket.name()),
+                    format!("s3://{}/{key}", self.bucket.name()),
                 )
             }
         };
@@ -283,5 +283,44 @@ mod tests {
         assert_eq!(xml_element(body, "Message").as_deref(), Some("x"));
         assert_eq!(xml_element("<Error></Error>", "Code"), None);
         assert!(fix_for("SignatureDoesNotMatch").contains("AWS_SECRET_ACCESS_KEY"));
+    }
+
+    fn server_error(status: u16, body: &str) -> crate::error::ExportError {
+        crate::error::ExportError::Server {
+            method: "GET",
+            endpoint: "s3://b/p".into(),
+            status,
+            code: None,
+            message: body.into(),
+        }
+    }
+
+    #[test]
+    fn failures_name_the_code_and_not_the_request() {
+        // As AWS answers a request signed with a wrong secret: the answer
+        // quotes the request, key id included.
+        let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\
+                    SignatureDoesNotMatch</Code><Message>The request signature we calculated \
+                    does not match the signature you provided.</Message><AWSAccessKeyId>\
+                    AKIAEXAMPLE</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256";
+        let f = S3Failure::from_error(server_error(403, body));
+        assert_eq!(f.code.as_deref(), Some("SignatureDoesNotMatch"));
+        assert!(
+            f.detail.contains("HTTP 403: The request signature"),
+            "{}",
+            f.detail
+        );
+        assert!(!f.detail.contains("AKIAEXAMPLE"), "{}", f.detail);
+        let body = "<Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you \
+                    provided does not exist in our records.</Message></Error>";
+        let f = S3Failure::from_error(server_error(403, body));
+        assert_eq!(f.code.as_deref(), Some("InvalidAccessKeyId"));
+        assert!(fix_for("InvalidAccessKeyId").contains("AWS_ACCESS_KEY_ID"));
+        // A HEAD answer has no body: the status tells.
+        let f = S3Failure::from_error(server_error(404, ""));
+        assert_eq!(f.code.as_deref(), Some("NoSuchBucket"));
+        let f = S3Failure::from_error(server_error(500, "oops"));
+        assert_eq!(f.code, None);
+        assert!(!f.unreachable);
     }
 }
