@@ -122,7 +122,10 @@ pub fn check(options: &ExportOptions) -> Result<CheckReport> {
     let reachable = report.push(
         "server",
         match health {
-            Ok(body) => Ok(format!("reachable at {target} (/health: {})", body.trim())),
+            Ok(body) => Ok(format!(
+                "reachable at {target} (/health: {})",
+                body.trim().chars().take(40).collect::<String>()
+            )),
             Err(e @ ExportError::Connection { .. }) => Err(format!("not reachable: {e}")),
             Err(e) => Err(e.to_string()),
         },

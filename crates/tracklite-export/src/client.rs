@@ -366,7 +366,8 @@ impl Client {
         self.answer("POST", endpoint, request.send(body))
     }
 
-    fn get_once(&self, endpoint: &str, query: &[(&str, &str)]) -> Attempt {
+    /// One `GET` try, no retry.
+    pub fn get_once(&self, endpoint: &str, query: &[(&str, &str)]) -> Attempt {
         let mut request = self.agent.get(&self.url(endpoint));
         for (k, v) in query {
             request = request.query(*k, *v);

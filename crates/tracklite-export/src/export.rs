@@ -199,6 +199,16 @@ pub fn export(
         started,
     };
 
+    // A refused certificate or refused credentials fail every request
+    // alike: one try says so once, for the whole export, instead of once
+    // per run. (A server that does not answer is left to the retries.)
+    if let Attempt::Failed(e @ (ExportError::Tls { .. } | ExportError::Unauthorized { .. })) = ctx
+        .client
+        .get_once("experiments/search", &[("max_results", "1")])
+    {
+        return Err(e);
+    }
+
     let mut items: Vec<Item> = selection
         .runs
         .into_iter()

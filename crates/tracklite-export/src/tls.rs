@@ -81,10 +81,9 @@ fn read_bundle(path: &Path) -> Result<Vec<Certificate<'static>>> {
     let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
-        match item.map_err(|e| bad(format!("not a PEM file: {e}")))? {
-            PemItem::Certificate(c) => certs.push(c),
-            // A key next to the certificates is not ours to use.
-            _ => {}
+        // A key next to the certificates is not ours to use: left out.
+        if let PemItem::Certificate(c) = item.map_err(|e| bad(format!("not a PEM file: {e}")))? {
+            certs.push(c);
         }
     }
     if certs.is_empty() {
@@ -140,6 +139,16 @@ pub(crate) fn explain(error: &ureq::Error) -> Option<String> {
                     "its certificate is not valid yet".to_string()
                 }
                 C::Revoked => "its certificate is revoked".to_string(),
+                // webpki's error, which rustls passes on as `Other`; its
+                // text is its name.
+                C::Other(other) if other.to_string().contains("CaUsedAsEndEntity") => {
+                    "its certificate is a CA certificate (basic constraints CA:TRUE) used as the \
+                     server's own, as `openssl req -x509` makes by default; this is refused even \
+                     when trusted: give the server a certificate with CA:FALSE (`-addext \
+                     basicConstraints=critical,CA:FALSE`) or one signed by a CA"
+                        .to_string()
+                }
+                C::Other(other) => format!("its certificate was refused ({other})"),
                 other => format!("its certificate was refused ({other:?})"),
             }
         }
