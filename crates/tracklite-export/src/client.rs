@@ -553,6 +553,73 @@ mod tests {
         assert!(!err.to_string().contains("bob"), "{err}");
     }
 
+    /// A server on a loopback port that gives `answers` in turn, one per
+    /// connection, then stops.
+    fn server(answers: Vec<&'static str>) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for answer in answers {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = stream.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                }
+                stream.write_all(answer.as_bytes()).unwrap();
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn a_429_waits_as_long_as_retry_after_says() {
+        let url = server(vec![
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\
+             Connection: close\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\
+             Connection: close\r\n\r\n{\"ok\": true}",
+        ]);
+        let retry = RetryPolicy {
+            first_backoff: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        };
+        let client = Client::new(&url, &Auth::None, retry, 1);
+        let started = std::time::Instant::now();
+        let answer = client.get("experiments/search", &[]).unwrap();
+        assert_eq!(answer["ok"], true);
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_401_names_the_variables_and_is_not_retried() {
+        let url = server(vec![
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ]);
+        let auth = Auth::Basic {
+            username: "bob".into(),
+            password: "hunter2".into(),
+        };
+        let err = Client::new(&url, &auth, RetryPolicy::default(), 1)
+            .get("experiments/search", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("HTTP 401") && err.contains("MLFLOW_TRACKING_PASSWORD"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2") && !err.contains("bob"), "{err}");
+    }
+
     #[test]
     fn auth_never_shows_its_secret() {
         let auth = Auth::Basic {
