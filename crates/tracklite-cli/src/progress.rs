@@ -6,6 +6,7 @@
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -20,13 +21,16 @@ pub struct Progress {
     runs_done: AtomicUsize,
     artifact_bytes: AtomicU64,
     artifact_files: AtomicU64,
+    /// When every point was sent: artifacts go up from then on (the rate
+    /// of their bytes counts from it).
+    points_done: OnceLock<Instant>,
 }
 
 /// The bar before the totals are known.
 const PREPARING: &str = "{spinner} {elapsed_precise} {msg}";
 /// The bar while points and artifacts are sent.
 const SENDING: &str = "{spinner} {elapsed_precise} [{wide_bar}] {human_pos}/{human_len} points \
-                       ({per_sec}, ETA {eta}) {msg}";
+                       ({rate}, ETA {eta}) {msg}";
 
 impl Progress {
     /// A bar when standard error is a terminal, plain lines otherwise.
@@ -45,6 +49,7 @@ impl Progress {
             runs_done: AtomicUsize::new(0),
             artifact_bytes: AtomicU64::new(0),
             artifact_files: AtomicU64::new(0),
+            points_done: OnceLock::new(),
         }
     }
 
@@ -74,16 +79,12 @@ impl Progress {
                 points_sent,
                 points_total,
                 seconds,
-            } => match &self.bar {
-                Some(bar) => {
-                    bar.set_length(points_total);
-                    bar.set_position(points_sent);
+            } => {
+                if points_sent >= points_total {
+                    let _ = self.points_done.set(Instant::now());
                 }
-                None => eprintln!(
-                    "sent {points_sent}/{points_total} points ({:.0} points/s)",
-                    points_sent as f64 / seconds.max(1e-3)
-                ),
-            },
+                self.show_points(points_sent, points_total, seconds);
+            }
             Event::Artifact { bytes, .. } => {
                 self.artifact_bytes.fetch_add(bytes, Ordering::Relaxed);
                 self.artifact_files.fetch_add(1, Ordering::Relaxed);
@@ -111,6 +112,20 @@ impl Progress {
         }
     }
 
+    fn show_points(&self, points_sent: u64, points_total: u64, seconds: f64) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(points_total);
+                bar.set_position(points_sent);
+            }
+            None if points_total > 0 => eprintln!(
+                "sent {points_sent}/{points_total} points ({:.0} points/s)",
+                points_sent as f64 / seconds.max(1e-3)
+            ),
+            None => {}
+        }
+    }
+
     fn line(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),
@@ -124,7 +139,7 @@ impl Progress {
             self.runs_total.load(Ordering::Relaxed),
             self.artifact_files.load(Ordering::Relaxed),
             self.artifact_bytes.load(Ordering::Relaxed),
-            self.started.elapsed(),
+            self.points_done.get().unwrap_or(&self.started).elapsed(),
         ));
     }
 }
@@ -132,11 +147,18 @@ impl Progress {
 fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template)
         .expect("the templates are valid")
+        // Whole points a second (indicatif's `per_sec` shows four decimals).
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} points/s", state.per_sec());
+            },
+        )
         .progress_chars("=> ")
 }
 
 /// The bar's message: runs done of the total, and artifacts sent with
-/// their rate over the whole export so far.
+/// their rate over `elapsed` (since the points were all sent).
 fn message(
     runs_done: usize,
     runs_total: usize,

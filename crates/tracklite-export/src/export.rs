@@ -280,6 +280,13 @@ pub fn export(
         points_total: total,
     });
     send_batches(&ctx, &items);
+    // The last batches were acknowledged after the last event: the count
+    // that phase 3 starts from.
+    (ctx.on_event)(Event::Progress {
+        points_sent: ctx.points_sent.load(Ordering::Relaxed),
+        points_total: total,
+        seconds: ctx.started.elapsed().as_secs_f64(),
+    });
 
     // Phase 3: ends and checks, then the summary.
     let order: Vec<usize> = (0..items.len()).collect();
