@@ -197,7 +197,8 @@ enum Command {
         /// Requests in flight at once
         #[arg(long, default_value_t = 4, value_name = "N")]
         connections: usize,
-        /// Print one JSON summary instead of text
+        /// Print one JSON document (the summary, or the check's report)
+        /// instead of text
         #[arg(long)]
         json: bool,
     },

@@ -29,18 +29,25 @@ pub enum Auth {
 }
 
 impl Auth {
-    /// Auth as MLflow's client reads it from the environment: a token
-    /// first, then a user name and password; none when neither is set.
+    /// Auth as MLflow's client reads it from the environment: a user name
+    /// and password first (`MLFLOW_TRACKING_USERNAME` and
+    /// `MLFLOW_TRACKING_PASSWORD`, both set), then a token
+    /// (`MLFLOW_TRACKING_TOKEN`); none when neither is set. (MLflow's
+    /// `rest_utils` takes them in this order too.)
     pub fn from_env() -> Auth {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        if let Some(token) = var("MLFLOW_TRACKING_TOKEN") {
-            return Auth::Bearer(token);
-        }
+        Auth::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`Auth::from_env`] with the variables of `var`; empty ones are unset.
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> Auth {
+        let var = |name: &str| var(name).filter(|v| !v.is_empty());
         match (
             var("MLFLOW_TRACKING_USERNAME"),
             var("MLFLOW_TRACKING_PASSWORD"),
+            var("MLFLOW_TRACKING_TOKEN"),
         ) {
-            (Some(username), Some(password)) => Auth::Basic { username, password },
+            (Some(username), Some(password), _) => Auth::Basic { username, password },
+            (_, _, Some(token)) => Auth::Bearer(token),
             _ => Auth::None,
         }
     }
@@ -618,6 +625,30 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("hunter2") && !err.contains("bob"), "{err}");
+    }
+
+    #[test]
+    fn basic_auth_comes_before_a_token_as_in_mlflow() {
+        let vars = |set: &'static [(&'static str, &'static str)]| {
+            Auth::from_vars(move |name| {
+                set.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            })
+        };
+        let both = vars(&[
+            ("MLFLOW_TRACKING_USERNAME", "bob"),
+            ("MLFLOW_TRACKING_PASSWORD", "pw"),
+            ("MLFLOW_TRACKING_TOKEN", "tok"),
+        ]);
+        assert!(matches!(both, Auth::Basic { .. }));
+        let token = vars(&[
+            ("MLFLOW_TRACKING_USERNAME", "bob"),
+            ("MLFLOW_TRACKING_TOKEN", "tok"),
+        ]);
+        assert!(matches!(token, Auth::Bearer(t) if t == "tok"));
+        let empty = vars(&[("MLFLOW_TRACKING_TOKEN", "")]);
+        assert!(matches!(empty, Auth::None));
     }
 
     #[test]
