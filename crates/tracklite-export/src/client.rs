@@ -418,7 +418,7 @@ impl Client {
                 })
             }
             // Transport failures: refused, reset, timed out, cut answers.
-            Err(e) => return Attempt::Again(connection(e.to_string()), None),
+            Err(e) => return Attempt::Again(connection(without_queries(&e.to_string())), None),
         };
         let status = response.status().as_u16();
         let retry_after = response
@@ -478,6 +478,19 @@ impl Client {
             Attempt::Failed(error)
         }
     }
+}
+
+/// `text` with the query of every URL in it replaced by `?<redacted>`: a
+/// transport error may quote the URL it failed on (`bad uri: ...`), and a
+/// presigned URL's query holds a signature and maybe a session token.
+fn without_queries(text: &str) -> String {
+    text.split(' ')
+        .map(|word| match word.split_once('?') {
+            Some((url, _)) if url.contains("://") => format!("{url}?<redacted>"),
+            _ => word.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The start of a long text, for an error message.
@@ -649,6 +662,18 @@ mod tests {
         assert!(matches!(token, Auth::Bearer(t) if t == "tok"));
         let empty = vars(&[("MLFLOW_TRACKING_TOKEN", "")]);
         assert!(matches!(empty, Auth::None));
+    }
+
+    #[test]
+    fn transport_errors_quote_no_signed_query() {
+        let said =
+            "bad uri: http://h:9000/b/k?X-Amz-Security-Token=secret&X-Amz-Signature=s is bad";
+        let shown = without_queries(said);
+        assert_eq!(shown, "bad uri: http://h:9000/b/k?<redacted> is bad");
+        assert_eq!(
+            without_queries("io: refused (os error 111)"),
+            "io: refused (os error 111)"
+        );
     }
 
     #[test]
