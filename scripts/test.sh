@@ -77,7 +77,7 @@ stage "python env" bash scripts/python-env.sh
 # TLS with MLflow's basic-auth app); in "rust tests"
 # above they skip while .venv is missing.
 stage "export (mlflow server)" cargo test --release -p tracklite-cli \
-    --test export_mlflow --test export_artifacts --test export_registry \
+    --test export_mlflow --test export_artifacts --test export_registry --test export_watch \
     --test export_tls --test export_check \
     -- --nocapture --test-threads 1
 # Headless Chromium (Debian's) and playwright, for the MLflow UI test.

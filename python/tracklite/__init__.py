@@ -12,6 +12,10 @@ Two ways to log:
   store keeps MLflow's model registry too: :func:`register_model` and the
   client's registry methods (``client.set_registered_model_alias``, ...).
 
+To share runs with a team's MLflow server: :func:`export` pushes what is
+new, :func:`start_sync` keeps pushing in the background while training
+runs.
+
 Every error is a :class:`TrackliteError` (also named ``MlflowException``).
 
 The names of runs, one each: :class:`RunHandle` is a run being logged to
@@ -29,6 +33,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from . import artifacts, client, data, entities, errors, exceptions, fluent, tracking
+from ._export import Syncer, export, start_sync
 from ._native import __version__
 from ._registry import register_model
 from ._store import MetricHistory, RunHandle, Store
@@ -36,6 +41,7 @@ from ._tracking import DEFAULT_STORE_DIR
 from .client import MlflowClient
 from .errors import (
     AlreadyExistsError,
+    ExportError,
     FormatError,
     InvalidFilterError,
     InvalidStateError,
@@ -95,6 +101,7 @@ __all__ = [
     "DEFAULT_STORE_DIR",
     "ActiveRun",
     "AlreadyExistsError",
+    "ExportError",
     "FormatError",
     "InvalidFilterError",
     "InvalidStateError",
@@ -108,6 +115,7 @@ __all__ = [
     "RunHandle",
     "Store",
     "StoreIOError",
+    "Syncer",
     "TrackliteError",
     "__version__",
     "active_run",
@@ -124,6 +132,7 @@ __all__ = [
     "entities",
     "errors",
     "exceptions",
+    "export",
     "flush_async_logging",
     "fluent",
     "get_artifact_uri",
@@ -159,6 +168,7 @@ __all__ = [
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    "start_sync",
     "tracking",
 ]
 

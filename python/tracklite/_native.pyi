@@ -12,7 +12,7 @@ from typing import Any, TypedDict, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["RunWriter", "Store", "__version__", "metric_objects"]
+__all__ = ["RunWriter", "Store", "Syncer", "__version__", "metric_objects"]
 
 __version__: str
 
@@ -279,6 +279,24 @@ class Store:
     def compact(self) -> dict[str, Any]: ...
     def import_mlruns(self, path: str) -> dict[str, Any]: ...
 
+    # Export to an MLflow tracking server; summaries as JSON text.
+    def export(
+        self,
+        to: str,
+        experiments: Sequence[str] = ...,
+        runs: Sequence[str] = ...,
+        dry_run: bool = False,
+        connections: int = 4,
+    ) -> str: ...
+    def start_sync(
+        self,
+        to: str,
+        interval: float = 5.0,
+        experiments: Sequence[str] = ...,
+        runs: Sequence[str] = ...,
+        connections: int = 4,
+    ) -> Syncer: ...
+
     # Logged models (MLflow 3). Deleted models are left out of
     # get_logged_model (unless allow_deleted) and of searches.
     def create_logged_model(
@@ -406,6 +424,15 @@ class Store:
         """(name, version) of the versions made from the run or kept under
         its artifacts."""
         ...
+
+@final
+class Syncer:
+    """A background export thread (``Store.start_sync``)."""
+
+    @property
+    def running(self) -> bool: ...
+    def progress(self) -> str: ...
+    def stop(self) -> str: ...
 
 @final
 class RunWriter:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyExistsError",
+    "ExportError",
     "FormatError",
     "InvalidFilterError",
     "InvalidStateError",
@@ -87,5 +88,14 @@ class FormatError(TrackliteError):
 
 class StoreIOError(TrackliteError, OSError):
     """A file or database operation of the store failed."""
+
+    error_code = "INTERNAL_ERROR"
+
+
+class ExportError(TrackliteError):
+    """An export to an MLflow tracking server could not be made as a whole:
+    the target URL is invalid, the selection names nothing, or the server
+    could not be reached. A run that fails alone is listed in the export's
+    summary instead."""
 
     error_code = "INTERNAL_ERROR"

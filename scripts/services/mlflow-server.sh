@@ -4,9 +4,10 @@
 # Usage:
 #   mlflow-server.sh start DIR --backend URI
 #       (--artifacts-destination s3://BUCKET/PREFIX | --default-artifact-root URI)
-#       [--s3 S3DIR] [--workers N]
+#       [--s3 S3DIR] [--workers N] [--port PORT]
 #     prints the server's URL (http://127.0.0.1:PORT)
 #   mlflow-server.sh stop DIR
+#   mlflow-server.sh kill DIR      (at once, with SIGKILL: a crash, for tests)
 #
 # --artifacts-destination: the server proxies artifacts (clients see
 # mlflow-artifacts: URIs and upload through the server).
@@ -16,6 +17,7 @@
 # AWS_* credentials of the emulator) is exported to the server. Without it
 # the server takes those variables from this environment.
 # --workers: the server's worker processes (default 2).
+# --port: this port rather than a free one (a restart keeps its URL).
 #
 # DIR keeps the log (mlflow-server.log), the pid (mlflow-server.pid; the
 # server and its workers are one process group, stopped together) and the URL.
@@ -36,8 +38,9 @@ usage() {
     cat >&2 <<USAGE
 usage: $(basename "$0") start DIR --backend URI
            (--artifacts-destination s3://BUCKET/PREFIX | --default-artifact-root URI)
-           [--s3 S3DIR] [--workers N]
+           [--s3 S3DIR] [--workers N] [--port PORT]
        $(basename "$0") stop DIR
+       $(basename "$0") kill DIR      (SIGKILL, for fault tests)
 USAGE
     exit 2
 }
@@ -45,7 +48,7 @@ USAGE
 start() {
     local dir=$1
     shift
-    local backend="" destination="" root="" s3dir="" workers=2
+    local backend="" destination="" root="" s3dir="" workers=2 given_port=""
     while [ $# -gt 0 ]; do
         [ $# -ge 2 ] || usage
         case "$1" in
@@ -54,6 +57,7 @@ start() {
         --default-artifact-root) root=$2 ;;
         --s3) s3dir=$2 ;;
         --workers) workers=$2 ;;
+        --port) given_port=$2 ;;
         *) usage ;;
         esac
         shift 2
@@ -86,7 +90,8 @@ start() {
     export MLFLOW_DISABLE_TELEMETRY="${MLFLOW_DISABLE_TELEMETRY:-true}"
     local attempt port url
     for attempt in 1 2 3; do
-        port="$(free_port)"
+        # A restart keeps its port, so that clients find it again.
+        port="${given_port:-$(free_port)}"
         url="http://127.0.0.1:$port"
         say "starting mlflow server on 127.0.0.1:$port (log: $dir/mlflow-server.log)"
         start_detached "$dir/mlflow-server.pid" "$dir/mlflow-server.log" \
@@ -96,7 +101,8 @@ start() {
             break
         fi
         stop_group "$dir/mlflow-server.pid" KILL "mlflow server"
-        if ! grep -q "address already in use" "$dir/mlflow-server.log" || [ "$attempt" = 3 ]; then
+        if ! grep -q "address already in use" "$dir/mlflow-server.log" || [ "$attempt" = 3 ] ||
+            [ -n "$given_port" ]; then
             die "mlflow server did not start (log: $dir/mlflow-server.log)"
         fi
         say "port $port was taken meanwhile; trying another"
@@ -118,6 +124,10 @@ start)
 stop)
     [ $# = 2 ] || usage
     stop "$2"
+    ;;
+kill)
+    [ $# = 2 ] || usage
+    stop_group "$2/mlflow-server.pid" KILL "mlflow server"
     ;;
 *) usage ;;
 esac

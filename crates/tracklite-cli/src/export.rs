@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use tracklite::Store;
-use tracklite_export::{Auth, ExportOptions, ExportSummary, TlsOptions};
+use tracklite_export::{Auth, Event, ExportOptions, ExportSummary, TlsOptions};
 
 use crate::json;
 
@@ -21,6 +21,8 @@ pub struct Request {
     pub dry_run: bool,
     pub connections: usize,
     pub json: bool,
+    /// `--watch`: the seconds between two passes.
+    pub watch: Option<f64>,
     pub tls: TlsOptions,
 }
 
@@ -33,6 +35,9 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
     options.connections = request.connections;
     options.auth = Auth::from_env();
     options.tls = request.tls;
+    if let Some(interval) = request.watch {
+        return crate::watch::run(store, &options, interval, request.json, out);
+    }
     let progress = crate::progress::Progress::new();
     let exported = tracklite_export::export(store, &options, &|e| progress.on_event(e));
     progress.finish();
@@ -62,7 +67,13 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
     })
 }
 
-fn print_summary(s: &ExportSummary, out: &mut dyn Write) -> Result<()> {
+/// Shows an export's event as a plain line on standard error (the
+/// passes of `--watch` print so, a bar being no use in a long watch).
+pub(crate) fn progress(event: Event<'_>) {
+    crate::progress::Progress::lines().on_event(event);
+}
+
+pub(crate) fn print_summary(s: &ExportSummary, out: &mut dyn Write) -> Result<()> {
     let verb = if s.dry_run { "would send" } else { "sent" };
     writeln!(
         out,

@@ -7,6 +7,7 @@
 mod artifacts;
 mod check;
 mod export;
+mod export_direct;
 mod format;
 mod import;
 mod json;
@@ -16,6 +17,7 @@ mod models;
 mod progress;
 mod run;
 mod table;
+mod watch;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -168,23 +170,42 @@ enum Command {
     /// store) and reported OK or FAILED. Progress: a bar on a terminal,
     /// plain lines otherwise. Exit status 1 when any run failed (each is
     /// listed) or any check did not pass.
+    ///
+    /// Direct mode (--postgres and --artifacts instead of --to): writes
+    /// straight into the server's PostgreSQL database (MLflow 3.17 schema)
+    /// and its S3 bucket, keeping run ids and model version numbers; the
+    /// server need not run. A password in the URL is never printed.
     Export {
         /// The tracking server: http(s)://HOST[:PORT]
-        #[arg(long, value_name = "URL")]
-        to: String,
+        #[arg(
+            long,
+            value_name = "URL",
+            required_unless_present = "postgres",
+            conflicts_with = "postgres"
+        )]
+        to: Option<String>,
         /// Check that an export would work, exporting nothing: reach the
         /// server, authenticate, create and delete a scratch experiment,
         /// put and delete a scratch artifact file
-        #[arg(long, conflicts_with = "dry_run")]
+        #[arg(long, conflicts_with_all = ["dry_run", "postgres", "watch"])]
         check: bool,
         /// Trust the CA certificates of this PEM file instead of the
         /// system's [default: MLFLOW_TRACKING_SERVER_CERT_PATH]
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = "PATH", conflicts_with = "postgres")]
         ca_cert: Option<PathBuf>,
         /// Do not verify the server's TLS certificate (prints a warning)
         /// [default: MLFLOW_TRACKING_INSECURE_TLS]
-        #[arg(long)]
+        #[arg(long, conflicts_with = "postgres")]
         insecure: bool,
+        /// Direct mode: the server's database,
+        /// postgresql://[USER[:PASSWORD]@]HOST[:PORT]/DB
+        #[arg(long, value_name = "URL", requires = "artifacts")]
+        postgres: Option<String>,
+        /// Direct mode: the server's artifact root in its bucket,
+        /// s3://BUCKET[/PREFIX] (its --default-artifact-root, or its
+        /// --artifacts-destination when it proxies artifacts)
+        #[arg(long, value_name = "S3_URI", requires = "postgres")]
+        artifacts: Option<String>,
         /// Only the runs of this experiment (repeatable) [default: every run]
         #[arg(long, value_name = "NAME")]
         experiment: Vec<String>,
@@ -201,6 +222,18 @@ enum Command {
         /// instead of text
         #[arg(long)]
         json: bool,
+        /// Keep exporting what is new every few seconds while runs are
+        /// logged, until interrupted (Ctrl-C or SIGTERM), then once more
+        #[arg(long, conflicts_with_all = ["dry_run", "postgres"])]
+        watch: bool,
+        /// Seconds between two passes of --watch
+        #[arg(
+            long,
+            default_value_t = 5.0,
+            value_name = "SECONDS",
+            requires = "watch"
+        )]
+        interval: f64,
     },
 }
 
@@ -256,7 +289,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
     {
         // A check reads no store: it needs none.
         let tls = check::tls_options(ca_cert.clone(), *insecure)?;
-        return check::run(to, tls, *json, out);
+        return check::run(to.as_deref().unwrap_or_default(), tls, *json, out);
     }
     let writes = matches!(
         cli.command,
@@ -308,24 +341,47 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
             artifacts::list(&store, &run_id, path.as_deref(), json, out)
         }
         Command::Export {
+            postgres: Some(postgres),
+            artifacts,
+            experiment,
+            runs,
+            dry_run,
+            json,
+            ..
+        } => export_direct::run(
+            &store,
+            export_direct::Request {
+                postgres,
+                artifacts: artifacts.unwrap_or_default(),
+                experiments: experiment,
+                runs,
+                dry_run,
+                json,
+            },
+            out,
+        ),
+        Command::Export {
             to,
             experiment,
             runs,
             dry_run,
             connections,
             json,
+            watch,
+            interval,
             ca_cert,
             insecure,
-            check: _,
+            ..
         } => export::run(
             &store,
             export::Request {
-                to,
+                to: to.unwrap_or_default(),
                 experiments: experiment,
                 runs,
                 dry_run,
                 connections,
                 json,
+                watch: watch.then_some(interval),
                 tls: check::tls_options(ca_cert, insecure)?,
             },
             out,

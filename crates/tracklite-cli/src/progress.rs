@@ -35,15 +35,21 @@ const SENDING: &str = "{spinner} {elapsed_precise} [{wide_bar}] {human_pos}/{hum
 impl Progress {
     /// A bar when standard error is a terminal, plain lines otherwise.
     pub fn new() -> Progress {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let mut progress = Progress::lines();
+        if std::io::stderr().is_terminal() {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(style(PREPARING));
             bar.set_message("finding experiments and runs on the server");
             bar.enable_steady_tick(Duration::from_millis(200));
-            bar
-        });
+            progress.bar = Some(bar);
+        }
+        progress
+    }
+
+    /// Plain lines, whatever standard error is.
+    pub fn lines() -> Progress {
         Progress {
-            bar,
+            bar: None,
             started: Instant::now(),
             runs_total: AtomicUsize::new(0),
             runs_done: AtomicUsize::new(0),
@@ -72,7 +78,12 @@ impl Progress {
                         bar.set_length(points_total);
                         self.refresh(bar);
                     }
-                    None => eprintln!("exporting {runs} run(s): {points_total} points to send"),
+                    // Nothing to say when no point is to be sent (each
+                    // quiet pass of --watch, say).
+                    None if points_total > 0 => {
+                        eprintln!("exporting {runs} run(s): {points_total} points to send")
+                    }
+                    None => {}
                 }
             }
             Event::Progress {

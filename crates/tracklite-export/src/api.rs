@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::client::Client;
@@ -213,6 +214,40 @@ impl Client {
         }
         self.post("runs/update", &body.to_string())?;
         Ok(())
+    }
+
+    /// Whether the server holds exactly `count` points of metric `key` of a
+    /// run, asked in one small request instead of reading the history: the
+    /// page of at most one point that starts at offset `count - 1` must
+    /// hold a point and name no next page. The offset travels in the page
+    /// token as MLflow's SQL and file stores make it (base64 of
+    /// `{"offset": N}`); a server that reads tokens otherwise answers with
+    /// an error, or with a page that fails the test, and the caller then
+    /// counts the whole history ([`Client::metric_count`]).
+    pub fn metric_count_is(&self, run_id: &str, key: &str, count: u64) -> Result<bool> {
+        const EP: &str = "metrics/get-history";
+        if count == 0 {
+            return Ok(false);
+        }
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(json!({ "offset": count - 1 }).to_string());
+        let query = [
+            ("run_id", run_id),
+            ("metric_key", key),
+            ("max_results", "1"),
+            ("page_token", token.as_str()),
+        ];
+        let answer = match self.get(EP, &query) {
+            Ok(a) => a,
+            Err(e) if e.code() == Some("INVALID_PARAMETER_VALUE") => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let points = answer
+            .get("metrics")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let more = str_field(&answer, "next_page_token").is_some_and(|t| !t.is_empty());
+        Ok(points == 1 && !more)
     }
 
     /// How many points the server has for metric `key` of a run.

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use tracklite::{ExportJournal, Store};
 
 use crate::client::Client;
+use crate::digests::Digests;
 use crate::error::{ExportError, Result};
 use crate::s3::S3Target;
 
@@ -54,6 +55,7 @@ pub(crate) fn upload_run(
     journal: &ExportJournal,
     run_id: &str,
     remote_id: &str,
+    digests: &Digests,
     on_file: &dyn Fn(&str, u64),
 ) -> Result<Uploaded> {
     let files = local_files(store, run_id)?;
@@ -64,12 +66,14 @@ pub(crate) fn upload_run(
     let mut destination = None;
     let mut uploaded = Uploaded::default();
     for path in files {
-        let bytes = store.read_artifact(run_id, &path)?;
-        let size = bytes.len() as u64;
-        let digest = sha256_hex(&bytes);
+        let (size, digest) = digests.of(store, run_id, &path)?;
         if sent.get(&path) == Some(&(size, digest.clone())) {
             continue;
         }
+        let bytes = store.read_artifact(run_id, &path)?;
+        // The journal gets the digest of what is sent (the file may have
+        // been replaced since it was hashed).
+        let (size, digest) = (bytes.len() as u64, sha256_hex(&bytes));
         if destination.is_none() {
             destination = Some(destination_of(client, run_id, remote_id)?);
         }
@@ -86,7 +90,7 @@ pub(crate) fn upload_run(
 }
 
 /// Every file under the run's artifact folder, by path, sorted.
-fn local_files(store: &Store, run_id: &str) -> Result<Vec<String>> {
+pub(crate) fn local_files(store: &Store, run_id: &str) -> Result<Vec<String>> {
     let mut files = Vec::new();
     let mut folders = vec![None::<String>];
     while let Some(folder) = folders.pop() {

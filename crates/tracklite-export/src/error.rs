@@ -118,6 +118,31 @@ pub enum ExportError {
         /// What differs.
         what: String,
     },
+    /// A statement of the direct mode failed (the database's message, with
+    /// any password replaced by `***`).
+    #[error("PostgreSQL {target}: {what}: {reason}")]
+    Postgres {
+        /// The database URL, password hidden.
+        target: String,
+        /// What was being done.
+        what: String,
+        /// The database's (or the driver's) message.
+        reason: String,
+    },
+    /// The database does not hold an MLflow schema the direct mode writes.
+    #[error(
+        "PostgreSQL {target}: MLflow schema revision (alembic_version) is {found}; the direct \
+         mode writes only revision {supported}. Export through the tracking server's REST API \
+         instead: tracklite export --to http(s)://HOST:PORT"
+    )]
+    UnsupportedSchema {
+        /// The database URL, password hidden.
+        target: String,
+        /// The revision found (or what is missing).
+        found: String,
+        /// The revisions supported, with their MLflow releases.
+        supported: String,
+    },
 }
 
 impl ExportError {

@@ -25,6 +25,7 @@ use tracklite::{ExportJournal, JournaledRun, Run, RunStatus, Store};
 use crate::api::{self, RemoteRun, RUN_ID_TAG, STORE_ID_TAG};
 use crate::batch::Batch;
 use crate::client::{normalise_target, Attempt, Auth, Client, RetryPolicy};
+use crate::digests::Digests;
 use crate::error::{ExportError, Result};
 use crate::select::{select, PARENT_RUN_TAG};
 use crate::summary::{Event, ExportSummary, RunFailure, RunOutcome, RunReport};
@@ -148,6 +149,7 @@ struct Context<'a> {
     store_id: String,
     connections: usize,
     verify: bool,
+    digests: &'a Digests,
     on_event: &'a (dyn Fn(Event<'_>) + Sync),
     points_total: AtomicU64,
     points_sent: AtomicU64,
@@ -160,6 +162,16 @@ struct Context<'a> {
 pub fn export(
     store: &Store,
     options: &ExportOptions,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> Result<ExportSummary> {
+    export_pass(store, options, &Digests::default(), on_event)
+}
+
+/// One export, with the artifact digests known from earlier ones.
+pub(crate) fn export_pass(
+    store: &Store,
+    options: &ExportOptions,
+    digests: &Digests,
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Result<ExportSummary> {
     let started = Instant::now();
@@ -193,6 +205,7 @@ pub fn export(
         store_id: store.store_id()?,
         connections,
         verify: options.verify,
+        digests,
         on_event,
         points_total: AtomicU64::new(0),
         points_sent: AtomicU64::new(0),
@@ -635,11 +648,13 @@ fn prepare(
                 if !remote.metric_keys.contains(key) {
                     continue;
                 }
-                let there = ctx.client.metric_count(&remote.id, key)?;
                 // The server keeps one of exactly equal points.
-                if there == summary.count
-                    || there == distinct_points(ctx.store, local_id, key, summary.count)?
-                {
+                let whole = ctx.client.metric_count_is(&remote.id, key, summary.count)? || {
+                    let there = ctx.client.metric_count(&remote.id, key)?;
+                    there == summary.count
+                        || there == distinct_points(ctx.store, local_id, key, summary.count)?
+                };
+                if whole {
                     already_series.push((key.clone(), summary.count));
                 }
             }
@@ -895,6 +910,7 @@ fn finish(ctx: &Context<'_>, item: &Item) -> Result<()> {
         &ctx.journal,
         item.id(),
         &item.remote_id,
+        ctx.digests,
         &|path, bytes| {
             (ctx.on_event)(Event::Artifact {
                 run_id: item.id(),

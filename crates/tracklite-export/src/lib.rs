@@ -13,6 +13,14 @@
 //! `tracklite.run_id`), so a lost journal is rebuilt from the server and a
 //! run is never created twice.
 //!
+//! Live: [`watch`] repeats the export every few seconds while runs are
+//! logged, until told to stop, surviving a server that goes away and comes
+//! back.
+//!
+//! The direct mode ([`export_direct`]) writes into the server's PostgreSQL
+//! database instead, as MLflow's SQL store does, and puts artifacts
+//! straight into its bucket: several times faster for large histories.
+//!
 //! All network code of tracklite is in this crate; the core crate has none.
 //!
 //! ```no_run
@@ -30,6 +38,8 @@ mod artifacts;
 mod batch;
 mod check;
 mod client;
+mod digests;
+mod direct;
 mod error;
 mod export;
 mod inputs;
@@ -42,10 +52,12 @@ mod select;
 mod summary;
 mod tls;
 mod verify;
+mod watch;
 
 pub use api::{RUN_ID_TAG, STORE_ID_TAG};
 pub use check::{check, Check, CheckReport, CheckStatus};
 pub use client::{normalise_target, Auth, RetryPolicy};
+pub use direct::{export_direct, DirectOptions, DirectSummary, SUPPORTED_REVISIONS};
 pub use error::{ExportError, Result};
 pub use export::{export, ExportOptions};
 pub use models::MODEL_ID_TAG;
@@ -53,3 +65,4 @@ pub use objects::ObjectsSummary;
 pub use registry::MODEL_VERSION_TAG;
 pub use summary::{Event, ExportSummary, RunFailure, RunOutcome, RunReport};
 pub use tls::{TlsOptions, CERT_PATH_VAR, INSECURE_VAR};
+pub use watch::{watch, StopSignal, WatchSummary};

@@ -152,6 +152,21 @@ pub enum Event<'a> {
         /// Its size.
         bytes: u64,
     },
+    /// A pass of a watching export is done (see [`crate::watch()`]).
+    Pass {
+        /// Its number, from 1.
+        number: u64,
+        /// What it did.
+        summary: &'a ExportSummary,
+    },
+    /// A pass of a watching export could not run: the server could not be
+    /// reached, or the export failed as a whole. The next pass tries again.
+    PassFailed {
+        /// Its number, from 1.
+        number: u64,
+        /// Why.
+        error: &'a crate::ExportError,
+    },
 }
 
 /// The summary of a dry run: what the journal does not show as sent.

@@ -23,9 +23,10 @@ pub enum Kind {
     RunDeleted,
     Format,
     StoreIO,
+    Export,
 }
 
-const KINDS: usize = 10;
+const KINDS: usize = 11;
 
 impl Kind {
     fn class_name(self) -> &'static str {
@@ -40,6 +41,7 @@ impl Kind {
             Kind::RunDeleted => "RunDeletedError",
             Kind::Format => "FormatError",
             Kind::StoreIO => "StoreIOError",
+            Kind::Export => "ExportError",
         }
     }
 

@@ -8,6 +8,7 @@ mod columns;
 mod convert;
 mod entities;
 mod errors;
+mod export;
 mod import;
 mod links;
 mod models;
@@ -23,6 +24,8 @@ mod _native {
 
     #[pymodule_export]
     use crate::entities::metric_objects;
+    #[pymodule_export]
+    use crate::export::Syncer;
     #[pymodule_export]
     use crate::store::Store;
     #[pymodule_export]

@@ -239,6 +239,7 @@ def start_mlflow_server(
     artifacts_destination: str | None = None,
     default_artifact_root: str | None = None,
     workers: int = 2,
+    port: int | None = None,
 ) -> MlflowServer:
     """Starts ``mlflow server`` on ``backend_store_uri``, with the emulator's
     variables: proxied artifacts to ``artifacts_destination``, or none and
@@ -260,6 +261,7 @@ def start_mlflow_server(
         s3.directory,
         "--workers",
         str(workers),
+        *(["--port", str(port)] if port is not None else []),
     )
     return MlflowServer(
         url=url,
@@ -272,3 +274,20 @@ def start_mlflow_server(
 
 def stop_mlflow_server(directory: Path) -> None:
     _run("mlflow-server.sh", "stop", directory)
+
+
+def kill_mlflow_server(directory: Path) -> None:
+    """Kills the server and its workers at once (SIGKILL): a crash."""
+    _run("mlflow-server.sh", "kill", directory)
+
+
+def tracklite_cli() -> Path:
+    """The release build of the ``tracklite`` command (``CARGO_TARGET_DIR``
+    or the checkout's ``target``); the test is skipped when it is missing."""
+    import pytest
+
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    binary = target / "release" / "tracklite"
+    if not binary.exists():
+        pytest.skip(f"{binary} is missing: cargo build --release -p tracklite-cli")
+    return binary
