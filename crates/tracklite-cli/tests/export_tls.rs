@@ -185,5 +185,52 @@ fn tls_and_basic_auth() {
         auth.starts_with("FAILED") && auth.contains("MLFLOW_TRACKING_PASSWORD"),
         "{out}"
     );
+
+    // --watch over TLS: its probe between passes trusts the CA too.
+    store
+        .log_metric(&run, "loss", -1.0, 1_700_000_002_000, 101)
+        .unwrap();
+    store.flush().unwrap();
+    let mut watcher = std::process::Command::new(env!("CARGO_BIN_EXE_tracklite"))
+        .args([
+            "--store",
+            store_arg,
+            "export",
+            "--to",
+            &url,
+            "--ca-cert",
+            ca,
+        ])
+        .args(["--watch", "--interval", "1"])
+        .envs(right)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = store.export_journal(&url);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while journal.runs().unwrap()[&run].points_sent("loss") < 102 {
+        assert!(
+            watcher.try_wait().unwrap().is_none(),
+            "the watcher ended: {:?}",
+            watcher.wait_with_output().unwrap()
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no point sent in 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &watcher.id().to_string()])
+        .status()
+        .unwrap();
+    let output = watcher.wait_with_output().unwrap();
+    let (out, err) = text(&output);
+    assert!(output.status.success(), "{out}\n{err}");
+    assert!(
+        !err.contains("TLS") && !err.contains(ADMIN_PASSWORD),
+        "{err}"
+    );
     drop(server);
 }
