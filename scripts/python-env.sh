@@ -4,7 +4,8 @@
 # tools in it (maturin, numpy, pytest, pandas, ruff, mypy, mlflow and
 # scikit-learn for the MLflow plugin's tests, matplotlib for the benchmark
 # report, psycopg2-binary, boto3 and moto's S3 server for the tests that
-# start a PostgreSQL-backed MLflow server with S3 artifacts (scripts/services);
+# start a PostgreSQL-backed MLflow server with S3 artifacts (scripts/services),
+# Flask-WTF for MLflow's basic-auth app (the export's TLS and auth test);
 # installed only when missing),
 # and the tracklite package built from this checkout in release mode and
 # installed into it (editable: python/tracklite is the package,
@@ -36,7 +37,8 @@ fi
 # moto_server imports and moto alone does not bring, tells that it is there.
 missing=()
 for tool in maturin numpy pytest pandas ruff mypy mlflow scikit-learn:sklearn matplotlib \
-    psycopg2-binary:psycopg2 boto3 "moto[server]:moto" "moto[server]:flask_cors"; do
+    psycopg2-binary:psycopg2 boto3 "moto[server]:moto" "moto[server]:flask_cors" \
+    flask-wtf:flask_wtf; do
     package="${tool%%:*}"
     module="${tool##*:}"
     if ! "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$module') is None)"; then

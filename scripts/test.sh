@@ -73,10 +73,12 @@ stage "fault injection (cli)" cargo test --release -p tracklite-cli \
 # the stub test in python/tests checks _native.pyi against the built module.
 stage "python env" bash scripts/python-env.sh
 # The export against a real `mlflow server` (started by the tests on a
-# loopback port; for artifacts, with moto's S3 server too); in "rust tests"
+# loopback port; for artifacts and --check, with moto's S3 server too; over
+# TLS with MLflow's basic-auth app); in "rust tests"
 # above they skip while .venv is missing.
 stage "export (mlflow server)" cargo test --release -p tracklite-cli \
     --test export_mlflow --test export_artifacts --test export_registry --test export_watch \
+    --test export_tls --test export_check \
     -- --nocapture --test-threads 1
 # Headless Chromium (Debian's) and playwright, for the MLflow UI test.
 stage "ui env" bash scripts/ui-env.sh

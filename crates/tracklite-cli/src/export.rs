@@ -1,14 +1,15 @@
 //! `export`: pushes the store to an MLflow tracking server (the
 //! `tracklite-export` crate does the work). Progress goes to standard
-//! error as plain lines; the summary, or one JSON document, to standard
-//! output. Credentials come from the environment and are never printed.
+//! error (see [`crate::progress`]); the summary, or one JSON document, to
+//! standard output. Credentials come from the environment and are never
+//! printed.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use tracklite::Store;
-use tracklite_export::{Auth, Event, ExportOptions, ExportSummary, RunOutcome};
+use tracklite_export::{Auth, Event, ExportOptions, ExportSummary, TlsOptions};
 
 use crate::json;
 
@@ -22,6 +23,7 @@ pub struct Request {
     pub json: bool,
     /// `--watch`: the seconds between two passes.
     pub watch: Option<f64>,
+    pub tls: TlsOptions,
 }
 
 /// Exit status 0 when every run was exported, 1 when any failed.
@@ -32,10 +34,14 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
     options.dry_run = request.dry_run;
     options.connections = request.connections;
     options.auth = Auth::from_env();
+    options.tls = request.tls;
     if let Some(interval) = request.watch {
         return crate::watch::run(store, &options, interval, request.json, out);
     }
-    let summary = tracklite_export::export(store, &options, &progress)?;
+    let progress = crate::progress::Progress::new();
+    let exported = tracklite_export::export(store, &options, &|e| progress.on_event(e));
+    progress.finish();
+    let summary = exported?;
     if request.json {
         json::write(out, &serde_json::to_value(&summary)?)?;
     } else {
@@ -61,41 +67,10 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
     })
 }
 
+/// Shows an export's event as a plain line on standard error (the
+/// passes of `--watch` print so, a bar being no use in a long watch).
 pub(crate) fn progress(event: Event<'_>) {
-    match event {
-        Event::Experiment {
-            name,
-            remote_id,
-            created,
-        } => eprintln!(
-            "experiment {name:?}: {} (server id {remote_id})",
-            if created { "created" } else { "found" }
-        ),
-        Event::Progress {
-            points_sent,
-            points_total,
-            seconds,
-        } => eprintln!(
-            "sent {points_sent}/{points_total} points ({:.0} points/s)",
-            points_sent as f64 / seconds.max(1e-3)
-        ),
-        Event::Run(r) => {
-            let what = match r.outcome {
-                RunOutcome::Created => "created",
-                RunOutcome::Updated => "updated",
-                RunOutcome::Skipped => "up to date",
-                RunOutcome::Failed => "FAILED",
-            };
-            match &r.error {
-                Some(e) => eprintln!("run {} ({}): FAILED: {e}", r.run_id, r.run_name),
-                None => eprintln!(
-                    "run {} ({}): {what}, {} points, {} params, {} tags",
-                    r.run_id, r.run_name, r.points, r.params, r.tags
-                ),
-            }
-        }
-        _ => {}
-    }
+    crate::progress::Progress::lines().on_event(event);
 }
 
 pub(crate) fn print_summary(s: &ExportSummary, out: &mut dyn Write) -> Result<()> {

@@ -5,6 +5,7 @@
 //! `tracklite` library's.
 
 mod artifacts;
+mod check;
 mod export;
 mod export_direct;
 mod format;
@@ -13,6 +14,7 @@ mod json;
 mod listing;
 mod maintenance;
 mod models;
+mod progress;
 mod run;
 mod table;
 mod watch;
@@ -160,8 +162,14 @@ enum Command {
     /// server acknowledged: run the same command again to send what is new,
     /// or to finish an export that was cut off. Credentials:
     /// MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or
-    /// MLFLOW_TRACKING_TOKEN. Exit status 1 when any run failed (each is
-    /// listed).
+    /// MLFLOW_TRACKING_TOKEN. TLS: the system's CA roots, or the PEM bundle
+    /// of MLFLOW_TRACKING_SERVER_CERT_PATH (or --ca-cert);
+    /// MLFLOW_TRACKING_INSECURE_TLS=true (or --insecure) skips verification.
+    /// With --check, nothing is exported: each step an export needs is
+    /// tried (server, auth, version, creating an experiment, the artifact
+    /// store) and reported OK or FAILED. Progress: a bar on a terminal,
+    /// plain lines otherwise. Exit status 1 when any run failed (each is
+    /// listed) or any check did not pass.
     ///
     /// Direct mode (--postgres and --artifacts instead of --to): writes
     /// straight into the server's PostgreSQL database (MLflow 3.17 schema)
@@ -176,6 +184,19 @@ enum Command {
             conflicts_with = "postgres"
         )]
         to: Option<String>,
+        /// Check that an export would work, exporting nothing: reach the
+        /// server, authenticate, create and delete a scratch experiment,
+        /// put and delete a scratch artifact file
+        #[arg(long, conflicts_with_all = ["dry_run", "postgres", "watch"])]
+        check: bool,
+        /// Trust the CA certificates of this PEM file instead of the
+        /// system's [default: MLFLOW_TRACKING_SERVER_CERT_PATH]
+        #[arg(long, value_name = "PATH", conflicts_with = "postgres")]
+        ca_cert: Option<PathBuf>,
+        /// Do not verify the server's TLS certificate (prints a warning)
+        /// [default: MLFLOW_TRACKING_INSECURE_TLS]
+        #[arg(long, conflicts_with = "postgres")]
+        insecure: bool,
         /// Direct mode: the server's database,
         /// postgresql://[USER[:PASSWORD]@]HOST[:PORT]/DB
         #[arg(long, value_name = "URL", requires = "artifacts")]
@@ -197,7 +218,8 @@ enum Command {
         /// Requests in flight at once
         #[arg(long, default_value_t = 4, value_name = "N")]
         connections: usize,
-        /// Print one JSON summary instead of text
+        /// Print one JSON document (the summary, or the check's report)
+        /// instead of text
         #[arg(long)]
         json: bool,
         /// Keep exporting what is new every few seconds while runs are
@@ -255,6 +277,19 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
     if let Command::Import { source, json } = &cli.command {
         return import::run(cli.store, source, *json, out);
+    }
+    if let Command::Export {
+        to,
+        check: true,
+        ca_cert,
+        insecure,
+        json,
+        ..
+    } = &cli.command
+    {
+        // A check reads no store: it needs none.
+        let tls = check::tls_options(ca_cert.clone(), *insecure)?;
+        return check::run(to.as_deref().unwrap_or_default(), tls, *json, out);
     }
     let writes = matches!(
         cli.command,
@@ -334,6 +369,8 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
             json,
             watch,
             interval,
+            ca_cert,
+            insecure,
             ..
         } => export::run(
             &store,
@@ -345,6 +382,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
                 connections,
                 json,
                 watch: watch.then_some(interval),
+                tls: check::tls_options(ca_cert, insecure)?,
             },
             out,
         ),

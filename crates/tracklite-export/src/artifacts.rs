@@ -40,7 +40,7 @@ pub(crate) struct Uploaded {
 }
 
 /// Where a remote run's artifacts go.
-enum Destination {
+pub(crate) enum Destination {
     /// The server's artifact proxy.
     Proxy(Proxy),
     /// A bucket.
@@ -56,6 +56,7 @@ pub(crate) fn upload_run(
     run_id: &str,
     remote_id: &str,
     digests: &Digests,
+    on_file: &dyn Fn(&str, u64),
 ) -> Result<Uploaded> {
     let files = local_files(store, run_id)?;
     if files.is_empty() {
@@ -81,6 +82,7 @@ pub(crate) fn upload_run(
             Destination::S3(target) => target.put(&path, &bytes)?,
         }
         journal.record_artifact(run_id, &path, size, &digest)?;
+        on_file(&path, size);
         uploaded.files += 1;
         uploaded.bytes += size;
     }
@@ -120,7 +122,7 @@ fn destination_of(client: &Client, run_id: &str, remote_id: &str) -> Result<Dest
 }
 
 /// The destination of artifact URI `uri` of a run on the server `base`.
-fn destination_for(base: &str, uri: &str) -> std::result::Result<Destination, String> {
+pub(crate) fn destination_for(base: &str, uri: &str) -> std::result::Result<Destination, String> {
     if let Some(rest) = uri.strip_prefix("mlflow-artifacts:") {
         // `mlflow-artifacts:/path`, or `mlflow-artifacts://host[:port]/path`
         // naming the server itself.
@@ -155,11 +157,11 @@ fn destination_for(base: &str, uri: &str) -> std::result::Result<Destination, St
 }
 
 /// A run's artifact folder behind the server's proxy.
-struct Proxy {
+pub(crate) struct Proxy {
     /// The server: `http(s)://host[:port]`.
     base: String,
     /// The folder's path under the proxy's root, no leading or trailing `/`.
-    root: String,
+    pub root: String,
     /// Whether the server takes multipart uploads, once asked.
     multipart: std::sync::OnceLock<bool>,
 }
@@ -183,7 +185,7 @@ fn multipart_sizes() -> (u64, u64) {
 impl Proxy {
     /// The URL of `api` (`artifacts`, `mpu/create`, ...) for `path` under
     /// the run's folder.
-    fn url(&self, api: &str, path: &str) -> String {
+    pub fn url(&self, api: &str, path: &str) -> String {
         let full = [self.root.as_str(), path]
             .into_iter()
             .filter(|p| !p.is_empty())
@@ -196,7 +198,7 @@ impl Proxy {
         )
     }
 
-    fn upload(&self, client: &Client, path: &str, bytes: &[u8]) -> Result<()> {
+    pub fn upload(&self, client: &Client, path: &str, bytes: &[u8]) -> Result<()> {
         let (minimum, chunk) = multipart_sizes();
         if bytes.len() as u64 >= minimum && self.multipart_enabled(client)? {
             return self.upload_in_parts(client, path, bytes, chunk as usize);

@@ -29,19 +29,41 @@ pub enum Auth {
 }
 
 impl Auth {
-    /// Auth as MLflow's client reads it from the environment: a token
-    /// first, then a user name and password; none when neither is set.
+    /// Auth as MLflow's client reads it from the environment: a user name
+    /// and password first (`MLFLOW_TRACKING_USERNAME` and
+    /// `MLFLOW_TRACKING_PASSWORD`, both set), then a token
+    /// (`MLFLOW_TRACKING_TOKEN`); none when neither is set. (MLflow's
+    /// `rest_utils` takes them in this order too.)
     pub fn from_env() -> Auth {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        if let Some(token) = var("MLFLOW_TRACKING_TOKEN") {
-            return Auth::Bearer(token);
-        }
+        Auth::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`Auth::from_env`] with the variables of `var`; empty ones are unset.
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> Auth {
+        let var = |name: &str| var(name).filter(|v| !v.is_empty());
         match (
             var("MLFLOW_TRACKING_USERNAME"),
             var("MLFLOW_TRACKING_PASSWORD"),
+            var("MLFLOW_TRACKING_TOKEN"),
         ) {
-            (Some(username), Some(password)) => Auth::Basic { username, password },
+            (Some(username), Some(password), _) => Auth::Basic { username, password },
+            (_, _, Some(token)) => Auth::Bearer(token),
             _ => Auth::None,
+        }
+    }
+
+    /// What to set or check when the server answers 401 (no secret in it).
+    fn hint(&self) -> &'static str {
+        match self {
+            Auth::None => {
+                "the server asks for credentials; set MLFLOW_TRACKING_USERNAME and \
+                 MLFLOW_TRACKING_PASSWORD (basic auth) or MLFLOW_TRACKING_TOKEN (bearer token)"
+            }
+            Auth::Basic { .. } => {
+                "the server refused the user name and password; check MLFLOW_TRACKING_USERNAME \
+                 and MLFLOW_TRACKING_PASSWORD"
+            }
+            Auth::Bearer(_) => "the server refused the token; check MLFLOW_TRACKING_TOKEN",
         }
     }
 
@@ -114,12 +136,30 @@ pub(crate) struct Client {
     /// `http(s)://host[:port]`, no trailing `/`.
     base: String,
     authorization: Option<String>,
+    /// What to set when the server answers 401.
+    auth_hint: &'static str,
     retry: RetryPolicy,
 }
 
 impl Client {
+    /// A client that trusts the system's roots.
     pub fn new(base: &str, auth: &Auth, retry: RetryPolicy, connections: usize) -> Client {
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(crate::tls::system_roots())
+            .build();
+        Client::with_tls(base, auth, retry, connections, tls)
+    }
+
+    /// A client with the TLS settings `tls` (see [`crate::TlsOptions`]).
+    pub fn with_tls(
+        base: &str,
+        auth: &Auth,
+        retry: RetryPolicy,
+        connections: usize,
+        tls: ureq::tls::TlsConfig,
+    ) -> Client {
         let config = ureq::Agent::config_builder()
+            .tls_config(tls)
             .http_status_as_error(false)
             .timeout_global(Some(retry.timeout))
             .timeout_connect(Some(retry.connect_timeout))
@@ -131,6 +171,7 @@ impl Client {
             agent: config.into(),
             base: base.to_string(),
             authorization: auth.header(),
+            auth_hint: auth.hint(),
             retry,
         }
     }
@@ -262,6 +303,28 @@ impl Client {
         })
     }
 
+    /// `method url` (`GET`, `DELETE`) with the server's credentials when
+    /// `url` is the server's, retried: the answer's body as text, whatever
+    /// its type (`/version` answers plain text, the artifact proxy the
+    /// file). `label` names the request in errors.
+    pub fn text_at(&self, method: &'static str, url: &str, label: &str) -> Result<String> {
+        let own = url.starts_with(&format!("{}/", self.base));
+        let answer = self.with_retries(method, label, |c| {
+            let mut request = ureq::http::Request::builder().method(method).uri(url);
+            if let (true, Some(auth)) = (own, &c.authorization) {
+                request = request.header("Authorization", auth);
+            }
+            match request.body(()) {
+                Ok(r) => c.answer_as(method, label, c.agent.run(r), false),
+                Err(e) => Attempt::Failed(ExportError::BadResponse {
+                    endpoint: label.to_string(),
+                    reason: format!("cannot build the request: {e}"),
+                }),
+            }
+        })?;
+        Ok(answer.as_str().unwrap_or_default().to_string())
+    }
+
     /// `PUT url` (a presigned URL of one part of a multipart upload) with
     /// `headers` and `body`, retried: the answer's `ETag`.
     pub fn put_part(
@@ -310,7 +373,8 @@ impl Client {
         self.answer("POST", endpoint, request.send(body))
     }
 
-    fn get_once(&self, endpoint: &str, query: &[(&str, &str)]) -> Attempt {
+    /// One `GET` try, no retry.
+    pub fn get_once(&self, endpoint: &str, query: &[(&str, &str)]) -> Attempt {
         let mut request = self.agent.get(&self.url(endpoint));
         for (k, v) in query {
             request = request.query(*k, *v);
@@ -327,6 +391,17 @@ impl Client {
         endpoint: &str,
         sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Attempt {
+        self.answer_as(method, endpoint, sent, true)
+    }
+
+    /// The answer as JSON (`json`), or as a JSON string of its text.
+    fn answer_as(
+        &self,
+        method: &'static str,
+        endpoint: &str,
+        sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+        json: bool,
+    ) -> Attempt {
         let connection = |reason: String| ExportError::Connection {
             method,
             endpoint: endpoint.to_string(),
@@ -335,16 +410,22 @@ impl Client {
         };
         let mut response = match sent {
             Ok(r) => r,
+            // A refused certificate stays refused: no retry.
+            Err(e) if crate::tls::explain(&e).is_some() => {
+                return Attempt::Failed(ExportError::Tls {
+                    server: self.base.clone(),
+                    reason: crate::tls::explain(&e).unwrap_or_default(),
+                })
+            }
             // Transport failures: refused, reset, timed out, cut answers.
-            Err(e) => return Attempt::Again(connection(e.to_string()), None),
+            Err(e) => return Attempt::Again(connection(without_queries(&e.to_string())), None),
         };
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
             .get("Retry-After")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| Duration::from_secs(s.min(60)));
+            .and_then(|v| crate::retry_after::parse(v, std::time::SystemTime::now()));
         let text = match response
             .body_mut()
             .with_config()
@@ -354,6 +435,9 @@ impl Client {
             Ok(t) => t,
             Err(e) => return Attempt::Again(connection(format!("reading the answer: {e}")), None),
         };
+        if (200..300).contains(&status) && !json {
+            return Attempt::Done(Value::String(text));
+        }
         if (200..300).contains(&status) {
             if text.trim().is_empty() {
                 return Attempt::Done(Value::Object(Default::default()));
@@ -365,6 +449,13 @@ impl Client {
                     reason: format!("not JSON ({e}): {}", excerpt(&text)),
                 }),
             };
+        }
+        if status == 401 {
+            return Attempt::Failed(ExportError::Unauthorized {
+                method,
+                endpoint: endpoint.to_string(),
+                hint: self.auth_hint.to_string(),
+            });
         }
         let parsed: Option<Value> = serde_json::from_str(&text).ok();
         let field = |name: &str| {
@@ -387,6 +478,19 @@ impl Client {
             Attempt::Failed(error)
         }
     }
+}
+
+/// `text` with the query of every URL in it replaced by `?<redacted>`: a
+/// transport error may quote the URL it failed on (`bad uri: ...`), and a
+/// presigned URL's query holds a signature and maybe a session token.
+fn without_queries(text: &str) -> String {
+    text.split(' ')
+        .map(|word| match word.split_once('?') {
+            Some((url, _)) if url.contains("://") => format!("{url}?<redacted>"),
+            _ => word.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The start of a long text, for an error message.
@@ -467,6 +571,109 @@ mod tests {
         let err = normalise_target("http://bob:secret@host").unwrap_err();
         assert!(!err.to_string().contains("secret"), "{err}");
         assert!(!err.to_string().contains("bob"), "{err}");
+    }
+
+    /// A server on a loopback port that gives `answers` in turn, one per
+    /// connection, then stops.
+    fn server(answers: Vec<&'static str>) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for answer in answers {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = stream.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                }
+                stream.write_all(answer.as_bytes()).unwrap();
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn a_429_waits_as_long_as_retry_after_says() {
+        let url = server(vec![
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\
+             Connection: close\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\
+             Connection: close\r\n\r\n{\"ok\": true}",
+        ]);
+        let retry = RetryPolicy {
+            first_backoff: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        };
+        let client = Client::new(&url, &Auth::None, retry, 1);
+        let started = std::time::Instant::now();
+        let answer = client.get("experiments/search", &[]).unwrap();
+        assert_eq!(answer["ok"], true);
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_401_names_the_variables_and_is_not_retried() {
+        let url = server(vec![
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ]);
+        let auth = Auth::Basic {
+            username: "bob".into(),
+            password: "hunter2".into(),
+        };
+        let err = Client::new(&url, &auth, RetryPolicy::default(), 1)
+            .get("experiments/search", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("HTTP 401") && err.contains("MLFLOW_TRACKING_PASSWORD"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2") && !err.contains("bob"), "{err}");
+    }
+
+    #[test]
+    fn basic_auth_comes_before_a_token_as_in_mlflow() {
+        let vars = |set: &'static [(&'static str, &'static str)]| {
+            Auth::from_vars(move |name| {
+                set.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            })
+        };
+        let both = vars(&[
+            ("MLFLOW_TRACKING_USERNAME", "bob"),
+            ("MLFLOW_TRACKING_PASSWORD", "pw"),
+            ("MLFLOW_TRACKING_TOKEN", "tok"),
+        ]);
+        assert!(matches!(both, Auth::Basic { .. }));
+        let token = vars(&[
+            ("MLFLOW_TRACKING_USERNAME", "bob"),
+            ("MLFLOW_TRACKING_TOKEN", "tok"),
+        ]);
+        assert!(matches!(token, Auth::Bearer(t) if t == "tok"));
+        let empty = vars(&[("MLFLOW_TRACKING_TOKEN", "")]);
+        assert!(matches!(empty, Auth::None));
+    }
+
+    #[test]
+    fn transport_errors_quote_no_signed_query() {
+        let said =
+            "bad uri: http://h:9000/b/k?X-Amz-Security-Token=secret&X-Amz-Signature=s is bad";
+        let shown = without_queries(said);
+        assert_eq!(shown, "bad uri: http://h:9000/b/k?<redacted> is bad");
+        assert_eq!(
+            without_queries("io: refused (os error 111)"),
+            "io: refused (os error 111)"
+        );
     }
 
     #[test]

@@ -54,6 +54,26 @@ pub enum ExportError {
         /// The server's message.
         message: String,
     },
+    /// The server's TLS certificate was refused, or the TLS settings
+    /// cannot be used. Never retried.
+    #[error("{}", if server.is_empty() { format!("TLS: {reason}") } else { format!("TLS connection to {server} failed: {reason}") })]
+    Tls {
+        /// `https://host[:port]`, or empty for a setting.
+        server: String,
+        /// What was refused, and what to set.
+        reason: String,
+    },
+    /// The server refused the credentials (HTTP 401), or asked for some
+    /// when none were set.
+    #[error("{method} {endpoint}: HTTP 401 Unauthorized: {hint}")]
+    Unauthorized {
+        /// `GET`, `POST`, `PUT` or `PATCH`.
+        method: &'static str,
+        /// The API path.
+        endpoint: String,
+        /// Which variable to set or check (never a credential).
+        hint: String,
+    },
     /// The server's answer is not what MLflow's API gives.
     #[error("{endpoint}: unexpected answer: {reason}")]
     BadResponse {

@@ -29,6 +29,7 @@ use crate::digests::Digests;
 use crate::error::{ExportError, Result};
 use crate::select::{select, PARENT_RUN_TAG};
 use crate::summary::{Event, ExportSummary, RunFailure, RunOutcome, RunReport};
+use crate::tls::TlsOptions;
 use crate::verify::{distinct_points, verify_run};
 
 /// What to export, where, and how.
@@ -52,6 +53,8 @@ pub struct ExportOptions {
     pub retry: RetryPolicy,
     /// Check each run on the server once it is sent. Default: true.
     pub verify: bool,
+    /// Default: the system's roots; see [`TlsOptions::from_env`].
+    pub tls: TlsOptions,
 }
 
 impl ExportOptions {
@@ -66,6 +69,7 @@ impl ExportOptions {
             auth: Auth::None,
             retry: RetryPolicy::default(),
             verify: true,
+            tls: TlsOptions::default(),
         }
     }
 }
@@ -185,11 +189,18 @@ pub(crate) fn export_pass(
         summary.seconds = started.elapsed().as_secs_f64();
         return Ok(summary);
     }
+    let tls = options.tls.config()?;
     store.flush()?;
     let connections = options.connections.clamp(1, 64);
     let ctx = Context {
         store,
-        client: Client::new(&target, &options.auth, options.retry.clone(), connections),
+        client: Client::with_tls(
+            &target,
+            &options.auth,
+            options.retry.clone(),
+            connections,
+            tls,
+        ),
         journal,
         store_id: store.store_id()?,
         connections,
@@ -200,6 +211,16 @@ pub(crate) fn export_pass(
         points_sent: AtomicU64::new(0),
         started,
     };
+
+    // A refused certificate or refused credentials fail every request
+    // alike: one try says so once, for the whole export, instead of once
+    // per run. (A server that does not answer is left to the retries.)
+    if let Attempt::Failed(e @ (ExportError::Tls { .. } | ExportError::Unauthorized { .. })) = ctx
+        .client
+        .get_once("experiments/search", &[("max_results", "1")])
+    {
+        return Err(e);
+    }
 
     let mut items: Vec<Item> = selection
         .runs
@@ -267,7 +288,18 @@ pub(crate) fn export_pass(
         .flat_map(|i| i.series.iter().map(|(_, from, to)| to - from))
         .sum();
     ctx.points_total.store(total, Ordering::Relaxed);
+    (ctx.on_event)(Event::Plan {
+        runs: items.len(),
+        points_total: total,
+    });
     send_batches(&ctx, &items);
+    // The last batches were acknowledged after the last event: the count
+    // that phase 3 starts from.
+    (ctx.on_event)(Event::Progress {
+        points_sent: ctx.points_sent.load(Ordering::Relaxed),
+        points_total: total,
+        seconds: ctx.started.elapsed().as_secs_f64(),
+    });
 
     // Phase 3: ends and checks, then the summary.
     let order: Vec<usize> = (0..items.len()).collect();
@@ -725,9 +757,12 @@ fn create_run(
     );
     let attempts = ctx.client.attempts();
     let mut last = None;
+    // The wait a 429 or 503 asked for (Retry-After), else the backoff.
+    let mut asked = None;
     for attempt in 1..=attempts {
         if attempt > 1 {
-            std::thread::sleep(ctx.client.backoff(attempt - 1));
+            let backoff = ctx.client.backoff(attempt - 1);
+            std::thread::sleep(asked.take().unwrap_or(backoff));
             match ctx.client.runs_of_store(experiment, &ctx.store_id) {
                 Ok(mut found) => {
                     if let Some(r) = found.remove(item.id()) {
@@ -742,7 +777,10 @@ fn create_run(
         }
         match ctx.client.post_once("runs/create", &body) {
             Attempt::Done(answer) => return Ok(Made::Created(api::created_run_id(&answer)?)),
-            Attempt::Again(e, _) => last = Some(e),
+            Attempt::Again(e, wait) => {
+                last = Some(e);
+                asked = wait;
+            }
             Attempt::Failed(e) => return Err(e),
         }
     }
@@ -873,6 +911,13 @@ fn finish(ctx: &Context<'_>, item: &Item) -> Result<()> {
         item.id(),
         &item.remote_id,
         ctx.digests,
+        &|path, bytes| {
+            (ctx.on_event)(Event::Artifact {
+                run_id: item.id(),
+                path,
+                bytes,
+            })
+        },
     )?;
     let info = &item.run.info;
     if item.end_needed {

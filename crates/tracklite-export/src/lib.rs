@@ -21,13 +21,22 @@
 //! database instead, as MLflow's SQL store does, and puts artifacts
 //! straight into its bucket: several times faster for large histories.
 //!
+//! Connections: basic auth or a bearer token ([`Auth::from_env`]), TLS with
+//! the system's roots, a CA bundle or no verification
+//! ([`TlsOptions::from_env`]), retries with backoff on 429, 5xx and
+//! transport errors (a `Retry-After` is waited for). [`check`] tries each
+//! step an export needs (server, auth, version, creating an experiment,
+//! the artifact store) without exporting anything.
+//!
 //! All network code of tracklite is in this crate; the core crate has none.
 //!
 //! ```no_run
-//! use tracklite_export::{export, Auth, ExportOptions};
+//! use tracklite_export::{check, export, Auth, ExportOptions, TlsOptions};
 //! let store = tracklite::Store::open_existing("runs")?;
-//! let mut options = ExportOptions::new("http://127.0.0.1:5000");
+//! let mut options = ExportOptions::new("https://mlflow.example.org");
 //! options.auth = Auth::from_env();
+//! options.tls = TlsOptions::from_env()?;
+//! assert!(check(&options)?.ok());
 //! let summary = export(&store, &options, &|_event| {})?;
 //! assert!(summary.ok(), "{:?}", summary.failures);
 //! # Ok::<(), tracklite_export::ExportError>(())
@@ -36,6 +45,7 @@
 mod api;
 mod artifacts;
 mod batch;
+mod check;
 mod client;
 mod digests;
 mod direct;
@@ -45,13 +55,16 @@ mod inputs;
 mod models;
 mod objects;
 mod registry;
+mod retry_after;
 mod s3;
 mod select;
 mod summary;
+mod tls;
 mod verify;
 mod watch;
 
 pub use api::{RUN_ID_TAG, STORE_ID_TAG};
+pub use check::{check, Check, CheckReport, CheckStatus};
 pub use client::{normalise_target, Auth, RetryPolicy};
 pub use direct::{export_direct, DirectOptions, DirectSummary, SUPPORTED_REVISIONS};
 pub use error::{ExportError, Result};
@@ -60,4 +73,5 @@ pub use models::MODEL_ID_TAG;
 pub use objects::ObjectsSummary;
 pub use registry::MODEL_VERSION_TAG;
 pub use summary::{Event, ExportSummary, RunFailure, RunOutcome, RunReport};
+pub use tls::{TlsOptions, CERT_PATH_VAR, INSECURE_VAR};
 pub use watch::{watch, StopSignal, WatchSummary};

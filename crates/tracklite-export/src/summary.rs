@@ -135,6 +135,23 @@ pub enum Event<'a> {
     },
     /// A run is done (or failed).
     Run(&'a RunReport),
+    /// The runs' remote runs are ready and their points about to be sent:
+    /// how much there is (once per export, before the first `Progress`).
+    Plan {
+        /// Runs selected (each ends with one `Run` event).
+        runs: usize,
+        /// Points to send in all.
+        points_total: u64,
+    },
+    /// An artifact file was uploaded (whole).
+    Artifact {
+        /// The local run.
+        run_id: &'a str,
+        /// The file's path in the run's artifact folder.
+        path: &'a str,
+        /// Its size.
+        bytes: u64,
+    },
     /// A pass of a watching export is done (see [`crate::watch()`]).
     Pass {
         /// Its number, from 1.

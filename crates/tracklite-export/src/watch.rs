@@ -103,7 +103,7 @@ pub fn watch(
 ) -> Result<WatchSummary> {
     let target = normalise_target(&options.target)?;
     // One try, short timeouts: whether a pass is worth starting.
-    let probe = Client::new(
+    let probe = Client::with_tls(
         &target,
         &options.auth,
         RetryPolicy {
@@ -113,6 +113,7 @@ pub fn watch(
             ..RetryPolicy::default()
         },
         1,
+        options.tls.config()?,
     );
     let digests = Digests::default();
     let mut total = WatchSummary::default();

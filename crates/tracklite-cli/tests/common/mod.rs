@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod service;
+
 /// The Python environment with MLflow, if there is one.
 pub fn venv() -> Option<PathBuf> {
     let venv = match std::env::var_os("TRACKLITE_TEST_VENV") {
