@@ -21,13 +21,17 @@ mod common;
 
 use common::{export, pairs, venv, Server};
 
+const MLMODEL: &[u8] = b"flavors:\n  sklearn: {}\n";
+const WEIGHTS: &[u8] = &[0, 1, 2, 3, 254, 255];
 const BASE_TIME: i64 = 1_700_000_000_000;
 
 /// What the server holds for this test, read with MLflow's client.
 fn dump(venv: &Path, url: &str) -> Value {
     const SCRIPT: &str = r#"
 import json, sys
+import mlflow.artifacts
 from mlflow import MlflowClient
+mlflow.set_tracking_uri(sys.argv[1])
 c = MlflowClient(sys.argv[1])
 e = c.get_experiment_by_name("registry")
 runs = {}
@@ -44,13 +48,19 @@ for r in c.search_runs([e.experiment_id]):
                  for o in (r.outputs.model_outputs if r.outputs else [])],
         metrics={k: [[m.timestamp, m.step, m.value] for m in c.get_metric_history(r.info.run_id, k)]
                  for k in r.data.metrics})
+def model_files(model_id, path=None):
+    for f in c.list_logged_model_artifacts(model_id, path):
+        yield from model_files(model_id, f.path) if f.is_dir else [f.path]
 models = {}
 for m in c.search_logged_models([e.experiment_id]):
     models[m.tags.get("tracklite.model_id")] = dict(
         remote_id=m.model_id, name=m.name, model_type=m.model_type,
         source_run_id=m.source_run_id, status=str(m.status), params=m.params, tags=m.tags,
         metrics=sorted([m2.key, m2.value, m2.timestamp, m2.step, m2.dataset_name,
-                        m2.dataset_digest, m2.run_id] for m2 in m.metrics))
+                        m2.dataset_digest, m2.run_id] for m2 in m.metrics),
+        files={p: open(mlflow.artifacts.download_artifacts(
+                   artifact_uri=f"{m.artifact_location}/{p}"), "rb").read().hex()
+               for p in model_files(m.model_id)})
 rm = c.get_registered_model("iris")
 versions = {}
 for found in c.search_model_versions("name='iris'"):
@@ -149,6 +159,14 @@ fn make_store(path: &Path) -> (Store, String, String) {
             }],
         )
         .unwrap();
+    // The model's files, as a flavour writes them before it is finalized.
+    let location = store
+        .get_logged_model(&model, false)
+        .unwrap()
+        .artifact_location;
+    std::fs::create_dir_all(Path::new(&location).join("data")).unwrap();
+    std::fs::write(Path::new(&location).join("MLmodel"), MLMODEL).unwrap();
+    std::fs::write(Path::new(&location).join("data/weights.bin"), WEIGHTS).unwrap();
     store
         .finalize_logged_model(&model, LoggedModelStatus::Ready)
         .unwrap();
@@ -225,6 +243,12 @@ fn inputs_logged_models_and_the_registry_are_exported_once() {
     let o = &summary["objects"];
     assert_eq!(o["failures"], json!([]), "{summary}");
     assert_eq!(o["versions_waiting"], json!([]), "{summary}");
+    assert_eq!(o["model_files"], 2, "{summary}");
+    assert_eq!(
+        o["model_bytes"],
+        (MLMODEL.len() + WEIGHTS.len()) as u64,
+        "{summary}"
+    );
     assert_eq!(o["inputs"], 1, "{summary}");
     assert_eq!(o["outputs"], 1, "{summary}");
     assert_eq!(o["logged_models_created"], 1, "{summary}");
@@ -275,6 +299,12 @@ fn inputs_logged_models_and_the_registry_are_exported_once() {
         })
         .collect();
     assert_eq!(m["metrics"], json!(expected_metrics), "{m}");
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    assert_eq!(
+        m["files"],
+        json!({"MLmodel": hex(MLMODEL), "data/weights.bin": hex(WEIGHTS)}),
+        "{m}"
+    );
 
     // The registered model, its versions, stage and alias.
     let rm = &remote["registered"];
@@ -311,6 +341,7 @@ fn inputs_logged_models_and_the_registry_are_exported_once() {
         "outputs",
         "logged_models_created",
         "logged_models_updated",
+        "model_files",
         "model_metrics",
         "registered_models_created",
         "versions_created",

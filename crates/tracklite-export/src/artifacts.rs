@@ -19,6 +19,9 @@
 
 use std::fmt::Write as _;
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
 use sha2::{Digest, Sha256};
 use tracklite::{ExportJournal, Store};
 
@@ -27,10 +30,7 @@ use crate::digests::Digests;
 use crate::error::{ExportError, Result};
 use crate::s3::S3Target;
 
-/// What [`upload_run`] sent.
-// Not read yet: the export summary does not count artifacts (a later change
-// adds them to `RunReport`).
-#[allow(dead_code)]
+/// What [`upload`] sent.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Uploaded {
     /// Files uploaded.
@@ -47,6 +47,103 @@ pub(crate) enum Destination {
     S3(Box<S3Target>),
 }
 
+/// Journal kind of the files of a [`Source::Folder`]: `<key>/<path>` →
+/// `<size>:<sha256>`.
+const FOLDER_FILE: &str = "folder_file";
+
+/// Where the local files of one artifact folder come from: a run's
+/// artifacts (read through the store), or a logged model's folder.
+pub(crate) enum Source<'a> {
+    /// The artifacts of a run of the store.
+    Run {
+        /// The store.
+        store: &'a Store,
+        /// The local run id (also the journal's key).
+        run_id: &'a str,
+    },
+    /// A folder on disk, journaled under `key` (a logged model's id).
+    Folder {
+        /// The journal's key.
+        key: &'a str,
+        /// The folder.
+        root: PathBuf,
+    },
+}
+
+impl Source<'_> {
+    fn key(&self) -> &str {
+        match self {
+            Source::Run { run_id, .. } => run_id,
+            Source::Folder { key, .. } => key,
+        }
+    }
+
+    /// Every file, by path under the folder, sorted.
+    fn files(&self) -> Result<Vec<String>> {
+        match self {
+            Source::Run { store, run_id } => local_files(store, run_id),
+            Source::Folder { root, .. } => folder_files(root),
+        }
+    }
+
+    fn full_path(&self, path: &str) -> Result<PathBuf> {
+        Ok(match self {
+            Source::Run { store, run_id } => store.artifact_dir(run_id)?.join(path),
+            Source::Folder { root, .. } => root.join(path),
+        })
+    }
+
+    /// The files the journal shows as uploaded: path → (size, SHA-256).
+    fn sent(&self, journal: &ExportJournal) -> Result<HashMap<String, (u64, String)>> {
+        match self {
+            Source::Run { run_id, .. } => Ok(journal.artifacts(run_id)?),
+            Source::Folder { key, .. } => {
+                let prefix = format!("{key}/");
+                let mut sent = HashMap::new();
+                for (k, v) in journal.objects(FOLDER_FILE)? {
+                    let (Some(path), Some((size, digest))) =
+                        (k.strip_prefix(&prefix), v.split_once(':'))
+                    else {
+                        continue;
+                    };
+                    if let Ok(size) = size.parse() {
+                        sent.insert(path.to_string(), (size, digest.to_string()));
+                    }
+                }
+                Ok(sent)
+            }
+        }
+    }
+
+    /// Journals file `path` as uploaded.
+    fn record(&self, journal: &ExportJournal, path: &str, size: u64, digest: &str) -> Result<()> {
+        match self {
+            Source::Run { run_id, .. } => journal.record_artifact(run_id, path, size, digest)?,
+            Source::Folder { key, .. } => journal.record_object(
+                FOLDER_FILE,
+                &format!("{key}/{path}"),
+                &format!("{size}:{digest}"),
+            )?,
+        }
+        Ok(())
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>> {
+        match self {
+            Source::Run { store, run_id } => Ok(store.read_artifact(run_id, path)?),
+            Source::Folder { root, .. } => {
+                let full = root.join(path);
+                std::fs::read(&full).map_err(|e| {
+                    ExportError::Store(tracklite::Error::Io {
+                        path: full,
+                        source: e,
+                    })
+                })
+            }
+        }
+    }
+}
+
 /// Uploads the artifact files of local run `run_id` that the journal does
 /// not hold (by path, size and SHA-256) to remote run `remote_id`.
 pub(crate) fn upload_run(
@@ -58,30 +155,47 @@ pub(crate) fn upload_run(
     digests: &Digests,
     on_file: &dyn Fn(&str, u64),
 ) -> Result<Uploaded> {
-    let files = local_files(store, run_id)?;
+    let source = Source::Run { store, run_id };
+    let destination = || destination_of(client, run_id, remote_id);
+    upload(client, journal, &source, &destination, digests, on_file)
+}
+
+/// Uploads the files of `source` that the journal does not hold to the
+/// destination `destination` names (asked only when a file is to be sent).
+pub(crate) fn upload(
+    client: &Client,
+    journal: &ExportJournal,
+    source: &Source<'_>,
+    destination: &dyn Fn() -> Result<Destination>,
+    digests: &Digests,
+    on_file: &dyn Fn(&str, u64),
+) -> Result<Uploaded> {
+    let files = source.files()?;
     if files.is_empty() {
         return Ok(Uploaded::default());
     }
-    let sent = journal.artifacts(run_id)?;
-    let mut destination = None;
+    let key = source.key();
+    let sent = source.sent(journal)?;
+    let mut target = None;
     let mut uploaded = Uploaded::default();
     for path in files {
-        let (size, digest) = digests.of(store, run_id, &path)?;
+        let (size, digest) =
+            digests.of(key, &path, &source.full_path(&path)?, || source.read(&path))?;
         if sent.get(&path) == Some(&(size, digest.clone())) {
             continue;
         }
-        let bytes = store.read_artifact(run_id, &path)?;
+        let bytes = source.read(&path)?;
         // The journal gets the digest of what is sent (the file may have
         // been replaced since it was hashed).
         let (size, digest) = (bytes.len() as u64, sha256_hex(&bytes));
-        if destination.is_none() {
-            destination = Some(destination_of(client, run_id, remote_id)?);
+        if target.is_none() {
+            target = Some(destination()?);
         }
-        match destination.as_ref().expect("set above") {
+        match target.as_ref().expect("set above") {
             Destination::Proxy(proxy) => proxy.upload(client, &path, &bytes)?,
             Destination::S3(target) => target.put(&path, &bytes)?,
         }
-        journal.record_artifact(run_id, &path, size, &digest)?;
+        source.record(journal, &path, size, &digest)?;
         on_file(&path, size);
         uploaded.files += 1;
         uploaded.bytes += size;
@@ -104,6 +218,64 @@ pub(crate) fn local_files(store: &Store, run_id: &str) -> Result<Vec<String>> {
     }
     files.sort();
     Ok(files)
+}
+
+/// Every regular file under `root` (none when it does not exist), by
+/// `/`-separated path, sorted. Symbolic links are not followed.
+fn folder_files(root: &Path) -> Result<Vec<String>> {
+    let mut files = Vec::new();
+    let mut folders = vec![PathBuf::new()];
+    while let Some(folder) = folders.pop() {
+        let dir = root.join(&folder);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(tracklite::Error::Io {
+                    path: dir,
+                    source: e,
+                }
+                .into())
+            }
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| tracklite::Error::Io {
+                path: dir.clone(),
+                source: e,
+            })?;
+            let kind = entry.file_type().map_err(|e| tracklite::Error::Io {
+                path: entry.path(),
+                source: e,
+            })?;
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            let relative = folder.join(&name);
+            if kind.is_dir() {
+                folders.push(relative);
+            } else if kind.is_file() {
+                files.push(relative.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// A logged model's artifact destination, from its `artifact_uri`.
+pub(crate) fn model_destination(client: &Client, remote_model: &str) -> Result<Destination> {
+    let endpoint = format!("logged-models/{remote_model}");
+    let answer = client.get(&endpoint, &[])?;
+    let uri = answer["model"]["info"]["artifact_uri"]
+        .as_str()
+        .ok_or_else(|| ExportError::BadResponse {
+            endpoint: endpoint.clone(),
+            reason: format!("logged model {remote_model} has no artifact_uri"),
+        })?;
+    destination_for(client.base(), uri).map_err(|reason| ExportError::BadResponse {
+        endpoint,
+        reason: format!("cannot upload the logged model's artifacts: {reason}"),
+    })
 }
 
 /// The remote run's artifact destination, from its `artifact_uri`.

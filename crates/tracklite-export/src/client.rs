@@ -4,6 +4,7 @@
 //! formatted into an error, a log line or a `Debug` output.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -139,6 +140,11 @@ pub(crate) struct Client {
     /// What to set when the server answers 401.
     auth_hint: &'static str,
     retry: RetryPolicy,
+    /// Set when a request found no server through all its tries, cleared
+    /// by the next answer: meanwhile each request is tried once, so that
+    /// an export whose server died fails in seconds, not in a full round
+    /// of retries per request.
+    gone: AtomicBool,
 }
 
 impl Client {
@@ -173,6 +179,7 @@ impl Client {
             authorization: auth.header(),
             auth_hint: auth.hint(),
             retry,
+            gone: AtomicBool::new(false),
         }
     }
 
@@ -213,8 +220,13 @@ impl Client {
         (self.retry.first_backoff * factor).min(self.retry.max_backoff)
     }
 
+    /// Tries per request: one while the server is gone (see `gone`).
     pub fn attempts(&self) -> u32 {
-        self.retry.attempts.max(1)
+        if self.gone.load(Ordering::Relaxed) {
+            1
+        } else {
+            self.retry.attempts.max(1)
+        }
     }
 
     fn with_retries(
@@ -227,7 +239,10 @@ impl Client {
         let mut last = None;
         for attempt in 1..=attempts {
             match once(self) {
-                Attempt::Done(v) => return Ok(v),
+                Attempt::Done(v) => {
+                    self.gone.store(false, Ordering::Relaxed);
+                    return Ok(v);
+                }
                 Attempt::Failed(e) => return Err(e),
                 Attempt::Again(e, wait) => {
                     if attempt < attempts {
@@ -238,12 +253,15 @@ impl Client {
             }
         }
         Err(match last {
-            Some(ExportError::Connection { reason, .. }) => ExportError::Connection {
-                method,
-                endpoint: endpoint.to_string(),
-                attempts,
-                reason,
-            },
+            Some(ExportError::Connection { reason, .. }) => {
+                self.gone.store(true, Ordering::Relaxed);
+                ExportError::Connection {
+                    method,
+                    endpoint: endpoint.to_string(),
+                    attempts,
+                    reason,
+                }
+            }
             Some(e) => e,
             None => unreachable!("at least one attempt"),
         })
@@ -550,6 +568,35 @@ pub fn normalise_target(url: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_gone_through_all_tries_is_then_tried_once_per_request() {
+        // A port nothing listens on (bound, then closed).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let retry = RetryPolicy {
+            attempts: 3,
+            first_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        };
+        let client = Client::new(&format!("http://127.0.0.1:{port}"), &Auth::None, retry, 1);
+        assert_eq!(client.attempts(), 3);
+        let first = client.get("experiments/search", &[]).unwrap_err();
+        assert!(
+            first.to_string().contains("no answer after 3 attempts"),
+            "{first}"
+        );
+        assert_eq!(client.attempts(), 1);
+        let next = client.get("experiments/search", &[]).unwrap_err();
+        assert!(
+            next.to_string().contains("no answer after 1 attempts"),
+            "{next}"
+        );
+    }
 
     #[test]
     fn targets_are_normalised() {

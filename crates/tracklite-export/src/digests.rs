@@ -9,8 +9,6 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use tracklite::Store;
-
 use crate::artifacts::sha256_hex;
 use crate::error::Result;
 
@@ -44,11 +42,18 @@ pub(crate) struct Digests {
 }
 
 impl Digests {
-    /// The size and SHA-256 (hex) of artifact `path` of run `run_id`, from
-    /// memory when the file is unchanged since it was last hashed.
-    pub(crate) fn of(&self, store: &Store, run_id: &str, path: &str) -> Result<(u64, String)> {
-        let key = (run_id.to_string(), path.to_string());
-        let identity = Identity::of(&store.artifact_dir(run_id)?.join(path));
+    /// The size and SHA-256 (hex) of file `path` of folder `key` (a run
+    /// id, a logged model id), on disk at `full`, from memory when the file
+    /// is unchanged since it was last hashed; `read` reads it otherwise.
+    pub(crate) fn of(
+        &self,
+        key: &str,
+        path: &str,
+        full: &Path,
+        read: impl FnOnce() -> Result<Vec<u8>>,
+    ) -> Result<(u64, String)> {
+        let key = (key.to_string(), path.to_string());
+        let identity = Identity::of(full);
         if let Some(id) = identity {
             if let Some((known, size, digest)) = self.known.lock().unwrap().get(&key) {
                 if *known == id {
@@ -56,7 +61,7 @@ impl Digests {
                 }
             }
         }
-        let bytes = store.read_artifact(run_id, path)?;
+        let bytes = read()?;
         let (size, digest) = (bytes.len() as u64, sha256_hex(&bytes));
         // Remembered only when the file did not change while it was read.
         if let Some(id) = identity.filter(|id| id.size == size) {

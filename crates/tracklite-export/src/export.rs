@@ -347,8 +347,14 @@ pub(crate) fn export_pass(
         .filter(|i| !i.failed() && !i.remote_id.is_empty())
         .map(|i| i.id().to_string())
         .collect();
-    summary.objects =
-        crate::objects::export_objects(store, &ctx.client, &ctx.journal, &ctx.store_id, &exported)?;
+    summary.objects = crate::objects::export_objects(
+        store,
+        &ctx.client,
+        &ctx.journal,
+        &ctx.store_id,
+        &exported,
+        ctx.digests,
+    )?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }

@@ -9,13 +9,16 @@
 //! Their metric points go through runs/log-batch with `model_id`, which is
 //! how MLflow records them: each point needs its run on the server.
 //!
-//! Their artifacts are not sent here (see the artifact upload).
+//! Their artifact files go to the remote model's `artifact_uri` before it
+//! is finalized, journaled by path, size and SHA-256 as a run's are.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde_json::{json, Value};
 use tracklite::{LoggedModel, LoggedModelOrder, LoggedModelStatus};
 
+use crate::artifacts::{model_destination, upload, Source};
 use crate::error::{ExportError, Result};
 use crate::objects::{digest, key_values, metric_value, Objects, ObjectsSummary};
 
@@ -219,6 +222,23 @@ fn export_one(
         }
         summary.logged_models_updated += 1;
     }
+    // Files first, as MLflow's client does: a model is READY once they are
+    // all there (and a version of it can be registered).
+    let source = Source::Folder {
+        key: &model.model_id,
+        root: PathBuf::from(&model.artifact_location),
+    };
+    let destination = || model_destination(ctx.client, &remote);
+    let sent = upload(
+        ctx.client,
+        ctx.journal,
+        &source,
+        &destination,
+        ctx.digests,
+        &|_, _| {},
+    )?;
+    summary.model_files += sent.files;
+    summary.model_bytes += sent.bytes;
     if model.status != LoggedModelStatus::Pending {
         let body = json!({"model_id": remote, "status": proto_status(model.status)});
         ctx.client.patch(&endpoint, &body.to_string())?;

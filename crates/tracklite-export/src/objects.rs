@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use tracklite::{ExportJournal, Store};
 
 use crate::client::Client;
+use crate::digests::Digests;
 use crate::error::Result;
 
 /// Counts of the objects sent, and what could not be.
@@ -20,6 +21,10 @@ pub struct ObjectsSummary {
     pub logged_models_created: u64,
     /// Logged models whose status, params or tags were updated.
     pub logged_models_updated: u64,
+    /// Artifact files of logged models uploaded.
+    pub model_files: u64,
+    /// Their bytes.
+    pub model_bytes: u64,
     /// Metric points of logged models sent.
     pub model_metrics: u64,
     /// Metric points of logged models that cannot be sent: MLflow records a
@@ -53,6 +58,8 @@ pub(crate) struct Objects<'a> {
     pub experiments: HashMap<String, String>,
     /// Local logged model id → remote model id (filled by the models step).
     pub models: HashMap<String, String>,
+    /// Digests of artifact files hashed by earlier passes.
+    pub digests: &'a Digests,
 }
 
 /// Exports inputs, logged models, outputs and the registry, after the runs
@@ -63,6 +70,7 @@ pub(crate) fn export_objects(
     journal: &ExportJournal,
     store_id: &str,
     exported: &[String],
+    digests: &Digests,
 ) -> Result<ObjectsSummary> {
     let runs = journal
         .runs()?
@@ -77,6 +85,7 @@ pub(crate) fn export_objects(
         runs,
         experiments: journal.experiments()?,
         models: journal.objects(crate::models::LOGGED_MODEL)?,
+        digests,
     };
     let mut summary = ObjectsSummary::default();
     crate::models::export_logged_models(&mut ctx, &mut summary)?;

@@ -68,7 +68,9 @@ impl Server {
                 "sqlite:///{}",
                 self.dir.join("mlflow.db").display()
             ))
-            .arg("--default-artifact-root")
+            // Artifacts through the server's proxy, as a team server has
+            // them (a local root would leave clients nowhere to upload).
+            .arg("--artifacts-destination")
             .arg(self.dir.join("artifacts"))
             .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
             .args(["--workers", "1"])
