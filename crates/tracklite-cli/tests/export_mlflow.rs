@@ -399,6 +399,59 @@ fn a_lost_journal_is_rebuilt_from_the_server_and_a_param_conflict_is_refused() {
 }
 
 #[test]
+fn two_laptops_export_into_the_same_experiments_without_clobbering() {
+    let Some(venv) = venv() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&venv, dir.path());
+    // Two machines' stores: the same experiment names and run names, other
+    // store ids and run ids.
+    let (a, _) = make_store(&dir.path().join("laptop-a"));
+    let (b, _) = make_store(&dir.path().join("laptop-b"));
+    assert_ne!(a.store_id().unwrap(), b.store_id().unwrap());
+    let (out, first) = export(&dir.path().join("laptop-a"), &server.url(), &[]);
+    assert!(out.status.success(), "{first}");
+    let (out, second) = export(&dir.path().join("laptop-b"), &server.url(), &[]);
+    assert!(out.status.success(), "{second}");
+    // The second merges into the experiment the first made.
+    assert_eq!(count(&first, "experiments_created"), 1, "{first}");
+    assert_eq!(count(&second, "experiments_created"), 0, "{second}");
+    assert_eq!(count(&second, "runs_created"), 3, "{second}");
+
+    let remote = dump(&venv, &server.url());
+    assert_eq!(remote.len(), 6, "{remote:?}");
+    assert_eq!(assert_same(&a, &remote), 3);
+    assert_eq!(assert_same(&b, &remote), 3);
+    // Each nested run's parent is its own laptop's parent run.
+    for r in remote.values() {
+        if let Some(parent) = r["tags"]["mlflow.parentRunId"].as_str() {
+            assert_eq!(
+                remote[parent]["tags"]["tracklite.store_id"],
+                r["tags"]["tracklite.store_id"]
+            );
+        }
+    }
+    // Each exports only its own news afterwards.
+    a.log_metric(
+        &a.list_runs(&[], tracklite::ViewType::ActiveOnly).unwrap()[0].run_id,
+        "late",
+        1.0,
+        BASE_TIME,
+        0,
+    )
+    .unwrap();
+    a.flush().unwrap();
+    let (out, again) = export(&dir.path().join("laptop-a"), &server.url(), &[]);
+    assert!(out.status.success(), "{again}");
+    assert_eq!(count(&again, "points"), 1, "{again}");
+    let (out, again) = export(&dir.path().join("laptop-b"), &server.url(), &[]);
+    assert!(out.status.success(), "{again}");
+    assert_eq!(count(&again, "points"), 0, "{again}");
+    let remote = dump(&venv, &server.url());
+    assert_eq!(assert_same(&a, &remote), 3);
+    assert_eq!(assert_same(&b, &remote), 3);
+}
+
+#[test]
 fn an_export_killed_midway_is_finished_by_the_next() {
     let Some(venv) = venv() else { return };
     let dir = tempfile::tempdir().unwrap();
