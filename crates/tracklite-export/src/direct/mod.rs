@@ -18,7 +18,8 @@
 //! - registered models, versions under their own numbers, tags, aliases;
 //! - run (and logged model) artifact files, to `s3://` (see [`crate::s3`]).
 //!
-//! Each run is written in one transaction. What to write is decided by the
+//! Runs are written in batches, each in one transaction (each run in a
+//! savepoint of it) with one `COPY` of all their points. What to write is decided by the
 //! database, not by the export journal: per run, the params held and the
 //! number of points per key (one grouped count); the journal only says
 //! which prefix of each series those points are, and is written after the
@@ -186,58 +187,57 @@ pub fn export_direct(
         .flat_map(|(r, _)| r.metrics.values().map(|s| s.count))
         .sum();
     let mut points_sent = 0;
-    let mut exported = Vec::new();
-    for (run, _) in &selection.runs {
-        let experiment = &selection.experiments[&run.info.experiment_id];
-        let journal_entry = journaled.get(&run.info.run_id).cloned().unwrap_or_default();
-        let outcome = match &remote_experiments[&run.info.experiment_id] {
-            Ok(remote) => runs::export_run(&mut ctx, run, remote, &journal_entry),
-            Err(e) => Err(ExportError::Run {
+    for batch in batches(&selection.runs) {
+        let outcomes = export_batch(
+            &mut ctx,
+            &batch,
+            &remote_experiments,
+            &selection,
+            &journaled,
+        );
+        for (run, outcome) in batch.iter().zip(outcomes) {
+            let experiment = &selection.experiments[&run.info.experiment_id];
+            let mut report = RunReport {
                 run_id: run.info.run_id.clone(),
-                reason: format!("its experiment {:?}: {e}", experiment.name),
-            }),
-        };
-        let mut report = RunReport {
-            run_id: run.info.run_id.clone(),
-            run_name: run.info.run_name.clone(),
-            experiment: experiment.name.clone(),
-            remote_run_id: None,
-            outcome: RunOutcome::Failed,
-            points: 0,
-            params: 0,
-            tags: 0,
-            error: None,
-        };
-        match outcome {
-            Ok(w) => {
-                report.remote_run_id = Some(run.info.run_id.clone());
-                report.outcome = w.outcome();
-                report.points = w.points;
-                report.params = w.params;
-                report.tags = w.tags;
-                summary.infinite_values += w.infinite;
-                summary.export.objects.inputs += w.inputs;
-                summary.artifact_files += w.artifact_files;
-                summary.artifact_bytes += w.artifact_bytes;
-                points_sent += w.points;
-                exported.push(run.info.run_id.clone());
+                run_name: run.info.run_name.clone(),
+                experiment: experiment.name.clone(),
+                remote_run_id: None,
+                outcome: RunOutcome::Failed,
+                points: 0,
+                params: 0,
+                tags: 0,
+                error: None,
+            };
+            match outcome {
+                Ok(w) => {
+                    report.remote_run_id = Some(run.info.run_id.clone());
+                    report.outcome = w.outcome();
+                    report.points = w.points;
+                    report.params = w.params;
+                    report.tags = w.tags;
+                    summary.infinite_values += w.infinite;
+                    summary.export.objects.inputs += w.inputs;
+                    summary.artifact_files += w.artifact_files;
+                    summary.artifact_bytes += w.artifact_bytes;
+                    points_sent += w.points;
+                }
+                Err(e) => report.error = Some(e.to_string()),
             }
-            Err(e) => report.error = Some(e.to_string()),
-        }
-        summary.export.add(&report);
-        on_event(Event::Run(&report));
-        on_event(Event::Progress {
-            points_sent,
-            points_total,
-            seconds: started.elapsed().as_secs_f64(),
-        });
-        if let Some(error) = report.error {
-            summary.export.failures.push(RunFailure {
-                run_id: report.run_id,
-                run_name: report.run_name,
-                experiment: report.experiment,
-                error,
+            summary.export.add(&report);
+            on_event(Event::Run(&report));
+            on_event(Event::Progress {
+                points_sent,
+                points_total,
+                seconds: started.elapsed().as_secs_f64(),
             });
+            if let Some(error) = report.error {
+                summary.export.failures.push(RunFailure {
+                    run_id: report.run_id,
+                    run_name: report.run_name,
+                    experiment: report.experiment,
+                    error,
+                });
+            }
         }
     }
 
@@ -249,4 +249,140 @@ pub fn export_direct(
     registry::export_registry(&mut ctx, &models, &mut summary)?;
     summary.export.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// The most local points one transaction writes: what a batch holds in
+/// memory until its `COPY`.
+const BATCH_POINTS: u64 = 1_000_000;
+/// The most runs one transaction writes.
+const BATCH_RUNS: usize = 64;
+
+/// The selected runs in batches (each sorted by id, so that two exporters
+/// lock rows in one order and never deadlock), each written in one
+/// transaction with one `COPY` (see [`metrics::write_runs`]).
+fn batches<T>(runs: &[(tracklite::Run, T)]) -> Vec<Vec<&tracklite::Run>> {
+    let mut out: Vec<Vec<&tracklite::Run>> = Vec::new();
+    let mut points = 0;
+    for (run, _) in runs {
+        let n: u64 = run.metrics.values().map(|s| s.count).sum();
+        match out.last_mut() {
+            Some(b) if b.len() < BATCH_RUNS && points + n <= BATCH_POINTS => {
+                b.push(run);
+                points += n;
+            }
+            _ => {
+                out.push(vec![run]);
+                points = n;
+            }
+        }
+    }
+    for b in &mut out {
+        b.sort_by(|x, y| x.info.run_id.cmp(&y.info.run_id));
+    }
+    out
+}
+
+/// Writes a batch of runs in one transaction: each run's row, params, tags
+/// and inputs in a savepoint (a run that fails leaves nothing behind and
+/// the others go on), then the points of those that succeeded, then the
+/// commit; after it, each run's journal and artifact files. An outcome per
+/// run, in the batch's order.
+fn export_batch(
+    ctx: &mut Context<'_>,
+    batch: &[&tracklite::Run],
+    remote_experiments: &HashMap<
+        String,
+        std::result::Result<experiments::RemoteExperiment, String>,
+    >,
+    selection: &crate::select::Selection,
+    journaled: &HashMap<String, tracklite::JournaledRun>,
+) -> Vec<Result<runs::RunWrite>> {
+    let mut outcomes: Vec<Result<(runs::RunWrite, String)>> = Vec::with_capacity(batch.len());
+    let written = {
+        let target = &ctx.target;
+        let store = ctx.store;
+        let first = &batch[0].info.run_id;
+        let batch_err = |what: &str, e: &dyn std::error::Error| {
+            let whose = if batch.len() == 1 {
+                format!("run {first}")
+            } else {
+                format!("runs {first} and {} more", batch.len() - 1)
+            };
+            target.error(format!("{whose}: {what}"), e)
+        };
+        let attempt = (|| -> Result<Vec<metrics::MetricsWritten>> {
+            let mut tx = ctx
+                .client
+                .transaction()
+                .map_err(|e| batch_err("starting a transaction", &e))?;
+            for run in batch {
+                let id = run.info.run_id.as_str();
+                let err = |what: &str, e: &dyn std::error::Error| {
+                    target.error(format!("run {id}: {what}"), e)
+                };
+                let outcome = match &remote_experiments[&run.info.experiment_id] {
+                    Ok(remote) => {
+                        let mut sp = tx
+                            .transaction()
+                            .map_err(|e| err("starting a savepoint", &e))?;
+                        match runs::write_run(&mut sp, store, run, remote, &err) {
+                            Ok(w) => sp
+                                .commit()
+                                .map(|()| w)
+                                .map_err(|e| err("releasing its savepoint", &e)),
+                            Err(e) => {
+                                sp.rollback()
+                                    .map_err(|e| err("rolling back its savepoint", &e))?;
+                                Err(e)
+                            }
+                        }
+                    }
+                    Err(e) => Err(ExportError::Run {
+                        run_id: id.to_string(),
+                        reason: format!(
+                            "its experiment {:?}: {e}",
+                            selection.experiments[&run.info.experiment_id].name
+                        ),
+                    }),
+                };
+                outcomes.push(outcome);
+            }
+            let default = tracklite::JournaledRun::default();
+            let ok: Vec<(&tracklite::Run, &tracklite::JournaledRun)> = batch
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, o)| o.is_ok())
+                .map(|(r, _)| (*r, journaled.get(&r.info.run_id).unwrap_or(&default)))
+                .collect();
+            let written = metrics::write_runs(&mut tx, store, &ok, &batch_err)?;
+            tx.commit().map_err(|e| batch_err("committing", &e))?;
+            Ok(written)
+        })();
+        attempt
+    };
+    let mut written = match written {
+        Ok(w) => w.into_iter(),
+        // Nothing of the batch was committed: every run fails with it.
+        Err(e) => {
+            let reason = e.to_string();
+            return batch
+                .iter()
+                .map(|r| {
+                    Err(ExportError::Run {
+                        run_id: r.info.run_id.clone(),
+                        reason: reason.clone(),
+                    })
+                })
+                .collect();
+        }
+    };
+    batch
+        .iter()
+        .zip(outcomes)
+        .map(|(run, outcome)| {
+            let (w, uri) = outcome?;
+            let m = written.next().expect("one MetricsWritten per run written");
+            runs::finish_run(ctx, run, w, &m, &uri)
+        })
+        .collect()
 }

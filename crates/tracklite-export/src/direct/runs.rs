@@ -1,14 +1,14 @@
-//! One run, in one transaction: its row (as MLflow's `create_run` makes it,
-//! but with the local id, times, status and user), the params the database
-//! lacks (one it holds with another value fails the run before anything is
-//! written), the tags that differ, the new metric points, `latest_metrics`,
-//! inputs and outputs. The journal is written after the commit; then the
-//! artifact files go to the bucket.
+//! One run, in a savepoint of its batch's transaction: its row (as MLflow's
+//! `create_run` makes it, but with the local id, times, status and user),
+//! the params the database lacks (one it holds with another value fails the
+//! run before anything is written), the tags that differ, inputs and
+//! outputs (the batch then writes the metric points and `latest_metrics`). The journal is
+//! written after the commit; then the artifact files go to the bucket.
 
 use std::collections::HashMap;
 
 use postgres::Transaction;
-use tracklite::{JournaledRun, Run};
+use tracklite::{Run, Store};
 
 use super::experiments::RemoteExperiment;
 use super::{artifacts, inputs, metrics, Context};
@@ -48,26 +48,25 @@ impl RunWrite {
     }
 }
 
-/// Writes run `run` into remote experiment `experiment`.
-pub(crate) fn export_run(
-    ctx: &mut Context<'_>,
+/// Writes run `run` into remote experiment `experiment` within `tx` (a
+/// savepoint of its batch's transaction): its row, locked until the
+/// commit, params, tags and inputs; its metric points are written with
+/// the batch's (see [`metrics::write_runs`]). The answer, with the
+/// artifact URI the database holds.
+pub(crate) fn write_run(
+    tx: &mut Transaction<'_>,
+    store: &Store,
     run: &Run,
     experiment: &RemoteExperiment,
-    journaled: &JournaledRun,
-) -> Result<RunWrite> {
+    err: &ErrFn<'_>,
+) -> Result<(RunWrite, String)> {
     let info = &run.info;
     let id = info.run_id.as_str();
     let mut w = RunWrite::default();
-    let target = &ctx.target;
-    let err = |what: &str, e: &dyn std::error::Error| target.error(format!("run {id}: {what}"), e);
     let run_error = |reason: String| ExportError::Run {
         run_id: id.to_string(),
         reason,
     };
-    let mut tx = ctx
-        .client
-        .transaction()
-        .map_err(|e| err("starting a transaction", &e))?;
 
     let artifact_uri = format!("{}/{id}/artifacts", experiment.location);
     let end_time = info.end_time;
@@ -133,26 +132,38 @@ pub(crate) fn export_run(
         }
     }
 
-    w.params = write_params(&mut tx, run, &err)?;
-    w.tags = write_tags(&mut tx, run, &err)?;
-    let m = metrics::write_run(&mut tx, ctx.store, run, journaled, &err)?;
+    // A run this transaction created has no params or tags yet: nothing
+    // to read back.
+    w.params = write_params(tx, run, !w.created, err)?;
+    w.tags = write_tags(tx, run, !w.created, err)?;
+    w.inputs = inputs::write_run(tx, store, run, experiment.id, err)?;
+    Ok((w, artifact_uri))
+}
+
+/// After the commit of its batch: the journal of run `run` (it only hints
+/// the next export, see the module docs), then its artifact files.
+pub(crate) fn finish_run(
+    ctx: &Context<'_>,
+    run: &Run,
+    mut w: RunWrite,
+    m: &metrics::MetricsWritten,
+    artifact_uri: &str,
+) -> Result<RunWrite> {
+    let id = run.info.run_id.as_str();
     w.points = m.points;
     w.infinite = m.infinite;
-    w.inputs = inputs::write_run(&mut tx, ctx.store, run, experiment.id, &err)?;
-    tx.commit().map_err(|e| err("committing", &e))?;
-
-    // The journal only hints the next export (see the module docs).
     ctx.journal.record_run(id, id)?;
     let params: Vec<(String, String)> = run.params.clone().into_iter().collect();
     let tags: Vec<(String, String)> = run.tags.clone().into_iter().collect();
     ctx.journal.record_sent(id, &params, &tags, &m.series)?;
-    ctx.journal.record_end(id, info.status, end_time)?;
+    ctx.journal
+        .record_end(id, run.info.status, run.info.end_time)?;
 
     let (files, bytes) = artifacts::upload_run(
         ctx.store,
         &ctx.journal,
         id,
-        &artifact_uri,
+        artifact_uri,
         &ctx.artifact_root,
     )?;
     w.artifact_files = files;
@@ -160,17 +171,25 @@ pub(crate) fn export_run(
     Ok(w)
 }
 
-type ErrFn<'a> = dyn Fn(&str, &dyn std::error::Error) -> ExportError + 'a;
+pub(crate) type ErrFn<'a> = dyn Fn(&str, &dyn std::error::Error) -> ExportError + 'a;
 
 /// Inserts the params the run lacks; fails on one held with another value.
-fn write_params(tx: &mut Transaction<'_>, run: &Run, err: &ErrFn<'_>) -> Result<u64> {
+fn write_params(
+    tx: &mut Transaction<'_>,
+    run: &Run,
+    existed: bool,
+    err: &ErrFn<'_>,
+) -> Result<u64> {
     let id = run.info.run_id.as_str();
-    let held: HashMap<String, String> = tx
-        .query("SELECT key, value FROM params WHERE run_uuid = $1", &[&id])
-        .map_err(|e| err("reading its params", &e))?
-        .into_iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let held: HashMap<String, String> = if !existed {
+        HashMap::new()
+    } else {
+        tx.query("SELECT key, value FROM params WHERE run_uuid = $1", &[&id])
+            .map_err(|e| err("reading its params", &e))?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    };
     let mut keys = Vec::new();
     let mut values = Vec::new();
     for (k, v) in &run.params {
@@ -218,14 +237,17 @@ pub(crate) fn tags_of(run: &Run) -> Vec<(&str, &str)> {
 }
 
 /// Writes the tags that the database lacks or holds with another value.
-fn write_tags(tx: &mut Transaction<'_>, run: &Run, err: &ErrFn<'_>) -> Result<u64> {
+fn write_tags(tx: &mut Transaction<'_>, run: &Run, existed: bool, err: &ErrFn<'_>) -> Result<u64> {
     let id = run.info.run_id.as_str();
-    let held: HashMap<String, Option<String>> = tx
-        .query("SELECT key, value FROM tags WHERE run_uuid = $1", &[&id])
-        .map_err(|e| err("reading its tags", &e))?
-        .into_iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let held: HashMap<String, Option<String>> = if !existed {
+        HashMap::new()
+    } else {
+        tx.query("SELECT key, value FROM tags WHERE run_uuid = $1", &[&id])
+            .map_err(|e| err("reading its tags", &e))?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    };
     let (keys, values): (Vec<&str>, Vec<&str>) = tags_of(run)
         .into_iter()
         .filter(|(k, v)| held.get(*k).map(|h| h.as_deref()) != Some(Some(*v)))
