@@ -307,6 +307,15 @@ fn artifacts_arrive_byte_for_byte_once() {
         download(&venv, &url, &remote, &dir.path().join("dl2"), &[]),
         files_under(&on_disk)
     );
+
+    // A link in the run's folder is not an artifact: what it points to
+    // (here, outside the store) is not uploaded.
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, b"not an artifact").unwrap();
+    let link = store.artifact_dir(&run).unwrap().join("leak.txt");
+    std::os::unix::fs::symlink(&secret, link).unwrap();
+    export(&path, &url);
+    assert!(!files_under(&on_disk).iter().any(|f| f.0 == "leak.txt"));
 }
 
 /// Every object under `prefix` in `bucket` of the emulator at `endpoint`,

@@ -28,6 +28,7 @@ use tracklite::{ExportJournal, Store};
 use crate::client::Client;
 use crate::digests::Digests;
 use crate::error::{ExportError, Result};
+use crate::file_bytes::FileBytes;
 use crate::s3::S3Target;
 
 /// What [`upload`] sent.
@@ -86,11 +87,27 @@ impl Source<'_> {
         }
     }
 
+    /// Where file `path` is on disk; an error when a link takes it out of
+    /// the folder (nothing outside a run's or model's folder is uploaded).
     fn full_path(&self, path: &str) -> Result<PathBuf> {
-        Ok(match self {
-            Source::Run { store, run_id } => store.artifact_dir(run_id)?.join(path),
-            Source::Folder { root, .. } => root.join(path),
-        })
+        let root = match self {
+            Source::Run { store, run_id } => store.artifact_dir(run_id)?,
+            Source::Folder { root, .. } => root.clone(),
+        };
+        let full = root.join(path);
+        if let (Ok(real_root), Ok(real)) = (root.canonicalize(), full.canonicalize()) {
+            if !real.starts_with(&real_root) {
+                return Err(ExportError::Selection {
+                    reason: format!(
+                        "artifact {path:?} of {} leads outside its folder (to {}); it is not \
+                         uploaded",
+                        self.key(),
+                        real.display()
+                    ),
+                });
+            }
+        }
+        Ok(full)
     }
 
     /// The files the journal shows as uploaded: path → (size, SHA-256).
@@ -128,19 +145,9 @@ impl Source<'_> {
         Ok(())
     }
 
-    fn read(&self, path: &str) -> Result<Vec<u8>> {
-        match self {
-            Source::Run { store, run_id } => Ok(store.read_artifact(run_id, path)?),
-            Source::Folder { root, .. } => {
-                let full = root.join(path);
-                std::fs::read(&full).map_err(|e| {
-                    ExportError::Store(tracklite::Error::Io {
-                        path: full,
-                        source: e,
-                    })
-                })
-            }
-        }
+    /// The file's bytes, mapped (not read into memory).
+    fn read(&self, path: &str) -> Result<FileBytes> {
+        FileBytes::open(&self.full_path(path)?)
     }
 }
 

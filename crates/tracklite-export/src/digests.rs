@@ -11,6 +11,7 @@ use std::time::SystemTime;
 
 use crate::artifacts::sha256_hex;
 use crate::error::Result;
+use crate::file_bytes::FileBytes;
 
 /// What identifies one version of a file on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +51,7 @@ impl Digests {
         key: &str,
         path: &str,
         full: &Path,
-        read: impl FnOnce() -> Result<Vec<u8>>,
+        read: impl FnOnce() -> Result<FileBytes>,
     ) -> Result<(u64, String)> {
         let key = (key.to_string(), path.to_string());
         let identity = Identity::of(full);

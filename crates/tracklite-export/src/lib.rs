@@ -51,6 +51,7 @@ mod digests;
 mod direct;
 mod error;
 mod export;
+mod file_bytes;
 mod inputs;
 mod models;
 mod objects;
