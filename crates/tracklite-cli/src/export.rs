@@ -91,16 +91,24 @@ pub(crate) fn print_summary(s: &ExportSummary, out: &mut dyn Write) -> Result<()
         s.seconds
     )?;
     let o = &s.objects;
-    if !s.dry_run {
+    if s.dry_run {
         writeln!(
             out,
-            "inputs {}, outputs {}; logged models {} created, {} updated, {} metric points \
-             ({} without a run on the server); registered models {} created, versions {} \
-             created, {} registry updates",
+            "would make {} logged models, {} registered models, {} versions",
+            o.logged_models_created, o.registered_models_created, o.versions_created
+        )?;
+    } else {
+        writeln!(
+            out,
+            "inputs {}, outputs {}; logged models {} created, {} updated, {} files ({} bytes), \
+             {} metric points ({} without a run on the server); registered models {} created, \
+             versions {} created, {} registry updates",
             o.inputs,
             o.outputs,
             o.logged_models_created,
             o.logged_models_updated,
+            o.model_files,
+            o.model_bytes,
             o.model_metrics,
             o.model_metrics_without_run,
             o.registered_models_created,

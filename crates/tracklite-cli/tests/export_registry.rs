@@ -234,6 +234,20 @@ fn inputs_logged_models_and_the_registry_are_exported_once() {
     let server = Server::start(&venv, &server_dir);
     let (_store, run, model) = make_store(&dir.path().join("store"));
 
+    // A dry run counts what would be made, from the journal alone.
+    let (output, dry) = export(&dir.path().join("store"), &server.url(), &["--dry-run"]);
+    assert!(output.status.success(), "{dry}");
+    let o = &dry["objects"];
+    assert_eq!(
+        (
+            &o["logged_models_created"],
+            &o["registered_models_created"],
+            &o["versions_created"]
+        ),
+        (&json!(1), &json!(1), &json!(2)),
+        "{dry}"
+    );
+
     let (output, summary) = export(&dir.path().join("store"), &server.url(), &[]);
     assert!(
         output.status.success(),
@@ -332,7 +346,18 @@ fn inputs_logged_models_and_the_registry_are_exported_once() {
     assert_eq!(v2["stage"], "None");
     assert_eq!(v2["aliases"], json!(["champion"]));
 
-    // A second export makes and sends nothing.
+    // A second export makes and sends nothing, as a dry run says first.
+    let (_, dry) = export(&dir.path().join("store"), &server.url(), &["--dry-run"]);
+    let o = &dry["objects"];
+    assert_eq!(
+        (
+            &o["logged_models_created"],
+            &o["registered_models_created"],
+            &o["versions_created"]
+        ),
+        (&json!(0), &json!(0), &json!(0)),
+        "{dry}"
+    );
     let (output, again) = export(&dir.path().join("store"), &server.url(), &[]);
     assert!(output.status.success(), "{again}");
     let o = &again["objects"];

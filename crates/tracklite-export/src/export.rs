@@ -186,6 +186,10 @@ pub(crate) fn export_pass(
     };
     if options.dry_run {
         crate::summary::dry_run(&selection, &journal, &journaled, &mut summary)?;
+        // Only to name the target: a dry run makes no request.
+        let client = Client::new(&target, &options.auth, options.retry.clone(), 1);
+        let experiments = selection.experiments.keys().cloned();
+        summary.objects = crate::objects::dry_run(store, &client, &journal, experiments)?;
         summary.seconds = started.elapsed().as_secs_f64();
         return Ok(summary);
     }

@@ -40,6 +40,16 @@ fn proto_status(s: LoggedModelStatus) -> &'static str {
     }
 }
 
+/// A dry run's count: logged models of the exported experiments that the
+/// journal does not show as made.
+pub(crate) fn dry_run(ctx: &Objects<'_>, summary: &mut ObjectsSummary) -> Result<()> {
+    summary.logged_models_created = local_models(ctx)?
+        .iter()
+        .filter(|m| !ctx.models.contains_key(&m.model_id))
+        .count() as u64;
+    Ok(())
+}
+
 /// Every active logged model of the exported experiments.
 fn local_models(ctx: &Objects<'_>) -> Result<Vec<LoggedModel>> {
     let experiments: Vec<&str> = ctx.experiments.keys().map(String::as_str).collect();

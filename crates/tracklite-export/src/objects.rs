@@ -101,6 +101,35 @@ pub(crate) fn export_objects(
     Ok(summary)
 }
 
+/// What a dry run counts of the objects: logged models, registered models
+/// and versions that the journal does not show as made, for the local
+/// experiments `experiments`. Nothing is asked of the server.
+pub(crate) fn dry_run(
+    store: &Store,
+    client: &Client,
+    journal: &ExportJournal,
+    experiments: impl IntoIterator<Item = String>,
+) -> Result<ObjectsSummary> {
+    let digests = Digests::default();
+    let ctx = Objects {
+        store,
+        client,
+        journal,
+        store_id: String::new(),
+        runs: HashMap::new(),
+        experiments: experiments
+            .into_iter()
+            .map(|e| (e, String::new()))
+            .collect(),
+        models: journal.objects(crate::models::LOGGED_MODEL)?,
+        digests: &digests,
+    };
+    let mut summary = ObjectsSummary::default();
+    crate::models::dry_run(&ctx, &mut summary)?;
+    crate::registry::dry_run(&ctx, &mut summary)?;
+    Ok(summary)
+}
+
 /// `[{key, value}, ...]` of a map.
 pub(crate) fn key_values<'a>(items: impl IntoIterator<Item = (&'a String, &'a String)>) -> Value {
     Value::Array(

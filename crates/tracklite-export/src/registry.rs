@@ -72,6 +72,24 @@ fn versions_of(ctx: &Objects<'_>, name: &str) -> Result<Vec<ModelVersion>> {
     Ok(out)
 }
 
+/// A dry run's counts: registered models and versions the journal does
+/// not show as made.
+pub(crate) fn dry_run(ctx: &Objects<'_>, summary: &mut ObjectsSummary) -> Result<()> {
+    let sent = ctx.journal.objects(REGISTERED_MODEL)?;
+    let versions_sent = ctx.journal.objects(MODEL_VERSION)?;
+    for rm in all_registered_models(ctx)? {
+        if !sent.contains_key(&rm.name) {
+            summary.registered_models_created += 1;
+        }
+        for v in versions_of(ctx, &rm.name)? {
+            if !versions_sent.contains_key(&format!("{}/{}", rm.name, v.version)) {
+                summary.versions_created += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Exports every registered model of the store.
 pub(crate) fn export_registry(ctx: &Objects<'_>, summary: &mut ObjectsSummary) -> Result<()> {
     let models = all_registered_models(ctx)?;
