@@ -114,3 +114,96 @@ def test_bad_targets_and_intervals_are_refused_with_their_rule(tmp_path: Path) -
         tracklite.start_sync("http://127.0.0.1:9", interval=0)
     with pytest.raises(ExportError, match="ftp://example.org"):
         tracklite.start_sync("ftp://example.org")
+
+
+def _log_training(api, experiment: str, notes: Path) -> str:
+    """The same training run, through ``api``: MLflow's fluent module or
+    tracklite's (``import tracklite as mlflow``). Returns the run id."""
+    api.set_experiment(experiment)
+    with api.start_run(run_name="oracle", tags={"team": "vision"}) as parent:
+        api.log_params({"lr": 0.01, "optimizer": "adam", "layers": 3})
+        api.set_tag("stage", "train")
+        for step in range(40):
+            api.log_metrics({"loss": 1.0 / (step + 1), "acc": step / 40}, step=step)
+        api.log_metric("nan_metric", float("nan"), step=0)
+        api.log_artifact(str(notes), artifact_path="docs")
+        with api.start_run(run_name="child", nested=True):
+            api.log_param("fold", 1)
+            api.log_metric("val_loss", 0.25, step=3)
+        return parent.info.run_id
+
+
+def _shape(client, run_id: str) -> dict:
+    """What a run is, less ids and times that differ between two logs."""
+    run = client.get_run(run_id)
+    tags = {
+        k: v
+        for k, v in run.data.tags.items()
+        if not k.startswith("tracklite.")
+        and k not in ("mlflow.source.name", "mlflow.source.type", "mlflow.user")
+    }
+    histories = {
+        k: [
+            (m.step, None if m.value != m.value else m.value)
+            for m in client.get_metric_history(run_id, k)
+        ]
+        for k in run.data.metrics
+    }
+    children = client.search_runs(
+        [run.info.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{run_id}'"
+    )
+    return dict(
+        name=run.info.run_name,
+        status=run.info.status,
+        params=run.data.params,
+        tags=tags,
+        metrics={k: (None if v != v else v) for k, v in run.data.metrics.items()},
+        histories=histories,
+        artifacts=sorted(f.path for f in client.list_artifacts(run_id, "docs")),
+        children=[
+            dict(name=c.info.run_name, params=c.data.params, metrics=c.data.metrics)
+            for c in children
+        ],
+    )
+
+
+def test_an_exported_run_reads_back_as_the_same_run_logged_through_mlflow(
+    mlflow_server_pg_s3: MlflowServer, tmp_path: Path
+) -> None:
+    """The oracle: the same script logged straight to the server by MLflow,
+    and logged offline by tracklite then exported, read back alike."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("same file\n")
+    suffix = uuid.uuid4().hex[:8]
+    mlflow.set_tracking_uri(mlflow_server_pg_s3.url)
+    try:
+        oracle_id = _log_training(mlflow, f"oracle-mlflow-{suffix}", notes)
+    finally:
+        mlflow.set_tracking_uri(None)
+    local_id = _log_training(tracklite, f"oracle-tracklite-{suffix}", notes)
+    tracklite.export(mlflow_server_pg_s3.url)
+    client = mlflow.MlflowClient(tracking_uri=mlflow_server_pg_s3.url)
+    _, exported = _remote_run(mlflow_server_pg_s3, f"oracle-tracklite-{suffix}", local_id)
+    expected = _shape(client, oracle_id)
+    assert len(expected["histories"]["loss"]) == 40 and expected["children"], expected
+    assert _shape(client, exported.info.run_id) == expected
+
+
+def test_artifacts_go_straight_to_the_bucket_of_a_server_with_an_s3_root(
+    mlflow_server_direct_s3: MlflowServer, s3_env, tmp_path: Path
+) -> None:
+    experiment = f"py-s3-{uuid.uuid4().hex[:8]}"
+    tracklite.set_experiment(experiment)
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(bytes(range(256)) * 4096)
+    with tracklite.start_run() as run:
+        tracklite.log_metric("loss", 0.5)
+        tracklite.log_artifact(str(weights), artifact_path="model")
+    summary = tracklite.export(mlflow_server_direct_s3.url)
+    assert summary["runs_created"] == 1, summary
+    client, remote = _remote_run(mlflow_server_direct_s3, experiment, run.info.run_id)
+    assert remote.info.artifact_uri.startswith("s3://")
+    got = client.download_artifacts(remote.info.run_id, "model/weights.bin", str(tmp_path / "dl"))
+    assert Path(got).read_bytes() == weights.read_bytes()
+    keys = s3_env.keys(remote.info.artifact_uri.split("/", 3)[3])
+    assert any(k.endswith("model/weights.bin") for k in keys), keys
