@@ -72,6 +72,7 @@ EXPORT_REST = (
 )
 EXPORT_DIRECT = f"export {EXPORT_POINTS:,} points into the server's PostgreSQL and S3 (direct)"
 EXPORT_SMALL = f"export {EXPORT_SMALL_RUNS} small runs to an MLflow server over REST"
+EXPORT_SMALL_DIRECT = f"export {EXPORT_SMALL_RUNS} small runs into the server's PostgreSQL (direct)"
 #: Native-only workloads, for the targets the engine is held to.
 ARRAY_POINTS = 1_000_000
 LOG_ARRAY = f"log_metric_array, {ARRAY_POINTS:,} points in one call"

@@ -12,8 +12,8 @@ moto's S3 emulator, all started here and stopped at the end:
 - direct: ``tracklite export --postgres URL --artifacts s3://...`` of a store
   of the same shape into the server's database and artifact root, next to
   a bare binary ``COPY`` of as many rows into ``metrics``; goal ≥ 80%;
-- runs/s: ``tracklite export --to`` of 100 small runs (3 params and 10 keys
-  × 10 steps each), where the per-run requests count, not the points.
+- runs/s: ``tracklite export --to``, and direct, of 100 small runs (3 params
+  and 10 keys × 10 steps each), where the per-run work counts, not the points.
 
 Every repetition exports new stores (a second export of one store sends
 nothing); the poster and the export it is compared with run one after the
@@ -45,6 +45,7 @@ from _common import (
     EXPORT_REST,
     EXPORT_RUNS,
     EXPORT_SMALL,
+    EXPORT_SMALL_DIRECT,
     EXPORT_SMALL_RUNS,
     EXPORT_STEPS,
     POSTER,
@@ -92,6 +93,7 @@ ROWS = (
     (EXPORT_DIRECT, BARE_COPY, "points/s"),
     (EXPORT_DIRECT, EXPORT_CLI, "points/s"),
     (EXPORT_SMALL, EXPORT_CLI, "runs/s"),
+    (EXPORT_SMALL_DIRECT, EXPORT_CLI, "runs/s"),
 )
 
 
@@ -144,6 +146,13 @@ def _small_runs(tool: Path, store: Path, server: str, runs: int) -> tuple[int, f
     return runs, export_rate.rest_export_runs(tool, store, server, EXPORT_CONNECTIONS, runs)
 
 
+def _small_runs_direct(
+    tool: Path, store: Path, svc: server_ceiling.Services, runs: int
+) -> tuple[int, float]:
+    _, seconds = export_rate.direct_export(tool, store, svc, runs * KEYS * SMALL_STEPS)
+    return runs, seconds
+
+
 def _share(out: _Samples, workload: str, kind: str, base: str) -> str:
     """The row's median as a share of the ``base`` row's, and the range of
     the shares of the repetitions (each measured right after its base)."""
@@ -170,7 +179,11 @@ def _measure(
     direct = export_rate.direct_supported(tool)
     if not direct:
         why = "this tracklite CLI has no direct mode (`export --postgres`)"
-        absent |= {(EXPORT_DIRECT, BARE_COPY): why, (EXPORT_DIRECT, EXPORT_CLI): why}
+        absent |= {
+            (EXPORT_DIRECT, BARE_COPY): why,
+            (EXPORT_DIRECT, EXPORT_CLI): why,
+            (EXPORT_SMALL_DIRECT, EXPORT_CLI): why,
+        }
     source = None
     if export_rate.have_export_import(install=False):
         source = export_rate.export_import_source(sizes.copy_runs, sizes.copy_steps, tmp)
@@ -202,6 +215,10 @@ def _measure(
             out.take(EXPORT_REST, EXPORT_IMPORT, _export_import, svc.server, *source, tmp, copied)
         small = store("small", sizes.small_runs, SMALL_STEPS)
         out.take(EXPORT_SMALL, EXPORT_CLI, _small_runs, tool, small, svc.server, sizes.small_runs)
+        if direct:
+            small = store("small-direct", sizes.small_runs, SMALL_STEPS)
+            n = sizes.small_runs
+            out.take(EXPORT_SMALL_DIRECT, EXPORT_CLI, _small_runs_direct, tool, small, svc, n)
     return out, absent
 
 
@@ -242,6 +259,10 @@ def _rows(
             f"`tracklite export --to` of {count(sizes.small_runs, 'run')} of 3 params and "
             f"{KEYS} keys × {SMALL_STEPS} steps, {EXPORT_CONNECTIONS} connections"
         ),
+        (EXPORT_SMALL_DIRECT, EXPORT_CLI): (
+            f"`tracklite export --postgres --artifacts s3://` of {count(sizes.small_runs, 'run')} "
+            f"of 3 params and {KEYS} keys × {SMALL_STEPS} steps"
+        ),
     }
     nominal = {EXPORT_REST: EXPORT_POINTS, EXPORT_DIRECT: EXPORT_POINTS}
     rows = []
@@ -258,7 +279,8 @@ def _rows(
         size = out.size(workload, kind)
         full = nominal.get(workload, EXPORT_SMALL_RUNS)
         if kind != EXPORT_IMPORT and size != full:
-            note = f"measured at {count(size, 'run' if workload == EXPORT_SMALL else 'point')}; "
+            small = workload in (EXPORT_SMALL, EXPORT_SMALL_DIRECT)
+            note = f"measured at {count(size, 'run' if small else 'point')}; "
             note += notes[key]
         rows.append(Row(workload, kind, out.rate(workload, kind), unit, note, size=size))
     return rows
