@@ -1,0 +1,114 @@
+"""What runs MLflow itself from ``import tracklite as mlflow``: autolog
+and model flavors log into the tracklite store, into tracklite's active
+run; without MLflow they raise one clear error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tracklite
+from tracklite import _mlflow_bridge
+
+mlflow = pytest.importorskip("mlflow")
+sklearn_linear = pytest.importorskip("sklearn.linear_model")
+
+
+@pytest.fixture(autouse=True)
+def bridge_off() -> Iterator[None]:
+    yield
+    _mlflow_bridge.stop_using()
+    mlflow.autolog(disable=True)
+
+
+def _data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3))
+    return x, (x[:, 0] > 0).astype(int)
+
+
+def test_autolog_logs_fit_into_trackltes_active_run(fresh_tracking: Path) -> None:
+    tracklite.autolog(log_models=False, silent=True)
+    x, y = _data()
+    with tracklite.start_run(run_name="fit") as run:
+        assert mlflow.active_run().info.run_id == run.info.run_id
+        sklearn_linear.LogisticRegression(C=0.5).fit(x, y)
+        tracklite.log_metric("mine", 1.0)
+    assert mlflow.active_run() is None
+    stored = tracklite.get_run(run.info.run_id)
+    assert stored.info.status == "FINISHED"
+    assert stored.data.params["C"] == "0.5"
+    assert "training_accuracy_score" in stored.data.metrics
+    assert stored.data.metrics["mine"] == 1.0
+    assert mlflow.get_tracking_uri() == f"tracklite:{fresh_tracking}"
+    assert len(tracklite.search_runs(output_format="list")) == 1
+
+
+def test_autolog_without_an_active_run_makes_one_in_the_store() -> None:
+    tracklite.set_experiment("auto")
+    tracklite.autolog(log_models=False, silent=True)
+    x, y = _data()
+    sklearn_linear.LogisticRegression().fit(x, y)
+    last = tracklite.last_active_run()
+    assert last is not None
+    assert last.info.experiment_id == tracklite.get_experiment_by_name("auto").experiment_id
+    assert "training_accuracy_score" in last.data.metrics
+    assert last.info.status == "FINISHED"
+
+
+def test_a_flavor_logs_a_model_that_registers_and_loads() -> None:
+    x, y = _data()
+    model = sklearn_linear.LogisticRegression().fit(x, y)
+    with tracklite.start_run() as run:
+        info = tracklite.sklearn.log_model(model, name="model")
+    assert info.run_id == run.info.run_id
+    version = tracklite.register_model(info.model_uri, "classifier")
+    assert version.version == 1
+    loaded = tracklite.pyfunc.load_model("models:/classifier/1")
+    assert list(loaded.predict(x[:5])) == list(model.predict(x[:5]))
+    assert tracklite.models.infer_signature(x, y).inputs is not None
+    assert "sklearn" in repr(tracklite.sklearn)
+
+
+def test_mlflow_reads_a_tracklite_table(store_dir: Path, tracking_uri: str) -> None:
+    pytest.importorskip("pandas")
+    with tracklite.Store(store_dir).start_run() as run:
+        run.log_table({"q": ["what?"], "a": ["this"]}, "qa.json")
+    loaded = mlflow.MlflowClient(tracking_uri).load_table("0", "qa.json", run_ids=[run.run_id])
+    assert loaded.to_dict("list") == {"q": ["what?"], "a": ["this"]}
+
+
+def test_without_mlflow_one_clear_error(tmp_path: Path) -> None:
+    script = """
+import sys
+sys.modules["mlflow"] = None  # as if MLflow were not installed
+import numpy as np, tracklite
+for call in (lambda: tracklite.autolog(),
+             lambda: tracklite.sklearn.log_model(object(), name="m")):
+    try:
+        call()
+    except tracklite.MlflowNotInstalledError as e:
+        print("ERROR", isinstance(e, ImportError), e)
+with tracklite.start_run() as run:
+    tracklite.log_table({"a": [1]}, "t.json")
+    tracklite.log_image(np.eye(3), "eye.png")
+print("logged", sorted(f.path for f in tracklite.MlflowClient().list_artifacts(run.info.run_id)))
+"""
+    env = dict(os.environ, TRACKLITE_STORE=str(tmp_path / "s"))
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    errors = [line for line in out.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 2
+    for line in errors:
+        assert line.startswith("ERROR True ")
+        assert 'pip install "tracklite[mlflow]"' in line
+    assert "autolog needs MLflow" in errors[0]
+    assert "tracklite.sklearn.log_model needs MLflow" in errors[1]
+    assert "logged ['eye.png', 't.json']" in out
