@@ -147,6 +147,9 @@ def test_plot_draws_one_curve_per_run_labelled_by_name(tmp_path: Path) -> None:
     assert ax.get_ylabel() == "loss"
     ax.figure.savefig(tmp_path / "curves.png")
     assert (tmp_path / "curves.png").stat().st_size > 1000
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
 
 
 def test_plot_several_keys_against_time_from_a_search_frame() -> None:

@@ -162,8 +162,10 @@ class Flavor:
         return f"<tracklite.{self._name}: MLflow's mlflow.{self._name} on the tracklite store>"
 
     def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("__"):
-            raise AttributeError(attr)
+        if attr.startswith("_"):
+            # Private names, and what IPython or copy probe for (_repr_html_,
+            # __wrapped__, ...): no reason to import MLflow for those.
+            raise AttributeError(f"{self!r} has no attribute {attr!r}")
         what = f"tracklite.{self._name}.{attr}"
         configured(what)
         value = getattr(_import(f"mlflow.{self._name}", what), attr)

@@ -33,7 +33,7 @@ def _data() -> tuple[np.ndarray, np.ndarray]:
     return x, (x[:, 0] > 0).astype(int)
 
 
-def test_autolog_logs_fit_into_trackltes_active_run(fresh_tracking: Path) -> None:
+def test_autolog_logs_fit_into_tracklites_active_run(fresh_tracking: Path) -> None:
     tracklite.autolog(log_models=False, silent=True)
     x, y = _data()
     with tracklite.start_run(run_name="fit") as run:
@@ -112,3 +112,10 @@ print("logged", sorted(f.path for f in tracklite.MlflowClient().list_artifacts(r
     assert "autolog needs MLflow" in errors[0]
     assert "tracklite.sklearn.log_model needs MLflow" in errors[1]
     assert "logged ['eye.png', 't.json']" in out
+
+
+def test_a_flavor_answers_private_probes_itself() -> None:
+    flavor = tracklite.pyfunc
+    assert not hasattr(flavor, "_repr_html_")
+    assert not hasattr(flavor, "__wrapped__")
+    assert isinstance(flavor.PythonModel, type)  # classes come as they are
