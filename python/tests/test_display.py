@@ -40,6 +40,13 @@ def test_run_html_shows_info_metrics_params_and_tags() -> None:
     assert "mlflow.runName" in text
 
 
+def test_an_active_run_shows_what_is_stored_now() -> None:
+    with tracklite.start_run(run_name="live") as run:
+        tracklite.log_metric("loss", 0.25)
+        assert "0.25" in _text(run._repr_html_())
+    assert "FINISHED" in _text(run._repr_html_())
+
+
 def test_user_strings_are_escaped_everywhere() -> None:
     evil = "<script>alert('x')</script>"
     tracklite.set_experiment(f"exp {evil}")

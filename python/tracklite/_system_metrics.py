@@ -124,7 +124,7 @@ def _env_number(name: str, kind: Callable[[str], Any], default: Any) -> Any:
     return value
 
 
-def _import_psutil() -> Any:
+def require_psutil() -> Any:
     try:
         import psutil
     except ImportError as e:
@@ -214,7 +214,7 @@ class SystemMetricsMonitor:
     run of a store, until :meth:`stop` or the run is no longer RUNNING."""
 
     def __init__(self, store: Any, run_id: str, *, resume: bool = False) -> None:
-        self._sampler = _Sampler(_import_psutil())
+        self._sampler = _Sampler(require_psutil())
         self.interval = float(_env_number(INTERVAL_ENV, float, DEFAULT_INTERVAL))
         self.samples_before_logging = int(_env_number(SAMPLES_ENV, int, DEFAULT_SAMPLES))
         node = os.environ.get(NODE_ENV)

@@ -111,6 +111,10 @@ class ActiveRun(Run):
     def __enter__(self) -> ActiveRun:
         return self
 
+    def _repr_html_(self) -> str:
+        """The run as stored now (not as it started), as HTML."""
+        return self._store.get_run(self.info.run_id)._repr_html_()
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -343,7 +347,7 @@ def start_run(
     if log_system_metrics is None:
         log_system_metrics = _system_metrics.enabled_by_default()
     if log_system_metrics:
-        _system_metrics._import_psutil()  # raises before any run is made
+        _system_metrics.require_psutil()  # raises before any run is made
     active = _start_run(run_id, experiment_id, run_name, nested, parent_run_id, tags, description)
     rid = active.info.run_id
     try:
