@@ -70,13 +70,11 @@ def _undocumented(module_names: list[str]) -> list[str]:
             if not inspect.getdoc(obj):
                 missing.append(where)
             if inspect.isclass(obj):
-                for member_name in _members(obj):
-                    member = getattr(obj, member_name)
-                    doc = inspect.getdoc(member)
-                    if isinstance(vars(obj).get(member_name), property) or isinstance(
-                        inspect.getattr_static(obj, member_name), property
-                    ):
-                        doc = inspect.getattr_static(obj, member_name).__doc__
+                for member_name, member in _members(obj).items():
+                    if isinstance(member, property):
+                        doc = member.__doc__
+                    else:  # through the class, so that overrides inherit their base's doc
+                        doc = inspect.getdoc(getattr(obj, member_name))
                     if not doc:
                         missing.append(f"{where}.{member_name}")
     return missing

@@ -156,3 +156,24 @@ def test_log_table_of_a_dataframe_matches_pandas_split_format() -> None:
     assert written == json.loads(frame.to_json(orient="split", index=False))
     with pytest.raises(tracklite.InvalidValueError, match="as .json"):
         tracklite.log_table(frame, "frame.csv", run_id=run.info.run_id)
+
+
+def test_log_table_saves_image_cells_as_mlflow_does() -> None:
+    image_mod = pytest.importorskip("PIL.Image")
+    pictures = [image_mod.new("RGB", (512, 64), color) for color in ("red", "blue")]
+    with tracklite.start_run() as run:
+        tracklite.log_table({"label": ["r", "b"], "picture": pictures}, "eval/pics.json")
+        with pytest.raises(tracklite.InvalidValueError, match="'mixed' of the table mixes"):
+            tracklite.log_table({"mixed": [pictures[0], "text"]}, "eval/bad.json")
+    run_id = run.info.run_id
+    table = json.loads(_artifact(run_id, "eval/pics.json").read_text())
+    assert table["columns"] == ["label", "picture"]
+    cells = [row[1] for row in table["data"]]
+    for cell in cells:
+        assert cell["type"] == "image"
+        assert cell["filepath"].startswith("table_images/eval/pics/")
+        assert cell["compressed_filepath"] == cell["filepath"][: -len(".png")] + ".webp"
+        with image_mod.open(_artifact(run_id, cell["compressed_filepath"])) as thumb:
+            assert thumb.size == (256, 32)
+    with image_mod.open(_artifact(run_id, cells[1]["filepath"])) as im:
+        assert im.size == (512, 64) and im.getpixel((0, 0)) == (0, 0, 255)

@@ -9,7 +9,10 @@ in the files and tags MLflow writes, so that MLflow's UI shows them.
 - ``log_table(data, artifact_file)`` writes a ``.json`` file as pandas'
   ``to_json(orient="split", index=False)`` does: ``{"columns": [...],
   "data": [[...], ...]}``; logging again to the same file appends rows;
-  the run's ``mlflow.loggedArtifacts`` tag lists the table.
+  the run's ``mlflow.loggedArtifacts`` tag lists the table. A column of
+  PIL images is saved as MLflow saves it: each image as
+  ``table_images/<table>/<uuid>.png`` with a ``.webp`` thumbnail, the
+  cell holding ``{"type": "image", "filepath": ..., "compressed_filepath": ...}``.
 """
 
 from __future__ import annotations
@@ -131,10 +134,46 @@ def _table_from_dict(data: dict[str, Any]) -> dict[str, Any]:
     return {"columns": columns, "data": [[_cell(c[r]) for c in cols] for r in range(n)]}
 
 
-def _table(data: Any) -> dict[str, Any]:
+def _image_column(name: Any, cells: list[Any]) -> bool:
+    """Whether a column holds images (all of its cells; a mix is refused)."""
+    flags = [_image.is_pil_image(c) for c in cells]
+    if any(flags) and not all(flags):
+        raise InvalidValueError(
+            f"column {name!r} of the table mixes images and other values: "
+            "a column holds images only, or none"
+        )
+    return bool(cells) and all(flags)
+
+
+def _table_image(store: Store, run_id: str, artifact_file: str, image: Any) -> dict[str, str]:
+    """Saves an image of a table cell as MLflow does (a .png and a .webp
+    thumbnail under ``table_images/<table>/``) and returns the cell."""
+    table_name = posixpath.splitext(artifact_file)[0]
+    base = posixpath.join("table_images", table_name, str(uuid.uuid4()))
+    _save_pil(store, run_id, image, base + ".png")
+    _save_pil(store, run_id, _thumbnail(image), base + ".webp")
+    return {"type": "image", "filepath": base + ".png", "compressed_filepath": base + ".webp"}
+
+
+def _table(store: Store, run_id: str, data: Any, artifact_file: str) -> dict[str, Any]:
+    """The table as MLflow's JSON holds it, its image cells saved."""
+
+    def save(image: Any) -> dict[str, str]:
+        return _table_image(store, run_id, artifact_file, image)
+
     if isinstance(data, dict):
-        return _table_from_dict(data)
+        table = _table_from_dict(data)
+        for j, name in enumerate(table["columns"]):
+            if _image_column(name, [row[j] for row in table["data"]]):
+                for row in table["data"]:
+                    row[j] = save(row[j])
+        return table
     if type(data).__module__.startswith("pandas") and hasattr(data, "to_json"):
+        images = [c for c in data.columns if _image_column(c, data[c].tolist())]
+        if images:
+            data = data.copy()
+            for c in images:
+                data[c] = data[c].map(save)
         out: dict[str, Any] = json.loads(
             data.to_json(orient="split", index=False, date_format="iso")
         )
@@ -166,7 +205,7 @@ def log_table(store: Store, run_id: str, data: Any, artifact_file: str) -> None:
     bad = [c for c in _TABLE_FORBIDDEN if c in artifact_file]
     if bad:
         raise InvalidValueError(f"the table file {artifact_file!r} holds the forbidden {bad[0]!r}")
-    table = _table(data)
+    table = _table(store, run_id, data, artifact_file)
     try:
         old = json.loads(store.read_artifact(run_id, posixpath.normpath(artifact_file)))
     except NotFoundError:
