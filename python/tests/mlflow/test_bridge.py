@@ -4,11 +4,14 @@ run; without MLflow they raise one clear error."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -119,3 +122,39 @@ def test_a_flavor_answers_private_probes_itself() -> None:
     assert not hasattr(flavor, "_repr_html_")
     assert not hasattr(flavor, "__wrapped__")
     assert isinstance(flavor.PythonModel, type)  # classes come as they are
+
+
+def test_images_and_tables_are_written_as_mlflow_writes_them(
+    store_dir: Path, tracking_uri: str
+) -> None:
+    """The same calls through MLflow (on the plugin) and through tracklite
+    give the same files, tags and table JSON."""
+    pytest.importorskip("PIL")
+    pytest.importorskip("pandas")
+    image = np.linspace(0, 1, 40 * 30 * 3).reshape(40, 30, 3)
+    table = {"text": ["a", "b"], "score": [0.5, 1.5]}
+
+    def log(module: Any) -> str:
+        with module.start_run() as run:
+            module.log_image(image, key="val/x", step=3)
+            module.log_image(image, "static/x.png")
+            module.log_table(table, "tables/t.json")
+        return str(run.info.run_id)
+
+    theirs = log(mlflow)
+    tracklite.set_tracking_uri(tracking_uri)
+    ours = log(tracklite)
+    store = tracklite.Store(store_dir)
+
+    def shape(run_id: str) -> tuple[list[str], dict[str, str], object]:
+        root = Path(store.artifact_dir(run_id))
+        names = sorted(  # each image's time and uuid left out
+            re.sub(r"\+timestamp\+\d+\+[0-9a-f-]{36}", "+timestamp+T+U", str(p.relative_to(root)))
+            for p in root.rglob("*")
+            if p.is_file()
+        )
+        tags = store.get_run(run_id).data.tags
+        logged = {k: tags[k] for k in ("mlflow.loggedImages", "mlflow.loggedArtifacts")}
+        return names, logged, json.loads((root / "tables/t.json").read_text())
+
+    assert shape(ours) == shape(theirs)
