@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,32 @@ def test_images_and_tables_are_written_as_mlflow_writes_them(
         return names, logged, json.loads((root / "tables/t.json").read_text())
 
     assert shape(ours) == shape(theirs)
+
+
+def test_system_metrics_have_mlflows_names(
+    store_dir: Path, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow's own monitor (on the plugin) and tracklite's log the same keys."""
+    pytest.importorskip("psutil")
+    from mlflow.tracking import fluent as mlflow_fluent
+
+    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.05")
+    deadline = time.monotonic() + 30
+    with mlflow.start_run(log_system_metrics=True) as theirs:
+        monitor = mlflow_fluent.run_id_to_system_metrics_monitor[theirs.info.run_id]
+        while monitor._logging_step < 1:  # one group published (flushed at end_run)
+            assert time.monotonic() < deadline, "MLflow's monitor logged nothing in 30 s"
+            time.sleep(0.02)
+    tracklite.set_tracking_uri(tracking_uri)
+    with tracklite.start_run(log_system_metrics=True) as ours:
+        store = tracklite.MlflowClient().store
+        cpu = "system/cpu_utilization_percentage"
+        while len(store.metric_history(ours.info.run_id, cpu).values) == 0:
+            assert time.monotonic() < deadline, "tracklite logged no system metric in 30 s"
+            time.sleep(0.02)
+
+    def keys(run_id: str) -> set[str]:
+        return {k for k in tracklite.get_run(run_id).data.metrics if k.startswith("system/")}
+
+    assert keys(ours.info.run_id) == keys(theirs.info.run_id)
+    assert "system/cpu_utilization_percentage" in keys(ours.info.run_id)
