@@ -188,3 +188,19 @@ def test_system_metrics_have_mlflows_names(
 
     assert keys(ours.info.run_id) == keys(theirs.info.run_id)
     assert "system/cpu_utilization_percentage" in keys(ours.info.run_id)
+
+
+def test_runs_line_up_when_autolog_comes_late_and_runs_nest() -> None:
+    x, y = _data()
+    with tracklite.start_run(run_name="parent") as parent:
+        tracklite.autolog(log_models=False, silent=True)  # after the run started
+        assert mlflow.active_run().info.run_id == parent.info.run_id
+        with tracklite.start_run(run_name="child", nested=True) as child:
+            assert mlflow.active_run().info.run_id == child.info.run_id
+            sklearn_linear.LogisticRegression(C=2.0).fit(x, y)
+        assert mlflow.active_run().info.run_id == parent.info.run_id
+    assert mlflow.active_run() is None
+    stored = tracklite.get_run(child.info.run_id)
+    assert stored.data.params["C"] == "2.0"
+    assert stored.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert "C" not in tracklite.get_run(parent.info.run_id).data.params
