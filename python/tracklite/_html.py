@@ -55,6 +55,7 @@ def number(x: float) -> str:
 
 
 def more(hidden: int, what: str) -> str:
+    """ "… N more <what>", or nothing when none are hidden."""
     return f"<p><em>… {hidden} more {esc(what)}</em></p>" if hidden > 0 else ""
 
 
@@ -103,6 +104,7 @@ def run_html(run: Run) -> str:
 
 
 def experiment_html(experiment: Experiment) -> str:
+    """An experiment: its info, then its tags."""
     rows = [
         ("experiment_id", esc(experiment.experiment_id)),
         ("lifecycle_stage", esc(experiment.lifecycle_stage)),
@@ -157,6 +159,7 @@ def runs_html(runs: Sequence[Run]) -> str:
 
 
 def experiments_html(experiments: Sequence[Experiment]) -> str:
+    """A table of experiments, one row each."""
     shown = experiments[:MAX_ROWS]
     rows = [
         (esc(e.experiment_id), esc(e.name), esc(e.lifecycle_stage), esc(when(e.creation_time)))

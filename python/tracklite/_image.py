@@ -38,6 +38,7 @@ def _pil_image_class() -> Any:
 
 
 def is_pil_image(image: Any) -> bool:
+    """Whether ``image`` is a PIL image (never, without Pillow)."""
     cls = _pil_image_class()
     return cls is not None and isinstance(image, cls)
 

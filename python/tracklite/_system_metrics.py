@@ -234,6 +234,7 @@ class SystemMetricsMonitor:
         return max(steps) + 1 if steps else 0
 
     def start(self) -> None:
+        """Starts the sampling thread."""
         self._thread.start()
 
     def _loop(self) -> None:
