@@ -26,10 +26,16 @@ SETTINGS = (
 
 
 @pytest.fixture(autouse=True)
-def settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in SETTINGS:
-        monkeypatch.delenv(name, raising=False)
+def settings() -> Iterator[None]:
+    """No setting at the start; the ones a test makes (through the public
+    setters, which write the environment) are undone after it."""
+    saved = {name: os.environ.pop(name, None) for name in SETTINGS}
     yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _wait_for_steps(run_id: str, key: str, steps: int) -> list[int]:

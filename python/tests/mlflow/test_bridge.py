@@ -169,6 +169,8 @@ def test_system_metrics_have_mlflows_names(
     from mlflow.tracking import fluent as mlflow_fluent
 
     monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.05")
+    monkeypatch.delenv("MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING", raising=False)
+    monkeypatch.delenv("MLFLOW_SYSTEM_METRICS_NODE_ID", raising=False)
     deadline = time.monotonic() + 30
     with mlflow.start_run(log_system_metrics=True) as theirs:
         monitor = mlflow_fluent.run_id_to_system_metrics_monitor[theirs.info.run_id]
