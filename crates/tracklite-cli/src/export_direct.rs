@@ -38,7 +38,7 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
         print_direct(&summary, out)?;
     }
     if summary.infinite_values > 0 {
-        eprintln!(
+        note!(
             "warning: {} metric value(s) were ±inf; MLflow's database stores them as \
              ±1.7976931348623157e308, so the server gives that number back",
             summary.infinite_values
@@ -46,7 +46,7 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
     }
     let e = &summary.export;
     if !e.ok() {
-        eprintln!(
+        note!(
             "error: {} run(s) and {} other object(s) failed to export to {}; the rest was \
              exported (run the same command again to retry)",
             e.runs_failed,
@@ -54,9 +54,12 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
             e.target
         );
         for f in &e.failures {
-            eprintln!(
+            note!(
                 "  FAILED run {} ({}) in {:?}: {}",
-                f.run_id, f.run_name, f.experiment, f.error
+                f.run_id,
+                f.run_name,
+                f.experiment,
+                f.error
             );
         }
     }
@@ -84,7 +87,7 @@ fn progress(event: Event<'_>) {
             name,
             remote_id,
             created,
-        } => eprintln!(
+        } => note!(
             "experiment {name:?}: {} (id {remote_id})",
             if created { "created" } else { "found" }
         ),
@@ -96,10 +99,14 @@ fn progress(event: Event<'_>) {
                 RunOutcome::Failed => "FAILED",
             };
             match &r.error {
-                Some(e) => eprintln!("run {} ({}): FAILED: {e}", r.run_id, r.run_name),
-                None => eprintln!(
+                Some(e) => note!("run {} ({}): FAILED: {e}", r.run_id, r.run_name),
+                None => note!(
                     "run {} ({}): {what}, {} points, {} params, {} tags",
-                    r.run_id, r.run_name, r.points, r.params, r.tags
+                    r.run_id,
+                    r.run_name,
+                    r.points,
+                    r.params,
+                    r.tags
                 ),
             }
         }

@@ -32,7 +32,7 @@ pub fn run(
         let stop = Arc::clone(&stop);
         std::thread::spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                eprintln!(
+                note!(
                     "{}: exporting what is left, then stopping",
                     if signal == SIGINT {
                         "interrupted"
@@ -44,7 +44,7 @@ pub fn run(
             }
         })
     };
-    eprintln!(
+    note!(
         "watching: exporting to {} every {interval} s (Ctrl-C to stop)",
         options.target
     );
@@ -70,12 +70,15 @@ pub fn run(
         crate::export::print_summary(&summary.last, out)?;
     }
     if let Some(e) = &summary.last_error {
-        eprintln!("error: the last pass could not run: {e}; run the export again to finish it");
+        note!("error: the last pass could not run: {e}; run the export again to finish it");
     }
     for f in &summary.last.failures {
-        eprintln!(
+        note!(
             "  FAILED run {} ({}) in {:?}: {}",
-            f.run_id, f.run_name, f.experiment, f.error
+            f.run_id,
+            f.run_name,
+            f.experiment,
+            f.error
         );
     }
     Ok(if summary.ok() {
@@ -101,12 +104,15 @@ impl Reporter {
             Event::Experiment { created: false, .. } => {}
             Event::Pass { number, summary } => {
                 if self.failing.lock().unwrap().take().is_some() {
-                    eprintln!("pass {number}: the server answers again");
+                    note!("pass {number}: the server answers again");
                 }
                 if summary.points + summary.params + summary.tags > 0 || !summary.ok() {
-                    eprintln!(
+                    note!(
                         "pass {number}: sent {} points, {} params, {} tags; {} runs failed",
-                        summary.points, summary.params, summary.tags, summary.runs_failed
+                        summary.points,
+                        summary.params,
+                        summary.tags,
+                        summary.runs_failed
                     );
                 }
             }
@@ -117,7 +123,7 @@ impl Reporter {
                 };
                 let mut failing = self.failing.lock().unwrap();
                 if failing.as_deref() != Some(what.as_str()) {
-                    eprintln!("pass {number}: {what}; trying again at each next pass");
+                    note!("pass {number}: {what}; trying again at each next pass");
                     *failing = Some(what);
                 }
             }
