@@ -12,10 +12,10 @@ use tracklite::ViewType;
     version,
     about = "Inspect and maintain a tracklite experiment-tracking store",
     after_help = "Times are printed in UTC. Exit status: 0 on success, 1 on an error \
-                  (or when `check` finds problems), 2 on a usage error. With --json, an \
-                  error is one JSON document on standard output, \
-                  {\"error\": {\"kind\": ..., \"message\": ...}}, and nothing is \
-                  printed on standard error."
+                  (or when `check` finds problems), 2 on a usage error. With --json, no \
+                  progress is shown, and an error is one JSON document on standard \
+                  output, {\"error\": {\"kind\": ..., \"message\": ...}}, with nothing \
+                  on standard error."
 )]
 pub(crate) struct Cli {
     /// The store: a folder, tracklite:PATH, tracklite:///ABSOLUTE/PATH, or,

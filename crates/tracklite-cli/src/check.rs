@@ -20,7 +20,7 @@ pub fn tls_options(ca_cert: Option<PathBuf>, insecure: bool) -> Result<TlsOption
     }
     tls.insecure |= insecure;
     if tls.insecure {
-        note!(
+        eprintln!(
             "warning: TLS certificate verification is off (--insecure or {INSECURE_VAR}=true): \
              the server's identity is not checked"
         );

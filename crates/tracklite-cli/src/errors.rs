@@ -1,7 +1,10 @@
-//! Errors under `--json`: one JSON document on standard output,
-//! `{"error": {"kind": KIND, "message": MESSAGE}}`, and nothing on standard
-//! error, so that a caller reads one document whatever happened; the exit
-//! status is 1 as for any error.
+//! Errors under `--json`: an error that ends the command is one JSON
+//! document on standard output, `{"error": {"kind": KIND, "message":
+//! MESSAGE}}`, and nothing on standard error, so that a caller reads one
+//! document whatever happened; the exit status is 1 as for any error.
+//! (Under `--json` no progress or note is printed either; warnings, the
+//! runs an export failed to send, also listed in its JSON summary, and the
+//! log of `export --watch` still go to standard error.)
 //!
 //! KIND names the class of error for a program to match on: `store_uri`
 //! (a `--store` value or tracking URI the CLI cannot open), `no_store`,
@@ -14,6 +17,19 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::store_uri::UriError;
+
+/// Something named on the command line that does not exist, said with
+/// more help than the library's error gives (kind `not_found`).
+#[derive(Debug)]
+pub struct Missing(pub String);
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Missing {}
 
 /// Prints `e` as one JSON document on standard output.
 pub fn print_json(e: &anyhow::Error) {
@@ -30,6 +46,9 @@ pub fn kind(e: &anyhow::Error) -> &'static str {
     for cause in e.chain() {
         if cause.is::<UriError>() {
             return "store_uri";
+        }
+        if cause.is::<Missing>() {
+            return "not_found";
         }
         if let Some(e) = cause.downcast_ref::<tracklite::Error>() {
             return store_kind(e);

@@ -48,19 +48,15 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
         print_summary(&summary, out)?;
     }
     if !summary.ok() {
-        note!(
+        eprintln!(
             "error: {} run(s) failed to export to {}; the others were exported (run the same \
              command again to retry)",
-            summary.runs_failed,
-            summary.target
+            summary.runs_failed, summary.target
         );
         for f in &summary.failures {
-            note!(
+            eprintln!(
                 "  FAILED run {} ({}) in {:?}: {}",
-                f.run_id,
-                f.run_name,
-                f.experiment,
-                f.error
+                f.run_id, f.run_name, f.experiment, f.error
             );
         }
     }

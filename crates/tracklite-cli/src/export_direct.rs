@@ -38,7 +38,7 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
         print_direct(&summary, out)?;
     }
     if summary.infinite_values > 0 {
-        note!(
+        eprintln!(
             "warning: {} metric value(s) were ±inf; MLflow's database stores them as \
              ±1.7976931348623157e308, so the server gives that number back",
             summary.infinite_values
@@ -46,7 +46,7 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
     }
     let e = &summary.export;
     if !e.ok() {
-        note!(
+        eprintln!(
             "error: {} run(s) and {} other object(s) failed to export to {}; the rest was \
              exported (run the same command again to retry)",
             e.runs_failed,
@@ -54,12 +54,9 @@ pub fn run(store: &Store, request: Request, out: &mut dyn Write) -> Result<ExitC
             e.target
         );
         for f in &e.failures {
-            note!(
+            eprintln!(
                 "  FAILED run {} ({}) in {:?}: {}",
-                f.run_id,
-                f.run_name,
-                f.experiment,
-                f.error
+                f.run_id, f.run_name, f.experiment, f.error
             );
         }
     }
@@ -81,6 +78,7 @@ fn print_direct(s: &DirectSummary, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
+/// Progress lines on standard error (none under `--json`).
 fn progress(event: Event<'_>) {
     match event {
         Event::Experiment {

@@ -8,7 +8,7 @@
 //! the `tracklite` library's.
 
 /// Prints a line on standard error, unless `--json` asked for nothing but
-/// the JSON document: notes, warnings, progress lines. (Defined before the
+/// the JSON document: notes and progress lines. (Defined before the
 /// modules, which use it.)
 macro_rules! note {
     ($($arg:tt)*) => {
@@ -50,8 +50,9 @@ use tracklite::Store;
 use args::{Cli, Command};
 use store_uri::{Location, Origin, DEFAULT_STORE_DIR, MLFLOW_URI_ENV, STORE_ENV};
 
-/// Set under `--json`: nothing but the JSON document is printed, so notes
-/// and progress on standard error are left out.
+/// Set under `--json`: progress and notes on standard error are left out,
+/// so that the JSON document is all a caller gets (warnings, an export's
+/// failed runs and the log of `export --watch` are still printed).
 static QUIET: AtomicBool = AtomicBool::new(false);
 
 /// Whether notes and progress are left out (`--json`).

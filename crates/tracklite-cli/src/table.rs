@@ -1,13 +1,14 @@
 //! Plain-text tables: a header row, columns padded to their widest cell and
 //! separated by two spaces; fitted to the terminal's width (see
 //! [`output_width`]) by wrapping the widest cells onto more lines, so that
-//! nothing is cut off.
+//! nothing is cut off; when even narrow columns do not fit, the last
+//! columns are left out, with a note on standard error.
 
 use std::io::{self, IsTerminal, Write};
 
 /// The narrowest a column is made to fit the width (or its widest cell,
 /// when narrower).
-const MIN_COLUMN: usize = 8;
+const MIN_COLUMN: usize = 6;
 
 /// The width tables are fitted to: the `COLUMNS` environment variable when
 /// it holds a number, else the terminal's width when standard output is a
@@ -106,11 +107,21 @@ impl Table {
                 *w = (*w).max(cell.chars().count());
             }
         }
-        if let Some(limit) = self.width {
-            self.fit(&mut widths, limit);
+        let shown = match self.width {
+            Some(limit) => self.fit(&mut widths, limit),
+            None => widths.len(),
+        };
+        if shown < widths.len() {
+            note!(
+                "note: {} column(s) left out to fit {} characters ({}); widen the terminal, \
+                 set COLUMNS, or use --json",
+                widths.len() - shown,
+                self.width.unwrap_or_default(),
+                self.headers[shown..].join(", ")
+            );
         }
         for row in header.into_iter().chain(&self.rows) {
-            let pieces: Vec<Vec<String>> = row
+            let pieces: Vec<Vec<String>> = row[..shown]
                 .iter()
                 .zip(&widths)
                 .map(|(cell, &w)| wrap(cell, w))
@@ -142,19 +153,29 @@ impl Table {
     }
 
     /// Narrows the widest wrappable column, one character at a time, until
-    /// a line fits in `limit` or no column can be narrowed further (then
-    /// lines are as narrow as they can be, and longer than `limit`).
-    fn fit(&self, widths: &mut [usize], limit: usize) {
-        let gaps = 2 * widths.len().saturating_sub(1);
-        let mut total = self.indent + gaps + widths.iter().sum::<usize>();
+    /// a line fits in `limit`; when no column can be narrowed further, leaves
+    /// out the last columns (never the first). Returns how many columns
+    /// are shown.
+    fn fit(&self, widths: &mut [usize], limit: usize) -> usize {
+        let mut shown = widths.len();
+        let mut total = self.indent + 2 * shown.saturating_sub(1) + widths.iter().sum::<usize>();
         while total > limit {
-            let widest = (0..widths.len())
+            let widest = (0..shown)
                 .filter(|&i| !self.whole[i] && widths[i] > MIN_COLUMN)
                 .max_by_key(|&i| (widths[i], std::cmp::Reverse(i)));
-            let Some(i) = widest else { break };
-            widths[i] -= 1;
-            total -= 1;
+            match widest {
+                Some(i) => {
+                    widths[i] -= 1;
+                    total -= 1;
+                }
+                None if shown > 1 => {
+                    shown -= 1;
+                    total -= widths[shown] + 2;
+                }
+                None => break,
+            }
         }
+        shown
     }
 }
 
@@ -237,6 +258,21 @@ mod tests {
         ];
         assert_eq!(text, want.join("\n") + "\n");
         assert!(text.lines().all(|l| l.chars().count() <= 24), "{text}");
+    }
+
+    #[test]
+    fn leaves_out_the_last_columns_when_narrow_ones_do_not_fit() {
+        let mut t = Table::new([("ID", Align::Left), ("A", Align::Left), ("B", Align::Left)])
+            .keep_whole(0)
+            .width(Some(30));
+        t.push(vec!["x".repeat(20), "a a a a a a".into(), "b".repeat(10)]);
+        let text = written(&t);
+        assert_eq!(
+            text.lines().next(),
+            Some(format!("{:<20}  A", "ID").as_str())
+        );
+        assert!(text.lines().all(|l| l.chars().count() <= 30), "{text}");
+        assert!(!text.contains('b'), "{text}");
     }
 
     #[test]

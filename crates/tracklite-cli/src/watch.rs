@@ -32,7 +32,7 @@ pub fn run(
         let stop = Arc::clone(&stop);
         std::thread::spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                note!(
+                eprintln!(
                     "{}: exporting what is left, then stopping",
                     if signal == SIGINT {
                         "interrupted"
@@ -44,7 +44,7 @@ pub fn run(
             }
         })
     };
-    note!(
+    eprintln!(
         "watching: exporting to {} every {interval} s (Ctrl-C to stop)",
         options.target
     );
@@ -70,15 +70,12 @@ pub fn run(
         crate::export::print_summary(&summary.last, out)?;
     }
     if let Some(e) = &summary.last_error {
-        note!("error: the last pass could not run: {e}; run the export again to finish it");
+        eprintln!("error: the last pass could not run: {e}; run the export again to finish it");
     }
     for f in &summary.last.failures {
-        note!(
+        eprintln!(
             "  FAILED run {} ({}) in {:?}: {}",
-            f.run_id,
-            f.run_name,
-            f.experiment,
-            f.error
+            f.run_id, f.run_name, f.experiment, f.error
         );
     }
     Ok(if summary.ok() {
@@ -104,15 +101,12 @@ impl Reporter {
             Event::Experiment { created: false, .. } => {}
             Event::Pass { number, summary } => {
                 if self.failing.lock().unwrap().take().is_some() {
-                    note!("pass {number}: the server answers again");
+                    eprintln!("pass {number}: the server answers again");
                 }
                 if summary.points + summary.params + summary.tags > 0 || !summary.ok() {
-                    note!(
+                    eprintln!(
                         "pass {number}: sent {} points, {} params, {} tags; {} runs failed",
-                        summary.points,
-                        summary.params,
-                        summary.tags,
-                        summary.runs_failed
+                        summary.points, summary.params, summary.tags, summary.runs_failed
                     );
                 }
             }
@@ -123,7 +117,7 @@ impl Reporter {
                 };
                 let mut failing = self.failing.lock().unwrap();
                 if failing.as_deref() != Some(what.as_str()) {
-                    note!("pass {number}: {what}; trying again at each next pass");
+                    eprintln!("pass {number}: {what}; trying again at each next pass");
                     *failing = Some(what);
                 }
             }

@@ -302,7 +302,9 @@ fn runs_of_every_experiment_and_views() {
     let all = all.ok();
     assert_eq!(all.lines().count(), 4);
     assert!(
-        all.ends_with("showing the first 2 runs; more runs match: raise --max-results to see more\n"),
+        all.ends_with(
+            "showing the first 2 runs; more runs match: raise --max-results to see more\n"
+        ),
         "{all}"
     );
     assert!(
