@@ -65,7 +65,8 @@ models, versions, stages, tags and aliases follow MLflow's SQL registry::
 ``mlflow.register_model``, ``MlflowClient``'s registry methods, ``models:/``
 URIs, prompts (``mlflow.genai.register_prompt``, ``load_prompt``, prompt
 aliases, ``search_prompts``) and the UI's model pages work as with MLflow's
-own stores; webhooks raise an ``MlflowException`` (``NOT_IMPLEMENTED``).
+own stores; there are no webhooks (their lists are empty, creating one
+raises an ``MlflowException`` with ``NOT_IMPLEMENTED``).
 A registry elsewhere is still possible: ``mlflow server --backend-store-uri
 tracklite:./runs --registry-store-uri sqlite:///registry.db``.
 
