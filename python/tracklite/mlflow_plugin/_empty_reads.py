@@ -179,6 +179,7 @@ class EmptyReadsMixin:
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Any]:
+        """No evaluation dataset: the store keeps none (the filter is still parsed)."""
         check_max_results(max_results)
         check_page_token(page_token)
         if filter_string:
@@ -187,6 +188,7 @@ class EmptyReadsMixin:
 
     @translated
     def list_scorers(self, experiment_id: str) -> list[Any]:
+        """No scorer: the store keeps none (the experiment must exist and be active)."""
         self._active_experiment(experiment_id, databricks_pb2.INVALID_PARAMETER_VALUE)
         return []
 
@@ -197,6 +199,7 @@ class EmptyReadsMixin:
         max_results: int = LIST_LABEL_SCHEMAS_DEFAULT_MAX_RESULTS,
         page_token: str | None = None,
     ) -> PagedList[Any]:
+        """No label schema: the store keeps none (the experiment must exist and be active)."""
         check_max_results(max_results)
         check_page_token(page_token)
         self._active_experiment(experiment_id, databricks_pb2.RESOURCE_DOES_NOT_EXIST)
@@ -212,6 +215,7 @@ class EmptyReadsMixin:
         max_results: int | None = None,
         page_token: str | None = None,
     ) -> PagedList[Any]:
+        """No review queue: the store keeps none (the experiment must exist and be active)."""
         check_max_results(max_results, allow_none=True)
         check_page_token(page_token)
         self._active_experiment(experiment_id, databricks_pb2.RESOURCE_DOES_NOT_EXIST)
@@ -222,6 +226,7 @@ class EmptyReadsMixin:
     def list_gateway_endpoints(
         self, provider: str | None = None, secret_id: str | None = None
     ) -> list[Any]:
+        """No AI gateway endpoint: the store keeps none."""
         return []
 
     def list_endpoint_bindings(
@@ -230,19 +235,23 @@ class EmptyReadsMixin:
         resource_type: str | None = None,
         resource_id: str | None = None,
     ) -> list[Any]:
+        """No binding of an AI gateway endpoint: the store keeps none."""
         return []
 
     def list_secret_infos(self, provider: str | None = None) -> list[Any]:
+        """No AI gateway secret: the store keeps none."""
         return []
 
     def list_gateway_model_definitions(
         self, provider: str | None = None, secret_id: str | None = None
     ) -> list[Any]:
+        """No AI gateway model definition: the store keeps none."""
         return []
 
     def list_budget_policies(
         self, max_results: int = SEARCH_MAX_RESULTS_DEFAULT, page_token: str | None = None
     ) -> PagedList[Any]:
+        """No AI gateway budget policy: the store keeps none."""
         check_max_results(max_results)
         check_page_token(page_token)
         return PagedList([], None)
@@ -250,6 +259,7 @@ class EmptyReadsMixin:
     def list_gateway_guardrails(
         self, max_results: int = SEARCH_MAX_RESULTS_DEFAULT, page_token: str | None = None
     ) -> PagedList[Any]:
+        """No AI gateway guardrail: the store keeps none."""
         check_max_results(max_results)
         check_page_token(page_token)
         return PagedList([], None)
@@ -261,6 +271,7 @@ class EmptyReadsMixin:
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Any]:
+        """No MCP server: the store keeps none (the filter and order_by are still checked)."""
         check_max_results(max_results)
         if max_results > SEARCH_MCP_SERVERS_MAX_RESULTS:
             raise invalid(

@@ -444,12 +444,14 @@ class TrackliteRegistryStore(AbstractStore):
     def list_webhooks(
         self, max_results: int | None = None, page_token: str | None = None
     ) -> PagedList[Any]:
+        """No webhook: the registry keeps none."""
         _check_webhook_page(max_results, page_token)
         return PagedList([], None)
 
     def list_webhooks_by_event(
         self, event: Any, max_results: int | None = None, page_token: str | None = None
     ) -> PagedList[Any]:
+        """No webhook of the event: the registry keeps none."""
         _check_webhook_page(max_results, page_token)
         return PagedList([], None)
 
