@@ -23,6 +23,24 @@ NOT_IMPLEMENTED = databricks_pb2.ErrorCode.Name(databricks_pb2.NOT_IMPLEMENTED)
 
 INTERFACE = _unsupported.interface_methods()
 
+#: Reads of features the store does not keep, which answer empty
+#: (traces, trace metrics, datasets, scorers, the gateway, MCP servers).
+EMPTY_READS = {
+    "list_budget_policies",
+    "list_endpoint_bindings",
+    "list_gateway_endpoints",
+    "list_gateway_guardrails",
+    "list_gateway_model_definitions",
+    "list_label_schemas",
+    "list_review_queues",
+    "list_scorers",
+    "list_secret_infos",
+    "query_trace_metrics",
+    "search_datasets",
+    "search_mcp_servers",
+    "search_traces",
+}
+
 #: The logged-model methods, implemented by the native store.
 LOGGED_MODEL_METHODS = {
     "create_logged_model",
@@ -103,13 +121,20 @@ def test_logged_models_are_implemented(name: str) -> None:
     assert _owner(name).__module__ == "tracklite.mlflow_plugin._models"
 
 
+@pytest.mark.parametrize("name", sorted(EMPTY_READS))
+def test_empty_reads_are_implemented(name: str) -> None:
+    assert name in INTERFACE
+    assert not _unsupported.is_stub(getattr(TrackliteStore, name))
+    assert _owner(name).__module__ == "tracklite.mlflow_plugin._empty_reads"
+
+
 def test_inherited_bodies_are_part_of_the_interface() -> None:
     assert set(_unsupported.INHERITED) <= set(INTERFACE)
 
 
 def test_unsupported_errors_name_the_feature(store: TrackliteStore) -> None:
-    with pytest.raises(MlflowException, match=r"Tracing .*search_traces"):
-        store.search_traces(["0"])
+    with pytest.raises(MlflowException, match=r"Tracing .*get_trace_info"):
+        store.get_trace_info("tr-0")
     with pytest.raises(MlflowException, match="GenAI evaluation datasets"):
         store.create_dataset("d")
 

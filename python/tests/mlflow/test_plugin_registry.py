@@ -33,7 +33,9 @@ from tracklite.mlflow_plugin._registry import INHERITED, TrackliteRegistryStore 
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated since 2.9.0:FutureWarning")
 
 INTERFACE = _unsupported.interface_methods(AbstractStore)
-WEBHOOKS = {name for name in INTERFACE if "webhook" in name}
+#: Webhooks are not kept: their lists are empty, the other methods raise.
+WEBHOOK_LISTS = {"list_webhooks", "list_webhooks_by_event"}
+WEBHOOKS = {name for name in INTERFACE if "webhook" in name} - WEBHOOK_LISTS
 
 
 def _code(info: pytest.ExceptionInfo[MlflowException]) -> str:
@@ -81,6 +83,33 @@ def test_every_method_is_implemented_inherited_or_refused(name: str, registry) -
     else:
         assert not _unsupported.is_stub(method)
         assert owner is TrackliteRegistryStore, f"{name} falls back to {owner.__name__}"
+
+
+def test_webhook_lists_are_empty_as_in_mlflows_sql_registry(registry, tmp_path: Path) -> None:
+    from mlflow.entities.webhook import WebhookAction, WebhookEntity, WebhookEvent
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore
+
+    sql = SqlAlchemyStore(f"sqlite:///{tmp_path / 'registry.db'}")
+    event = WebhookEvent(WebhookEntity.MODEL_VERSION, WebhookAction.CREATED)
+    cases: list[dict[str, Any]] = [
+        {},
+        {"max_results": 5},
+        {"max_results": 0},
+        {"max_results": 1001},
+        {"page_token": "x"},
+    ]
+    for kwargs in cases:
+        outcomes = []
+        for store in (sql, registry):
+            for method, args in (("list_webhooks", ()), ("list_webhooks_by_event", (event,))):
+                try:
+                    page = getattr(store, method)(*args, **kwargs)
+                    outcomes.append((list(page), page.token))
+                except MlflowException as e:
+                    outcomes.append(e.error_code)
+        assert outcomes[2:] == outcomes[:2], kwargs
+    assert list(registry.list_webhooks()) == []
+    sql.engine.dispose()
 
 
 def test_every_abstract_method_is_the_stores_own() -> None:

@@ -38,9 +38,15 @@ clients on the machine of the store.
 
 Logged models (MLflow 3's ``log_model``) use the store's logged models.
 Features a tracklite store does not keep (tracing, GenAI evaluation
-datasets, scorers, the AI gateway, MCP servers, webhooks) raise an
-``MlflowException`` with the error code ``NOT_IMPLEMENTED``; they never
-answer None.
+datasets, scorers, label schemas, review queues, the AI gateway, MCP
+servers, webhooks) are read as empty, as MLflow's SQL store reads them when
+it holds none: ``search_traces`` finds no trace, ``query_trace_metrics``
+computes its metric over no traces (a count of 0), the lists and searches
+of datasets, scorers, queues, gateway endpoints and MCP servers are empty,
+with MLflow's checks of filters, page tokens and ``max_results`` (see
+``_empty_reads``). So every default page of MLflow's UI loads. Their writes
+(and reads of one item by id) raise an ``MlflowException`` with the error
+code ``NOT_IMPLEMENTED``; nothing answers None.
 
 The model registry
 ------------------
@@ -59,7 +65,8 @@ models, versions, stages, tags and aliases follow MLflow's SQL registry::
 ``mlflow.register_model``, ``MlflowClient``'s registry methods, ``models:/``
 URIs, prompts (``mlflow.genai.register_prompt``, ``load_prompt``, prompt
 aliases, ``search_prompts``) and the UI's model pages work as with MLflow's
-own stores; webhooks raise an ``MlflowException`` (``NOT_IMPLEMENTED``).
+own stores; there are no webhooks (their lists are empty, creating one
+raises an ``MlflowException`` with ``NOT_IMPLEMENTED``).
 A registry elsewhere is still possible: ``mlflow server --backend-store-uri
 tracklite:./runs --registry-store-uri sqlite:///registry.db``.
 

@@ -13,8 +13,8 @@ searches and a registered model's ``latest_versions`` carry their aliases
 (the SQL store leaves them empty there), a version keeps the logged model
 it was made from (``model_id``), and a field named twice in order_by is
 INVALID_PARAMETER_VALUE (the SQL store's error has no code). Webhooks are
-not kept: their methods raise an ``MlflowException`` (``NOT_IMPLEMENTED``)
-naming the method."""
+not kept: their lists are empty, their other methods raise an
+``MlflowException`` (``NOT_IMPLEMENTED``) naming the method."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ from mlflow.store.model_registry import (
     SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
 )
 from mlflow.store.model_registry.abstract_store import AbstractStore
+from mlflow.utils.search_utils import SearchUtils
 from mlflow.utils.validation import _validate_model_name, _validate_model_version
 
 from .. import _native
@@ -170,8 +171,6 @@ class TrackliteRegistryStore(AbstractStore):
         # file, gives each a body raising NOT_IMPLEMENTED.
         create_webhook: Callable[..., Any]
         get_webhook: Callable[..., Any]
-        list_webhooks: Callable[..., Any]
-        list_webhooks_by_event: Callable[..., Any]
         update_webhook: Callable[..., Any]
         delete_webhook: Callable[..., Any]
         test_webhook: Callable[..., Any]
@@ -437,6 +436,39 @@ class TrackliteRegistryStore(AbstractStore):
         """The version the alias names; ``latest`` (any case) is the newest
         version. An alias the model lacks is ``INVALID_PARAMETER_VALUE``."""
         return model_version(self._native.get_model_version_by_alias(name, alias))
+
+    # Webhooks are not kept: their lists are empty (MLflow's UI lists them
+    # on its Settings page, and its webhook delivery lists those of an event
+    # after every registry change); the other webhook methods raise.
+
+    def list_webhooks(
+        self, max_results: int | None = None, page_token: str | None = None
+    ) -> PagedList[Any]:
+        """No webhook: the registry keeps none."""
+        _check_webhook_page(max_results, page_token)
+        return PagedList([], None)
+
+    def list_webhooks_by_event(
+        self, event: Any, max_results: int | None = None, page_token: str | None = None
+    ) -> PagedList[Any]:
+        """No webhook of the event: the registry keeps none."""
+        _check_webhook_page(max_results, page_token)
+        return PagedList([], None)
+
+
+#: The largest page of a webhook list, as in MLflow's SQL registry.
+WEBHOOKS_MAX_RESULTS = 1000
+
+
+def _check_webhook_page(max_results: int | None, page_token: str | None) -> None:
+    """A webhook list's page as MLflow's SQL registry accepts it: at most
+    WEBHOOKS_MAX_RESULTS (None or 0 is its default, 100) and an offset token."""
+    if max_results and not 1 <= max_results <= WEBHOOKS_MAX_RESULTS:
+        raise invalid(
+            f"Invalid value {max_results} for max_results of a webhook list: "
+            f"it must be between 1 and {WEBHOOKS_MAX_RESULTS}"
+        )
+    SearchUtils.parse_start_offset_from_page_token(page_token)
 
 
 _unsupported.install(TrackliteRegistryStore, AbstractStore, INHERITED, _registry_error)

@@ -26,7 +26,7 @@ from mlflow.store.tracking.abstract_store import AbstractStore
 from .. import _native
 from .. import _values as v
 from . import _convert as c
-from . import _history, _models, _unsupported
+from . import _empty_reads, _history, _models, _unsupported
 from ._errors import translated
 from ._uri import local_uri, store_path
 
@@ -49,7 +49,7 @@ def _tag_dict(tags: Any, what: str) -> dict[str, str]:
     return dict(c.pairs(tags, what))
 
 
-class TrackliteStore(_models.LoggedModelsMixin, AbstractStore):
+class TrackliteStore(_models.LoggedModelsMixin, _empty_reads.EmptyReadsMixin, AbstractStore):
     """An MLflow tracking store kept in a tracklite store folder.
 
     MLflow builds it from a URI (``tracklite:./runs``,
@@ -58,8 +58,9 @@ class TrackliteStore(_models.LoggedModelsMixin, AbstractStore):
     Runs keep their artifacts in the store's own folders, given to MLflow
     as ``file://`` URIs, so MLflow's local artifact repository reads and
     writes them. Features a tracklite store does not keep (traces, GenAI
-    evaluation datasets, scorers, gateway, ...) raise an
-    ``MlflowException`` with error code ``NOT_IMPLEMENTED``.
+    evaluation datasets, scorers, gateway, ...) read as empty (see
+    ``_empty_reads``); their writes raise an ``MlflowException`` with
+    error code ``NOT_IMPLEMENTED``.
     """
 
     if TYPE_CHECKING:
