@@ -5,6 +5,8 @@ unset (restored afterwards)."""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,11 +21,31 @@ TRACKING_ENV = (
 )
 
 
+def reset_mlflow() -> None:
+    """MLflow's process-wide fluent state back to nothing: no active run,
+    no tracking URI or active experiment set, no cached store. A test that
+    used MLflow would otherwise leave its experiment id to the next one."""
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is None:
+        return
+    from mlflow.tracking import fluent
+    from mlflow.tracking._tracking_service import utils
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.set_tracking_uri(None)
+    fluent._active_experiment_id = None
+    for name in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID"):
+        os.environ.pop(name, None)
+    utils._tracking_store_registry._get_store_with_resolved_uri.cache_clear()
+
+
 def _reset_tracking() -> None:
     from tracklite import _tracking, fluent
 
     fluent._reset()
     _tracking._forget_stores()
+    reset_mlflow()
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ dropped afterwards."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,28 +14,15 @@ import pytest
 mlflow = pytest.importorskip("mlflow", reason="the MLflow plugin's tests need mlflow")
 
 
-def _reset_mlflow() -> None:
-    from mlflow.tracking import fluent
-    from mlflow.tracking._tracking_service import utils
-
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)
-    fluent._active_experiment_id = None
-    for name in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID"):
-        os.environ.pop(name, None)
-    utils._tracking_store_registry._get_store_with_resolved_uri.cache_clear()
-
-
 @pytest.fixture(autouse=True)
 def mlflow_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("DO_NOT_TRACK", "true")
     monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
     monkeypatch.delenv("TRACKLITE_SERVE_FILE_URIS", raising=False)
-    _reset_mlflow()
+    # MLflow's fluent state is reset around every test by the root
+    # conftest's fixture (reset_mlflow).
     yield
-    _reset_mlflow()
 
 
 @pytest.fixture
