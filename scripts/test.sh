@@ -53,17 +53,21 @@ stage "rust lints" cargo clippy --workspace --all-targets -- -D warnings
 # public items, fail the build of the API docs.
 stage "rust docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 stage "rust tests" cargo test --workspace --release
+# The stages below name test files with --workspace rather than -p: features
+# are then unified as in "rust tests", so the libraries are not compiled a
+# second time with another feature set.
+#
 # The fault-injection family, by name, with their output: crashes, full
 # disks (a small tmpfs; skipped with a message when not root), deleted and
 # replaced files, damaged bytes, races and fork. They ran above too; this
 # stage shows what each injects and any skip.
-stage "fault injection" cargo test --release -p tracklite \
+stage "fault injection" cargo test --release --workspace \
     --test fork_safety --test read_only --test missing_log \
     --test allocator_damage --test batch_atomicity --test search_infinity \
     --test index_damage --test artifact_races --test artifact_leftovers \
     --test corruption --test crash_consistency --test concurrency \
     -- --nocapture
-stage "fault injection (cli)" cargo test --release -p tracklite-cli \
+stage "fault injection (cli)" cargo test --release --workspace \
     --test permissions --test gc_leftovers -- --nocapture
 
 # ---------------------------------------------------------------------------
@@ -76,7 +80,7 @@ stage "python env" bash scripts/python-env.sh
 # loopback port; for artifacts and --check, with moto's S3 server too; over
 # TLS with MLflow's basic-auth app); in "rust tests"
 # above they skip while .venv is missing.
-stage "export (mlflow server)" cargo test --release -p tracklite-cli \
+stage "export (mlflow server)" cargo test --release --workspace \
     --test export_mlflow --test export_artifacts --test export_registry --test export_watch \
     --test export_tls --test export_check \
     -- --nocapture --test-threads 1
