@@ -13,6 +13,7 @@ maturin's attempt to fetch a toolchain.
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import shutil
@@ -109,16 +110,21 @@ def the_wheel() -> Path:
     return wheels[-1]
 
 
-def wheel_has(wheel: Path, predicate: str) -> bool:
-    """True when a file of the wheel has `predicate` in its name or, for
-    entry_points.txt, in its text."""
+def wheel_files(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as zf:
+        return zf.namelist()
+
+
+def wheel_commands(wheel: Path) -> list[str]:
+    """The commands ([console_scripts] entry points) the wheel installs."""
+    parser = configparser.ConfigParser(delimiters=("=",))
     with zipfile.ZipFile(wheel) as zf:
         for name in zf.namelist():
-            if name.endswith("entry_points.txt") and predicate in zf.read(name).decode():
-                return True
-            if name.endswith(predicate):
-                return True
-    return False
+            if name.endswith(".dist-info/entry_points.txt"):
+                parser.read_string(zf.read(name).decode())
+    if not parser.has_section("console_scripts"):
+        return []
+    return list(parser["console_scripts"])
 
 
 @pytest.fixture(scope="module")
@@ -217,7 +223,7 @@ def test_import_log_and_read_back(fresh: FreshVenv, tmp_path: Path) -> None:
 
 
 def test_cli_from_the_wheel(fresh: FreshVenv, wheel: Path, tmp_path: Path) -> None:
-    if not wheel_has(wheel, "tracklite ="):
+    if "tracklite" not in wheel_commands(wheel):
         pytest.skip("the wheel has no `tracklite` command ([project.scripts]) yet")
     store_dir = tmp_path / "store"
     fresh.run(
@@ -236,7 +242,7 @@ def test_cli_from_the_wheel(fresh: FreshVenv, wheel: Path, tmp_path: Path) -> No
 
 
 def test_python_dash_m_tracklite(fresh: FreshVenv, wheel: Path, tmp_path: Path) -> None:
-    if not wheel_has(wheel, "tracklite/__main__.py"):
+    if "tracklite/__main__.py" not in wheel_files(wheel):
         pytest.skip("the wheel has no tracklite/__main__.py yet")
     helped = fresh.run(fresh.python, "-m", "tracklite", "--help", cwd=tmp_path)
     assert "usage" in helped.stdout.lower()
