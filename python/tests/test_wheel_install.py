@@ -60,13 +60,17 @@ class FreshVenv:
         return self.root / "bin" / "python"
 
     def run(
-        self, *args: str | Path, cwd: Path, timeout: float = RUN_SECONDS
+        self,
+        *args: str | Path,
+        cwd: Path,
+        timeout: float = RUN_SECONDS,
+        extra_env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Runs a command with the venv's bin first on PATH; fails on a non-zero exit."""
         done = subprocess.run(
             [str(a) for a in args],
             cwd=cwd,
-            env=self.env,
+            env={**self.env, **(extra_env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -255,7 +259,10 @@ import nbformat
 from nbclient import NotebookClient
 
 nb = nbformat.read(sys.argv[1], as_version=4)
-NotebookClient(nb, timeout=240, kernel_name="python3").execute(cwd=sys.argv[2])
+client = NotebookClient(
+    nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}
+)
+client.execute()
 nbformat.write(nb, sys.argv[3])
 """
 
@@ -264,7 +271,8 @@ def test_example_notebook_runs(fresh: FreshVenv, wheel: Path, tmp_path: Path) ->
     if not NOTEBOOK.is_file():
         pytest.skip(f"{NOTEBOOK.relative_to(REPO)} is not in this checkout yet")
     # The notebook extra (pandas, matplotlib) of the same wheel, and a kernel.
-    fresh.pip_install(f"{wheel}[notebook]", "nbclient", "ipykernel", cwd=tmp_path)
+    fresh.pip_install(f"{wheel}[notebook]", "nbclient", "nbformat", "ipykernel", cwd=tmp_path)
+    store_dir = tmp_path / "store"
     executed = tmp_path / "executed.ipynb"
     fresh.run(
         fresh.python,
@@ -275,15 +283,21 @@ def test_example_notebook_runs(fresh: FreshVenv, wheel: Path, tmp_path: Path) ->
         executed,
         cwd=tmp_path,
         timeout=NOTEBOOK_SECONDS,
+        extra_env={"TRACKLITE_STORE": str(store_dir)},
     )
     nb = json.loads(executed.read_text())
     code_cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
     outputs = [o for c in code_cells for o in c.get("outputs", [])]
     assert not [o for o in outputs if o["output_type"] == "error"]
     assert all(c.get("execution_count") for c in code_cells if c["source"])
-    # A plot shows as a picture, and the runs as a rich table.
-    assert any("image/png" in o.get("data", {}) for o in outputs)
+    # Runs and experiments display as HTML tables; the loss curves as a plot.
     assert any("text/html" in o.get("data", {}) for o in outputs)
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    # log_image and log_table wrote their files into the store it was given,
+    # found through search_runs in the notebook.
+    assert [p.name for p in store_dir.rglob("error.png")] == ["error.png"]
+    assert [p.name for p in store_dir.rglob("predictions.json")] == ["predictions.json"]
+    assert (store_dir / "index.sqlite").is_file()
 
 
 def test_sdist_without_rust_fails_in_one_line(fresh: FreshVenv, tmp_path: Path) -> None:
