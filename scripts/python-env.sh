@@ -6,7 +6,8 @@
 # report, psycopg2-binary, boto3 and moto's S3 server for the tests that
 # start a PostgreSQL-backed MLflow server with S3 artifacts (scripts/services),
 # Flask-WTF for MLflow's basic-auth app (the export's TLS and auth test);
-# installed only when missing),
+# psutil for system metrics; nbclient, nbformat and ipykernel to run the
+# example notebook in the tests; installed only when missing),
 # and the tracklite package built from this checkout in release mode as a
 # wheel into target/wheels, and that wheel installed into the venv, as pip
 # would install it from the package index (not editable: after changing
@@ -49,7 +50,7 @@ fi
 missing=()
 for tool in maturin numpy pytest pandas ruff mypy mlflow scikit-learn:sklearn matplotlib \
     psycopg2-binary:psycopg2 boto3 "moto[server]:moto" "moto[server]:flask_cors" \
-    flask-wtf:flask_wtf; do
+    flask-wtf:flask_wtf psutil nbclient nbformat ipykernel; do
     package="${tool%%:*}"
     module="${tool##*:}"
     if ! "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$module') is None)"; then

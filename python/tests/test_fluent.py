@@ -600,12 +600,6 @@ def test_search_experiments_and_delete():
     assert mlflow.get_experiment_by_name("missing") is None
 
 
-def test_autolog_warns_and_does_nothing():
-    with pytest.warns(UserWarning, match="autolog"):
-        mlflow.autolog()
-    assert mlflow.active_run() is None
-
-
 def test_flush_async_logging_makes_points_visible():
     with mlflow.start_run() as run:
         mlflow.log_metric("m", 3.0)

@@ -12,6 +12,13 @@ Two ways to log:
   store keeps MLflow's model registry too: :func:`register_model` and the
   client's registry methods (``client.set_registered_model_alias``, ...).
 
+In a notebook, runs, experiments, run lists and metric histories show as
+HTML tables; :func:`history` gives metric points as a DataFrame and
+:func:`plot` draws them (with matplotlib); :func:`log_image` and
+:func:`log_table` log images and tables as MLflow does. MLflow's model
+flavors (``tracklite.sklearn.log_model``, ...) and :func:`autolog` run
+MLflow itself on the same store, when it is installed.
+
 To share runs with a team's MLflow server: :func:`export` pushes what is
 new, :func:`start_sync` keeps pushing in the background while training
 runs.
@@ -34,9 +41,18 @@ from typing import TYPE_CHECKING, Any
 
 from . import artifacts, client, data, entities, errors, exceptions, fluent, tracking
 from ._export import Syncer, export, start_sync
+from ._mlflow_bridge import FLAVORS as _FLAVORS
 from ._native import __version__
+from ._notebook import history, plot
 from ._registry import register_model
 from ._store import MetricHistory, RunHandle, Store
+from ._system_metrics import (
+    disable_system_metrics_logging,
+    enable_system_metrics_logging,
+    set_system_metrics_node_id,
+    set_system_metrics_samples_before_logging,
+    set_system_metrics_sampling_interval,
+)
 from ._tracking import DEFAULT_STORE_DIR
 from .client import MlflowClient
 from .errors import (
@@ -46,6 +62,7 @@ from .errors import (
     InvalidFilterError,
     InvalidStateError,
     InvalidValueError,
+    MlflowNotInstalledError,
     NotFoundError,
     ParamChangedError,
     RunDeletedError,
@@ -76,6 +93,7 @@ from .fluent import (
     log_artifacts,
     log_dict,
     log_figure,
+    log_image,
     log_input,
     log_inputs,
     log_metric,
@@ -83,6 +101,7 @@ from .fluent import (
     log_param,
     log_params,
     log_stream,
+    log_table,
     log_text,
     restore_experiment,
     restore_run,
@@ -109,6 +128,7 @@ __all__ = [
     "MetricHistory",
     "MlflowClient",
     "MlflowException",
+    "MlflowNotInstalledError",
     "NotFoundError",
     "ParamChangedError",
     "RunDeletedError",
@@ -128,6 +148,8 @@ __all__ = [
     "delete_experiment_tag",
     "delete_run",
     "delete_tag",
+    "disable_system_metrics_logging",
+    "enable_system_metrics_logging",
     "end_run",
     "entities",
     "errors",
@@ -141,6 +163,7 @@ __all__ = [
     "get_parent_run",
     "get_run",
     "get_tracking_uri",
+    "history",
     "import_mlruns",
     "is_tracking_uri_set",
     "last_active_run",
@@ -148,6 +171,7 @@ __all__ = [
     "log_artifacts",
     "log_dict",
     "log_figure",
+    "log_image",
     "log_input",
     "log_inputs",
     "log_metric",
@@ -155,7 +179,9 @@ __all__ = [
     "log_param",
     "log_params",
     "log_stream",
+    "log_table",
     "log_text",
+    "plot",
     "register_model",
     "restore_experiment",
     "restore_run",
@@ -165,6 +191,9 @@ __all__ = [
     "set_experiment_tag",
     "set_experiment_tags",
     "set_tag",
+    "set_system_metrics_node_id",
+    "set_system_metrics_samples_before_logging",
+    "set_system_metrics_sampling_interval",
     "set_tags",
     "set_tracking_uri",
     "start_run",
@@ -198,6 +227,11 @@ def import_mlruns(
 if not TYPE_CHECKING:  # type checkers report the missing name themselves
 
     def __getattr__(name: str) -> Any:
+        if name in _FLAVORS:  # tracklite.sklearn, ...: MLflow's flavor on this store
+            from ._mlflow_bridge import Flavor
+
+            flavor = globals()[name] = Flavor(name)
+            return flavor
         if name == "Run":
             raise AttributeError(
                 "module 'tracklite' has no attribute 'Run': the handle that "

@@ -13,14 +13,17 @@ if TYPE_CHECKING:
 INFO_COLUMNS = ("run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time")
 
 
-def _import_pandas() -> Any:
+_SEARCH_RUNS_HINT = (
+    "search_runs returns a pandas DataFrame by default, and pandas is not installed: "
+    "pip install pandas, or pass output_format='list' for a list of Run objects"
+)
+
+
+def _import_pandas(message: str = _SEARCH_RUNS_HINT) -> Any:
     try:
         import pandas
     except ImportError as e:
-        raise ImportError(
-            "search_runs returns a pandas DataFrame by default, and pandas is not installed: "
-            "pip install pandas, or pass output_format='list' for a list of Run objects"
-        ) from e
+        raise ImportError(message) from e
     return pandas
 
 
@@ -55,3 +58,20 @@ def runs_to_frame(runs: Sequence[Run]) -> pd.DataFrame:
     for key in dict.fromkeys(k for r in runs for k in r.data.tags):
         data["tags." + key] = [r.data.tags.get(key) for r in runs]
     return pd.DataFrame(data)
+
+
+def history_frame(steps: Any, timestamps: Any, values: Any) -> pd.DataFrame:
+    """A metric history as a DataFrame: ``step``, ``timestamp`` (ms),
+    ``time`` (UTC datetimes) and ``value``."""
+    pd = _import_pandas(
+        "a metric history as a DataFrame needs pandas, which is not installed: "
+        "pip install pandas (the history's numpy arrays need nothing more)"
+    )
+    return pd.DataFrame(
+        {
+            "step": steps,
+            "timestamp": timestamps,
+            "time": pd.to_datetime(timestamps, unit="ms", utc=True),
+            "value": values,
+        }
+    )

@@ -12,7 +12,7 @@ from typing import Any, TypedDict, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["RunWriter", "Store", "Syncer", "__version__", "metric_objects"]
+__all__ = ["RunWriter", "Store", "Syncer", "__version__", "metric_objects", "run_cli"]
 
 __version__: str
 
@@ -470,4 +470,10 @@ def metric_objects(
     """The objects ``cls(key, value, timestamp, step)`` of a history's
     columns (MLflow's ``Metric``), made without running ``__init__`` for
     each when ``cls`` keeps its fields as plain attributes."""
+    ...
+
+def run_cli(argv: list[str]) -> int:
+    """Runs the ``tracklite`` command-line program with ``argv`` (the
+    program's name first) on the process's file descriptors 1 and 2, and
+    returns its exit status."""
     ...

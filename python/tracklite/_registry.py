@@ -91,6 +91,7 @@ class RegistryMethods:
         )
 
     def get_registered_model(self, name: str) -> RegisteredModel:
+        """The registered model ``name``, with its latest versions per stage, tags and aliases."""
         model = RegisteredModel._from_native(self._registry.get_registered_model(name))
         if PROMPT_TAG in model._tags:
             raise _not_found(name)
@@ -130,10 +131,12 @@ class RegistryMethods:
         return PagedList([RegisteredModel._from_native(d) for d in found], token)
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        """Sets a tag of a registered model (replacing its value)."""
         self._raise_if_prompt(name)
         self._registry.set_registered_model_tag(name, v.key(key, "tag"), v.text(value))
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Deletes a tag of a registered model; NotFoundError if it has none."""
         self._raise_if_prompt(name)
         self._registry.delete_registered_model_tag(name, key)
 
@@ -163,6 +166,7 @@ class RegistryMethods:
         )
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        """Version ``version`` (an int or its digits) of the registered model ``name``."""
         mv = ModelVersion._from_native(self._registry.get_model_version(name, _version(version)))
         if PROMPT_TAG in mv.tags:
             raise _not_found(name)
@@ -171,6 +175,7 @@ class RegistryMethods:
     def update_model_version(
         self, name: str, version: int | str, description: str | None = None
     ) -> ModelVersion:
+        """Sets the description of a model version and returns the version."""
         if description is None:
             raise InvalidValueError("Attempting to update model version with no new field values.")
         self._raise_if_prompt(name)
@@ -260,6 +265,7 @@ class RegistryMethods:
         key: str | None = None,
         stage: str | None = None,
     ) -> None:
+        """Deletes a tag of a model version; NotFoundError if it has none."""
         number = self._version_or_stage(name, version, stage)
         self._registry.delete_model_version_tag(name, number, v.key(key, "tag"))
 
@@ -272,6 +278,7 @@ class RegistryMethods:
         self._registry.set_registered_model_alias(name, alias, number)
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        """Deletes an alias of a registered model."""
         self._raise_if_prompt(name)
         self._registry.delete_registered_model_alias(name, alias)
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import _artifacts, _native
+from . import _artifacts, _media, _native
 from . import _values as v
 from ._registry import RegistryMethods
 from .entities import (
@@ -33,6 +33,7 @@ from .errors import InvalidStateError, InvalidValueError
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+    import pandas as pd
 
 __all__ = ["MetricHistory", "RunHandle", "Store"]
 
@@ -52,6 +53,19 @@ class MetricHistory(NamedTuple):
     steps: npt.NDArray[np.int64]
     timestamps: npt.NDArray[np.int64]
     values: npt.NDArray[np.float64]
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The history as a pandas DataFrame: columns ``step``,
+        ``timestamp`` (ms since the epoch), ``time`` (UTC datetimes) and
+        ``value``, one row per point in the order logged."""
+        from ._frame import history_frame
+
+        return history_frame(self.steps, self.timestamps, self.values)
+
+    def _repr_html_(self) -> str:
+        from ._html import history_html
+
+        return history_html(self)
 
 
 def _experiment_ids(ids: str | int | Iterable[str | int]) -> list[str]:
@@ -131,6 +145,7 @@ class Store(RegistryMethods):
         return Experiment._from_native(self._native.get_experiment(str(experiment_id)))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment called ``name`` (deleted or not), or None."""
         d = self._native.get_experiment_by_name(name)
         return None if d is None else Experiment._from_native(d)
 
@@ -139,6 +154,7 @@ class Store(RegistryMethods):
         return self._native.experiment_id_for(name)
 
     def list_experiments(self, view_type: int | str = ViewType.ACTIVE_ONLY) -> list[Experiment]:
+        """Every experiment of the view type (default: the active ones)."""
         return [
             Experiment._from_native(d) for d in self._native.list_experiments(v.view(view_type))
         ]
@@ -159,18 +175,23 @@ class Store(RegistryMethods):
         return PagedList([Experiment._from_native(d) for d in found], token)
 
     def rename_experiment(self, experiment_id: str | int, new_name: str) -> None:
+        """Renames an experiment; the new name must be free."""
         self._native.rename_experiment(str(experiment_id), new_name)
 
     def delete_experiment(self, experiment_id: str | int) -> None:
+        """Marks an experiment and its runs deleted (restorable)."""
         self._native.delete_experiment(str(experiment_id))
 
     def restore_experiment(self, experiment_id: str | int) -> None:
+        """Restores a deleted experiment and its runs."""
         self._native.restore_experiment(str(experiment_id))
 
     def set_experiment_tag(self, experiment_id: str | int, key: str, value: Any) -> None:
+        """Sets a tag of an experiment (as ``str(value)``)."""
         self._native.set_experiment_tag(str(experiment_id), key, v.text(value))
 
     def delete_experiment_tag(self, experiment_id: str | int, key: str) -> None:
+        """Deletes a tag of an experiment."""
         self._native.delete_experiment_tag(str(experiment_id), key)
 
     # Runs
@@ -244,6 +265,7 @@ class Store(RegistryMethods):
         return Run._from_native(self._native.get_run(run_id))
 
     def get_run_info(self, run_id: str) -> RunInfo:
+        """The run's info alone (no params, tags or metrics): cheaper than :meth:`get_run`."""
         return RunInfo._from_native(self._native.get_run_info(run_id))
 
     def update_run(
@@ -253,6 +275,8 @@ class Store(RegistryMethods):
         end_time: int | None = None,
         run_name: str | None = None,
     ) -> RunInfo:
+        """Changes a run's status, end time or name (None leaves each as it is); returns the new
+        info."""
         st = None if status is None else v.status(status)
         return RunInfo._from_native(self._native.update_run(run_id, st, end_time, run_name))
 
@@ -261,9 +285,11 @@ class Store(RegistryMethods):
         return RunInfo._from_native(self._native.end_run(run_id, v.status(status)))
 
     def delete_run(self, run_id: str) -> None:
+        """Marks a run deleted (restorable until :meth:`gc`)."""
         self._native.delete_run(run_id)
 
     def restore_run(self, run_id: str) -> None:
+        """Restores a deleted run."""
         self._native.restore_run(run_id)
 
     def search_runs(
@@ -303,19 +329,23 @@ class Store(RegistryMethods):
         self._native.log_param(run_id, key, v.text(value))
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Logs several params (each as ``str(value)``), in batches of 100."""
         pairs = list(v.str_dict(params, "params").items())
         for chunk in v.chunks(pairs, _BATCH_PARAMS):
             self._native.log_batch(run_id, (), chunk, ())
 
     def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        """Sets a tag of a run (as ``str(value)``), replacing its value."""
         self._native.set_tag(run_id, key, v.text(value))
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        """Sets several tags of a run."""
         pairs = list(v.str_dict(tags, "tags").items())
         for chunk in v.chunks(pairs, _BATCH_TAGS):
             self._native.log_batch(run_id, (), (), chunk)
 
     def delete_tag(self, run_id: str, key: str) -> None:
+        """Deletes a tag of a run; NotFoundError if it has none."""
         self._native.delete_tag(run_id, key)
 
     def log_metric(
@@ -343,6 +373,7 @@ class Store(RegistryMethods):
         step: int | None = None,
         timestamp: int | None = None,
     ) -> None:
+        """Logs one point of each metric, all at the same step and time."""
         ts, st = v.timestamp(timestamp), v.step(step)
         if not isinstance(metrics, Mapping):
             raise InvalidValueError(f"metrics must be a dict, not {type(metrics).__name__}")
@@ -414,6 +445,7 @@ class Store(RegistryMethods):
         self._native.log_artifacts(run_id, os.fspath(local_dir), artifact_path)
 
     def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
+        """Writes ``data`` as the artifact ``artifact_file`` of the run."""
         self._native.log_artifact_bytes(run_id, artifact_file, bytes(data))
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
@@ -438,13 +470,39 @@ class Store(RegistryMethods):
             _artifacts.save_figure(figure, path, save_kwargs)
             self._native.log_artifact(run_id, path, folder)
 
+    def log_image(
+        self,
+        run_id: str,
+        image: Any,
+        artifact_file: str | None = None,
+        *,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+    ) -> None:
+        """Logs an image (a numpy array HxW, HxWx3 or HxWx4 of uint8, or of
+        floats in [0, 1]; or a PIL image) as the artifact ``artifact_file``,
+        or as step ``step`` of the image series ``key`` (shown by MLflow's
+        UI). A ``.png`` of an array needs nothing but numpy; other formats,
+        PIL images and the ``key`` form need Pillow."""
+        _media.log_image(self, run_id, image, artifact_file, key, step, timestamp)
+
+    def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
+        """Logs a table (a dict of columns, or a pandas DataFrame) as the
+        JSON artifact ``artifact_file`` in MLflow's format
+        (``{"columns": [...], "data": [[...], ...]}``); rows logged to an
+        existing table are appended."""
+        _media.log_table(self, run_id, data, artifact_file)
+
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """The artifacts of a run directly under ``path`` (default: its root)."""
         return [
             FileInfo(f["path"], f["is_dir"], f["file_size"])
             for f in self._native.list_artifacts(run_id, path)
         ]
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
+        """The bytes of the run's artifact file ``path``."""
         return self._native.read_artifact(run_id, path)
 
     def download_artifacts(
@@ -463,6 +521,8 @@ class Store(RegistryMethods):
         self._native.flush()
 
     def check(self, repair: bool = False) -> dict[str, Any]:
+        """Checks the store's files and index (repairing what it can with ``repair=True``); returns
+        the report."""
         return self._native.check(repair)
 
     def gc(self, run_ids: Sequence[str] | None = None) -> dict[str, Any]:
@@ -470,6 +530,7 @@ class Store(RegistryMethods):
         return self._native.gc(None if run_ids is None else list(run_ids))
 
     def compact(self) -> dict[str, Any]:
+        """Rewrites the metric log without the points of removed runs; returns what it freed."""
         return self._native.compact()
 
 
@@ -525,6 +586,7 @@ class RunHandle:
 
     @property
     def store(self) -> Store:
+        """The store the run is in."""
         return self._store
 
     @property
@@ -534,58 +596,94 @@ class RunHandle:
 
     @property
     def experiment_id(self) -> str:
+        """The id of the run's experiment."""
         return self._info.experiment_id
 
     @property
     def ended(self) -> bool:
+        """Whether :meth:`end` was called."""
         return self._ended
 
     def __repr__(self) -> str:
         state = "ended" if self._ended else "running"
         return f"<tracklite.RunHandle {self.run_id} ({state}) in {self._store.path!r}>"
 
+    def _repr_html_(self) -> str:
+        """The run as stored now, as HTML (see :meth:`fetch`)."""
+        return self.fetch()._repr_html_()
+
     def log_param(self, key: str, value: Any) -> None:
+        """Logs a param (as ``str(value)``); params are immutable."""
         self._store.log_param(self.run_id, key, value)
 
     def log_params(self, params: Mapping[str, Any]) -> None:
+        """Logs several params."""
         self._store.log_params(self.run_id, params)
 
     def set_tag(self, key: str, value: Any) -> None:
+        """Sets a tag of the run."""
         self._store.set_tag(self.run_id, key, value)
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Sets several tags of the run."""
         self._store.set_tags(self.run_id, tags)
 
     def delete_tag(self, key: str) -> None:
+        """Deletes a tag of the run."""
         self._store.delete_tag(self.run_id, key)
 
     def log_artifact(
         self, local_path: str | os.PathLike[str], artifact_path: str | None = None
     ) -> None:
+        """Copies a file into the run's artifacts (under ``artifact_path``)."""
         self._store.log_artifact(self.run_id, local_path, artifact_path)
 
     def log_artifacts(
         self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
     ) -> None:
+        """Copies a folder's contents into the run's artifacts."""
         self._store.log_artifacts(self.run_id, local_dir, artifact_path)
 
     def log_text(self, text: str, artifact_file: str) -> None:
+        """Writes ``text`` (UTF-8) as the artifact ``artifact_file``."""
         self._store.log_text(self.run_id, text, artifact_file)
 
     def log_dict(self, dictionary: Any, artifact_file: str) -> None:
+        """Writes a dict as JSON, or as YAML for .yaml/.yml files (with PyYAML)."""
         self._store.log_dict(self.run_id, dictionary, artifact_file)
 
     def log_figure(
         self, figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None
     ) -> None:
+        """Saves a matplotlib or plotly figure as the artifact ``artifact_file``."""
         self._store.log_figure(self.run_id, figure, artifact_file, save_kwargs=save_kwargs)
+
+    def log_image(
+        self,
+        image: Any,
+        artifact_file: str | None = None,
+        *,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+    ) -> None:
+        """Logs an image artifact (see :meth:`Store.log_image`)."""
+        self._store.log_image(
+            self.run_id, image, artifact_file, key=key, step=step, timestamp=timestamp
+        )
+
+    def log_table(self, data: Any, artifact_file: str) -> None:
+        """Logs a table artifact (see :meth:`Store.log_table`)."""
+        self._store.log_table(self.run_id, data, artifact_file)
 
     def log_input(
         self, dataset: Any, context: str | None = None, tags: Mapping[str, Any] | None = None
     ) -> None:
+        """Records a dataset as an input of the run (see :meth:`Store.log_input`)."""
         self._store.log_input(self.run_id, dataset, context, tags)
 
     def metric_history(self, key: str) -> MetricHistory:
+        """Every point of the run's metric ``key``, as numpy arrays."""
         return self._store.metric_history(self.run_id, key)
 
     def fetch(self) -> Run:

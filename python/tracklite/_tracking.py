@@ -75,6 +75,7 @@ def get_tracking_uri() -> str:
 
 
 def is_tracking_uri_set() -> bool:
+    """Whether a tracking URI was set, here or in the environment."""
     return bool(
         _tracking_uri is not None or os.environ.get(STORE_ENV) or os.environ.get(MLFLOW_URI_ENV)
     )

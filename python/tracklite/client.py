@@ -47,6 +47,7 @@ class MlflowClient(RegistryMethods):
 
     @property
     def tracking_uri(self) -> str:
+        """The tracking URI of the client's store, as given."""
         return self._tracking_uri
 
     @property
@@ -66,12 +67,15 @@ class MlflowClient(RegistryMethods):
         artifact_location: str | None = None,
         tags: Mapping[str, Any] | None = None,
     ) -> str:
+        """Creates an experiment and returns its id."""
         return self._store.create_experiment(name, artifact_location, tags)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment with this id; NotFoundError if none."""
         return self._store.get_experiment(experiment_id)
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment called ``name``, or None."""
         return self._store.get_experiment_by_name(name)
 
     def search_experiments(
@@ -82,6 +86,8 @@ class MlflowClient(RegistryMethods):
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Experiment]:
+        """One page of experiments matching an MLflow filter; ``token`` of the result gives the
+        next."""
         return self._store.search_experiments(
             view_type,
             SEARCH_MAX_RESULTS_DEFAULT if max_results is None else max_results,
@@ -91,18 +97,23 @@ class MlflowClient(RegistryMethods):
         )
 
     def delete_experiment(self, experiment_id: str) -> None:
+        """Marks an experiment and its runs deleted (restorable)."""
         self._store.delete_experiment(experiment_id)
 
     def restore_experiment(self, experiment_id: str) -> None:
+        """Restores a deleted experiment."""
         self._store.restore_experiment(experiment_id)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Renames an experiment."""
         self._store.rename_experiment(experiment_id, new_name)
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        """Sets a tag of an experiment."""
         self._store.set_experiment_tag(experiment_id, key, value)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Deletes a tag of an experiment."""
         self._store.delete_experiment_tag(experiment_id, key)
 
     # Runs
@@ -129,13 +140,16 @@ class MlflowClient(RegistryMethods):
         return self._store.get_run(run.info.run_id)
 
     def get_run(self, run_id: str) -> Run:
+        """The run with its params, tags, latest metrics and inputs."""
         return self._store.get_run(run_id)
 
     def get_parent_run(self, run_id: str) -> Run | None:
+        """The run's parent (from its ``mlflow.parentRunId`` tag), or None."""
         parent = self._store.get_run(run_id).data.tags.get(v.PARENT_RUN_TAG)
         return None if parent is None else self._store.get_run(parent)
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        """Changes a run's status or name."""
         self._store.update_run(run_id, status, None, name)
 
     def set_terminated(
@@ -147,9 +161,11 @@ class MlflowClient(RegistryMethods):
         )
 
     def delete_run(self, run_id: str) -> None:
+        """Marks a run deleted (restorable)."""
         self._store.delete_run(run_id)
 
     def restore_run(self, run_id: str) -> None:
+        """Restores a deleted run."""
         self._store.restore_run(run_id)
 
     def search_runs(
@@ -180,6 +196,7 @@ class MlflowClient(RegistryMethods):
         dataset_digest: str | None = None,
         model_id: str | None = None,
     ) -> None:
+        """Logs one point of a metric: ``timestamp`` defaults to now (ms), ``step`` to 0."""
         self._store.log_metric(run_id, key, value, step, timestamp)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
@@ -192,9 +209,11 @@ class MlflowClient(RegistryMethods):
         return value
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
+        """Sets a tag of a run (as ``str(value)``)."""
         self._store.set_tag(run_id, key, value)
 
     def delete_tag(self, run_id: str, key: str) -> None:
+        """Deletes a tag of a run."""
         self._store.delete_tag(run_id, key)
 
     def log_batch(
@@ -243,17 +262,21 @@ class MlflowClient(RegistryMethods):
     def log_artifact(
         self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
     ) -> None:
+        """Copies a file into the run's artifacts (under ``artifact_path``)."""
         self._store.log_artifact(run_id, local_path, artifact_path)
 
     def log_artifacts(
         self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
     ) -> None:
+        """Copies a folder's contents into the run's artifacts."""
         self._store.log_artifacts(run_id, local_dir, artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """Writes ``text`` (UTF-8) as the artifact ``artifact_file``."""
         self._store.log_text(run_id, text, artifact_file)
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        """Writes a dict as JSON, or as YAML for .yaml/.yml files (with PyYAML)."""
         self._store.log_dict(run_id, dictionary, artifact_file)
 
     def log_figure(
@@ -264,9 +287,32 @@ class MlflowClient(RegistryMethods):
         *,
         save_kwargs: dict[str, Any] | None = None,
     ) -> None:
+        """Saves a matplotlib or plotly figure as the artifact ``artifact_file``."""
         self._store.log_figure(run_id, figure, artifact_file, save_kwargs=save_kwargs)
 
+    def log_image(
+        self,
+        run_id: str,
+        image: Any,
+        artifact_file: str | None = None,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
+        """Logs an image (numpy array or PIL image) as ``artifact_file``, or
+        as step ``step`` of the image series ``key`` (see
+        :meth:`tracklite.Store.log_image`)."""
+        self._store.log_image(run_id, image, artifact_file, key=key, step=step, timestamp=timestamp)
+
+    def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
+        """Logs a table (dict of columns or DataFrame) as a JSON artifact in
+        MLflow's format, appending to an existing one (see
+        :meth:`tracklite.Store.log_table`)."""
+        self._store.log_table(run_id, data, artifact_file)
+
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """The run's artifacts directly under ``path`` (default: its root)."""
         return self._store.list_artifacts(run_id, path)
 
     def download_artifacts(

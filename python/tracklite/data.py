@@ -54,6 +54,8 @@ class LoggedDataset:
         return self.data
 
     def to_dict(self) -> dict[str, Any]:
+        """The dataset's description as a dict: name, digest, source_type,
+        source, schema, profile."""
         return {
             "name": self.name,
             "digest": self.digest,

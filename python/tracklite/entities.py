@@ -102,6 +102,7 @@ class Metric(_Entity):
         return hash((self.key, self.value, self.timestamp, self.step))
 
     def to_dictionary(self) -> dict[str, Any]:
+        """The point as a dict: key, value, timestamp, step."""
         return dict(self)
 
 
@@ -125,6 +126,7 @@ class LifecycleStage:
 
     @classmethod
     def view_type_allows(cls, view_type: int, stage: str) -> bool:
+        """Whether a listing of ``view_type`` includes an entity in ``stage``."""
         return (
             view_type == ViewType.ALL
             or (view_type == ViewType.ACTIVE_ONLY and stage == cls.ACTIVE)
@@ -152,6 +154,7 @@ class ViewType:
 
     @classmethod
     def to_string(cls, view_type: int) -> str:
+        """The name of a view type: ``"active_only"``, ``"deleted_only"`` or ``"all"``."""
         try:
             return cls._NAMES[view_type]
         except (KeyError, TypeError):
@@ -178,6 +181,7 @@ class RunStatus:
 
     @staticmethod
     def from_string(status_str: str) -> int:
+        """MLflow's number for a status name such as ``"FINISHED"``."""
         for number, name in RunStatus._NAMES.items():
             if status_str == name:
                 return number
@@ -189,6 +193,7 @@ class RunStatus:
 
     @staticmethod
     def to_string(status: int) -> str:
+        """The name of a status number."""
         try:
             return RunStatus._NAMES[status]
         except (KeyError, TypeError):
@@ -200,10 +205,12 @@ class RunStatus:
 
     @staticmethod
     def is_terminated(status: int) -> bool:
+        """Whether the status (a number) is FINISHED, FAILED or KILLED."""
         return status in (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED)
 
     @staticmethod
     def all_status() -> list[int]:
+        """Every status number."""
         return list(RunStatus._NAMES)
 
 
@@ -260,6 +267,12 @@ class Experiment(_Entity):
             d["creation_time"],
             d["last_update_time"],
         )
+
+    def _repr_html_(self) -> str:
+        """The experiment as an HTML table (notebooks show it)."""
+        from ._html import experiment_html
+
+        return experiment_html(self)
 
 
 class RunInfo(_Entity):
@@ -337,6 +350,7 @@ class RunData(_Entity):
         self.tags: dict[str, str] = _tag_dict(tags)
 
     def to_dictionary(self) -> dict[str, Any]:
+        """The data as a dict of dicts: metrics, params, tags."""
         return {"metrics": self.metrics, "params": self.params, "tags": self.tags}
 
     @classmethod
@@ -374,6 +388,7 @@ class Dataset(_Entity):
         self.profile = profile
 
     def to_dictionary(self) -> dict[str, Any]:
+        """The dataset as a dict, without the fields that are None."""
         return {k: v for k, v in self if v is not None}
 
 
@@ -387,6 +402,7 @@ class DatasetInput(_Entity):
         self.tags: list[InputTag] = list(tags or [])
 
     def to_dictionary(self) -> dict[str, Any]:
+        """The input as a dict: the dataset's and the tags'."""
         return {
             "dataset": self.dataset.to_dictionary(),
             "tags": [dict(t) for t in self.tags],
@@ -405,6 +421,7 @@ class RunInputs(_Entity):
         self.model_inputs: list[Any] = list(model_inputs or [])
 
     def to_dictionary(self) -> dict[str, Any]:
+        """The inputs as a dict (``dataset_inputs``)."""
         return {"dataset_inputs": [d.to_dictionary() for d in self.dataset_inputs]}
 
     @classmethod
@@ -439,14 +456,17 @@ class Run(_Entity):
 
     @property
     def info(self) -> RunInfo:
+        """The run's metadata (:class:`RunInfo`)."""
         return self._info
 
     @property
     def data(self) -> RunData:
+        """The run's params, tags and latest metrics (:class:`RunData`)."""
         return self._data
 
     @property
     def inputs(self) -> RunInputs:
+        """The run's dataset inputs (:class:`RunInputs`)."""
         return self._inputs
 
     @property
@@ -455,6 +475,7 @@ class Run(_Entity):
         return self._outputs
 
     def to_dictionary(self) -> dict[str, Any]:
+        """The run as nested dicts: info, data (and inputs when there are any)."""
         out: dict[str, Any] = {"info": dict(self.info), "data": self.data.to_dictionary()}
         if self.inputs.dataset_inputs:
             out["inputs"] = self.inputs.to_dictionary()
@@ -467,6 +488,13 @@ class Run(_Entity):
             RunData._from_native(d),
             RunInputs._from_native(d["inputs"]),
         )
+
+    def _repr_html_(self) -> str:
+        """The run as HTML (notebooks show it): info, latest metrics,
+        params and tags."""
+        from ._html import run_html
+
+        return run_html(self)
 
 
 # The model registry
@@ -611,6 +639,7 @@ class RegisteredModel(_Entity):
 
     @property
     def tags(self) -> dict[str, str]:
+        """The model's tags (without MLflow's prompt marker)."""
         return {k: x for k, x in self._tags.items() if k != PROMPT_TAG}
 
     @classmethod
@@ -628,11 +657,18 @@ class RegisteredModel(_Entity):
 
 class PagedList(list[T]):
     """A page of results: a list, plus ``token`` for the next page (None
-    on the last page)."""
+    on the last page). In a notebook, a list of runs or experiments shows
+    as a table."""
 
-    def __init__(self, items: Iterable[T], token: str | None) -> None:
+    def __init__(self, items: Iterable[T], token: str | None = None) -> None:
         super().__init__(items)
         self.token = token
 
     def to_list(self) -> list[T]:
+        """The items as a plain list."""
         return list(self)
+
+    def _repr_html_(self) -> str | None:
+        from ._html import list_html
+
+        return list_html(self)

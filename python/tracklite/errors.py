@@ -18,6 +18,7 @@ __all__ = [
     "InvalidStateError",
     "RunDeletedError",
     "InvalidValueError",
+    "MlflowNotInstalledError",
     "NotFoundError",
     "ParamChangedError",
     "StoreIOError",
@@ -97,5 +98,13 @@ class ExportError(TrackliteError):
     the target URL is invalid, the selection names nothing, or the server
     could not be reached. A run that fails alone is listed in the export's
     summary instead."""
+
+    error_code = "INTERNAL_ERROR"
+
+
+class MlflowNotInstalledError(TrackliteError, ImportError):
+    """A call that runs MLflow itself (``autolog``, a model flavor such as
+    ``tracklite.sklearn.log_model``) made where MLflow is not installed;
+    ``pip install "tracklite[mlflow]"`` brings it."""
 
     error_code = "INTERNAL_ERROR"

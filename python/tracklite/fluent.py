@@ -23,17 +23,16 @@ import os
 import posixpath
 import sys
 import threading
-import warnings
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from . import _native, _tracking
+from . import _media, _mlflow_bridge, _native, _system_metrics, _tracking
 from . import _values as v
 from ._frame import runs_to_frame
 from ._store import Store
 from ._tracking import get_tracking_uri, is_tracking_uri_set, set_tracking_uri
-from .entities import Experiment, LifecycleStage, Run, ViewType
+from .entities import Experiment, LifecycleStage, PagedList, Run, ViewType
 from .errors import (
     AlreadyExistsError,
     InvalidStateError,
@@ -67,6 +66,7 @@ __all__ = [
     "log_artifacts",
     "log_dict",
     "log_figure",
+    "log_image",
     "log_input",
     "log_inputs",
     "log_metric",
@@ -74,6 +74,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_stream",
+    "log_table",
     "log_text",
     "restore_experiment",
     "restore_run",
@@ -105,9 +106,14 @@ class ActiveRun(Run):
         Run.__init__(self, run.info, run.data, run.inputs)
         self._store = store
         self._writer = writer
+        self._resumed = False
 
     def __enter__(self) -> ActiveRun:
         return self
+
+    def _repr_html_(self) -> str:
+        """The run as stored now (not as it started), as HTML."""
+        return self._store.get_run(self.info.run_id)._repr_html_()
 
     def __exit__(
         self,
@@ -141,6 +147,7 @@ def _reset() -> None:
     global _runs, _active_experiment_id
     _runs = _ThreadRuns()
     _active_experiment_id = None
+    _system_metrics.forget_monitors()
 
 
 if hasattr(os, "register_at_fork"):
@@ -232,22 +239,27 @@ def set_experiment(
 def create_experiment(
     name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
 ) -> str:
+    """Creates an experiment and returns its id (it does not become active)."""
     return _store().create_experiment(name, artifact_location, tags)
 
 
 def get_experiment(experiment_id: str) -> Experiment:
+    """The experiment with this id; NotFoundError if none."""
     return _store().get_experiment(experiment_id)
 
 
 def get_experiment_by_name(name: str) -> Experiment | None:
+    """The experiment called ``name``, or None."""
     return _store().get_experiment_by_name(name)
 
 
 def delete_experiment(experiment_id: str) -> None:
+    """Marks an experiment and its runs deleted (restorable)."""
     _store().delete_experiment(experiment_id)
 
 
 def restore_experiment(experiment_id: str) -> None:
+    """Restores a deleted experiment."""
     _store().restore_experiment(experiment_id)
 
 
@@ -259,7 +271,7 @@ def search_experiments(
 ) -> list[Experiment]:
     """Every experiment matching the filter (at most ``max_results``)."""
     store = _store()
-    out: list[Experiment] = []
+    out: PagedList[Experiment] = PagedList([])  # a list, shown as a table in notebooks
     token: str | None = None
     while max_results is None or len(out) < max_results:
         want = _PAGE if max_results is None else min(_PAGE, max_results - len(out))
@@ -272,10 +284,12 @@ def search_experiments(
 
 
 def set_experiment_tag(key: str, value: Any) -> None:
+    """Sets a tag of the active experiment."""
     _store().set_experiment_tag(_experiment_id(), key, value)
 
 
 def set_experiment_tags(tags: Mapping[str, Any]) -> None:
+    """Sets several tags of the active experiment."""
     store = _store()
     exp_id = _experiment_id(store)
     for key, value in v.str_dict(tags, "experiment tags").items():
@@ -283,6 +297,7 @@ def set_experiment_tags(tags: Mapping[str, Any]) -> None:
 
 
 def delete_experiment_tag(key: str) -> None:
+    """Deletes a tag of the active experiment."""
     _store().delete_experiment_tag(_experiment_id(), key)
 
 
@@ -323,11 +338,37 @@ def start_run(
     """Starts a run, or resumes run ``run_id`` (or ``$MLFLOW_RUN_ID``), and
     makes it the active run. Use it in a ``with`` block, or call
     :func:`end_run`. Starting a run while one is active needs
-    ``nested=True``; the new run is then the active run's child."""
+    ``nested=True``; the new run is then the active run's child.
+
+    ``log_system_metrics`` (default: ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING``,
+    see :func:`enable_system_metrics_logging`) logs CPU, memory, disk,
+    network and GPU usage as ``system/...`` metrics while the run is
+    active; it needs psutil."""
+    if log_system_metrics is None:
+        log_system_metrics = _system_metrics.enabled_by_default()
     if log_system_metrics:
-        warnings.warn(
-            "tracklite does not log system metrics; log_system_metrics is ignored", stacklevel=2
-        )
+        _system_metrics.require_psutil()  # raises before any run is made
+    active = _start_run(run_id, experiment_id, run_name, nested, parent_run_id, tags, description)
+    rid = active.info.run_id
+    try:
+        if log_system_metrics:
+            _system_metrics.start_monitor(active._store, rid, resume=active._resumed)
+        _mlflow_bridge.on_run_started()
+    except BaseException:
+        end_run("FAILED")
+        raise
+    return active
+
+
+def _start_run(
+    run_id: str | None,
+    experiment_id: str | None,
+    run_name: str | None,
+    nested: bool,
+    parent_run_id: str | None,
+    tags: Mapping[str, Any] | None,
+    description: str | None,
+) -> ActiveRun:
     stack = _runs.stack
     if stack and not nested:
         raise InvalidStateError(
@@ -358,7 +399,9 @@ def start_run(
         store.update_run(resume_id, "RUNNING", None, run_name)
         if user_tags:
             store.set_tags(resume_id, user_tags)
-        return _push(store, resume_id)
+        resumed = _push(store, resume_id)
+        resumed._resumed = True
+        return resumed
 
     if parent_run_id is not None:
         if stack and parent_run_id != stack[-1].info.run_id:
@@ -399,9 +442,13 @@ def end_run(status: str = "FINISHED") -> None:
     run_id = run.info.run_id
     _runs.last_run_id = run_id
     try:
-        run._writer.close()
+        _system_metrics.stop_monitor(run_id)
+        _mlflow_bridge.on_run_ending(run_id, status)
     finally:
-        run._store.end_run(run_id, status)
+        try:
+            run._writer.close()
+        finally:
+            run._store.end_run(run_id, status)
 
 
 def _end_runs_at_exit() -> None:
@@ -422,13 +469,20 @@ def active_run() -> ActiveRun | None:
 
 
 def last_active_run() -> Run | None:
-    """The active run, else the run this thread ended last (as stored now)."""
+    """The active run, else the run this thread ended last (as stored
+    now), or that MLflow's autologging made last, if it started later."""
     run = active_run()
     if run is not None:
         return run
-    if _runs.last_run_id is None:
-        return None
-    return _store().get_run(_runs.last_run_id)
+    store = _store()
+    found = []
+    for run_id in dict.fromkeys((_runs.last_run_id, _mlflow_bridge.last_mlflow_run_id())):
+        if run_id is not None:
+            try:
+                found.append(store.get_run(run_id))
+            except NotFoundError:  # a run of another store
+                pass
+    return max(found, key=lambda r: r.info.start_time or 0, default=None)
 
 
 def _get_or_start_run() -> ActiveRun:
@@ -437,6 +491,7 @@ def _get_or_start_run() -> ActiveRun:
 
 
 def get_run(run_id: str) -> Run:
+    """The run with its params, tags, latest metrics and inputs."""
     return _store_of(run_id).get_run(run_id)
 
 
@@ -448,10 +503,12 @@ def get_parent_run(run_id: str) -> Run | None:
 
 
 def delete_run(run_id: str) -> None:
+    """Marks a run deleted (restorable)."""
     _store_of(run_id).delete_run(run_id)
 
 
 def restore_run(run_id: str) -> None:
+    """Restores a deleted run."""
     _store_of(run_id).restore_run(run_id)
 
 
@@ -468,6 +525,7 @@ def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
 def log_params(
     params: Mapping[str, Any], synchronous: bool | None = None, run_id: str | None = None
 ) -> None:
+    """Logs several params of the active run (or of run ``run_id``)."""
     if run_id is None:
         run = _get_or_start_run()
         run._store.log_params(run.info.run_id, params)
@@ -476,16 +534,19 @@ def log_params(
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
+    """Sets a tag of the active run (as ``str(value)``)."""
     run = _get_or_start_run()
     run._store.set_tag(run.info.run_id, key, value)
 
 
 def set_tags(tags: Mapping[str, Any], synchronous: bool | None = None) -> None:
+    """Sets several tags of the active run."""
     run = _get_or_start_run()
     run._store.set_tags(run.info.run_id, tags)
 
 
 def delete_tag(key: str) -> None:
+    """Deletes a tag of the active run."""
     run = _get_or_start_run()
     run._store.delete_tag(run.info.run_id, key)
 
@@ -597,6 +658,7 @@ def log_inputs(
     tags_list: Sequence[Mapping[str, Any] | None] | None = None,
     models: Any = None,
 ) -> None:
+    """Records several datasets as inputs of the active run, each with its context and tags."""
     datasets, contexts, tags_list = datasets or [], contexts or [], tags_list or []
     if not len(datasets) == len(contexts) == len(tags_list):
         raise InvalidValueError("datasets, contexts and tags_list must have the same length")
@@ -617,6 +679,7 @@ def _run_for(run_id: str | None) -> tuple[Store, str]:
 def log_artifact(
     local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
 ) -> None:
+    """Copies a file into the active run's artifacts (under ``artifact_path``)."""
     store, rid = _run_for(run_id)
     store.log_artifact(rid, local_path, artifact_path)
 
@@ -624,11 +687,13 @@ def log_artifact(
 def log_artifacts(
     local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
 ) -> None:
+    """Copies a folder's contents into the active run's artifacts."""
     store, rid = _run_for(run_id)
     store.log_artifacts(rid, local_dir, artifact_path)
 
 
 def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
+    """Writes ``text`` (UTF-8) as the artifact ``artifact_file`` of the active run."""
     store, rid = _run_for(run_id)
     store.log_text(rid, text, artifact_file)
 
@@ -640,6 +705,7 @@ def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> 
 
 
 def log_stream(stream: io.IOBase, artifact_file: str, run_id: str | None = None) -> None:
+    """Writes what a binary stream holds as the artifact ``artifact_file``."""
     store, rid = _run_for(run_id)
     store.log_bytes(rid, stream.read(), artifact_file)
 
@@ -650,6 +716,32 @@ def log_figure(
     """Logs a matplotlib or plotly figure; the extension picks the format."""
     store, rid = _run_for(None)
     store.log_figure(rid, figure, artifact_file, save_kwargs=save_kwargs)
+
+
+def log_image(
+    image: Any,
+    artifact_file: str | None = None,
+    key: str | None = None,
+    step: int | None = None,
+    timestamp: int | None = None,
+    synchronous: bool | None = None,
+) -> None:
+    """Logs an image of the active run: a numpy array (HxW, HxWx3 or
+    HxWx4; uint8, or floats in [0, 1]) or a PIL image, as the artifact
+    ``artifact_file`` (``"sample.png"``), or as step ``step`` of the image
+    series ``key``, which MLflow's UI shows by step. A ``.png`` of an array
+    needs only numpy; other formats, PIL images and ``key`` need Pillow."""
+    store, rid = _run_for(None)
+    store.log_image(rid, image, artifact_file, key=key, step=step, timestamp=timestamp)
+
+
+def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """Logs a table (a dict of columns or a pandas DataFrame) as the JSON
+    artifact ``artifact_file``, in MLflow's format (``{"columns": [...],
+    "data": [[...], ...]}``), so MLflow's UI shows it; logging again to
+    the same file appends rows."""
+    store, rid = _run_for(run_id)
+    _media.log_table(store, rid, data, artifact_file)
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
@@ -704,16 +796,15 @@ def search_runs(
         if not token:
             break
     if output_format == "list":
-        return runs
+        return PagedList(runs)  # a list, shown as a table in notebooks
     return runs_to_frame(runs)
 
 
 def autolog(*args: Any, **kwargs: Any) -> None:
-    """Does nothing but warn: autologging hooks into ML libraries through
-    MLflow itself. Install MLflow and point it at the store with a
-    ``tracklite:`` tracking URI to autolog into tracklite."""
-    warnings.warn(
-        "tracklite.autolog() does nothing: autologging needs MLflow. Install mlflow and set "
-        "its tracking URI to tracklite:<store path> to autolog into a tracklite store.",
-        stacklevel=2,
-    )
+    """MLflow's ``mlflow.autolog`` (same arguments), logging into this
+    store: MLflow's tracking URI is set to the store's ``tracklite:`` URI,
+    and a run started with :func:`start_run` is MLflow's active run too, so
+    ``model.fit(...)`` logs into it. Needs MLflow; without it, raises
+    :class:`~tracklite.errors.MlflowNotInstalledError` naming
+    ``pip install "tracklite[mlflow]"``."""
+    _mlflow_bridge.autolog(*args, **kwargs)

@@ -78,13 +78,14 @@ fn print_direct(s: &DirectSummary, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
+/// Progress lines on standard error (none under `--json`).
 fn progress(event: Event<'_>) {
     match event {
         Event::Experiment {
             name,
             remote_id,
             created,
-        } => eprintln!(
+        } => note!(
             "experiment {name:?}: {} (id {remote_id})",
             if created { "created" } else { "found" }
         ),
@@ -96,10 +97,14 @@ fn progress(event: Event<'_>) {
                 RunOutcome::Failed => "FAILED",
             };
             match &r.error {
-                Some(e) => eprintln!("run {} ({}): FAILED: {e}", r.run_id, r.run_name),
-                None => eprintln!(
+                Some(e) => note!("run {} ({}): FAILED: {e}", r.run_id, r.run_name),
+                None => note!(
                     "run {} ({}): {what}, {} points, {} params, {} tags",
-                    r.run_id, r.run_name, r.points, r.params, r.tags
+                    r.run_id,
+                    r.run_name,
+                    r.points,
+                    r.params,
+                    r.tags
                 ),
             }
         }

@@ -3,48 +3,39 @@
 //! standard error; the summary, or one JSON document, to standard output.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use tracklite::{ImportReport, Store};
 
-use crate::{format, json, STORE_ENV};
+use crate::counter::Counter;
+use crate::store_uri::Location;
+use crate::{format, json};
 
-/// Imports `source` into the store at `store` (or the one TRACKLITE_STORE
-/// names). Exit status 0 when everything was imported, 1 when something
-/// damaged was left out (the rest is imported all the same).
+/// Imports `source` into the store at `location`. Exit status 0 when
+/// everything was imported, 1 when something damaged was left out (the
+/// rest is imported all the same).
 pub fn run(
-    store: Option<PathBuf>,
+    location: &Location,
     source: &Path,
     as_json: bool,
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
-    let path = match store {
-        Some(p) => p,
-        None => match std::env::var_os(STORE_ENV) {
-            Some(p) if !p.is_empty() => PathBuf::from(p),
-            _ => bail!("no store given: pass --store PATH or set {STORE_ENV}"),
-        },
-    };
+    let path = &location.path;
     if !source.is_dir() {
         bail!("{} is not a folder", source.display());
     }
     // Before the store is created: a store inside the source would change it.
-    tracklite::check_mlruns_source(source, &path)
+    tracklite::check_mlruns_source(source, path)
         .with_context(|| format!("cannot import {}", source.display()))?;
-    let store = Store::open(&path)
+    let store = Store::open(path)
         .with_context(|| format!("cannot open the store at {}", path.display()))?;
-    let mut last_shown = 0;
+    let mut counter = Counter::new("importing", "runs");
     let report = store
-        .import_mlruns(source, &mut |p| {
-            // About a hundred progress lines at most, however many runs.
-            if p.done == p.total || p.done >= last_shown + (p.total / 100).max(1) {
-                last_shown = p.done;
-                eprintln!("importing: {}/{} runs", p.done, p.total);
-            }
-        })
+        .import_mlruns(source, &mut |p| counter.set(p.done, p.total))
         .with_context(|| format!("cannot import {}", source.display()))?;
+    counter.finish();
     if as_json {
         json::write(out, &serde_json::to_value(&report)?)?;
     } else {

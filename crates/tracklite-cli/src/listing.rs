@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tracklite::{Experiment, Run, Store, ViewType};
 
 use crate::format::{clip, compact, datetime, duration};
@@ -91,8 +91,14 @@ pub struct RunQuery {
     pub max_results: Option<usize>,
 }
 
-/// Every run the query selects, up to its maximum, page by page.
-fn search_all(store: &Store, ids: &[&str], view: ViewType, q: &RunQuery) -> Result<Vec<Run>> {
+/// Every run the query selects, up to its maximum, page by page; and
+/// whether more runs match than the maximum let through.
+fn search_all(
+    store: &Store,
+    ids: &[&str],
+    view: ViewType,
+    q: &RunQuery,
+) -> Result<(Vec<Run>, bool)> {
     let order: Vec<&str> = q.order_by.iter().map(String::as_str).collect();
     let mut runs = Vec::new();
     let mut token: Option<String> = None;
@@ -103,16 +109,16 @@ fn search_all(store: &Store, ids: &[&str], view: ViewType, q: &RunQuery) -> Resu
                 (m - runs.len()).min(tracklite::SEARCH_MAX_RESULTS_LIMIT)
             });
         if want == 0 {
-            break;
+            // The search gives a token only when more runs match.
+            return Ok((runs, token.is_some()));
         }
         let page = store.search_runs(ids, &q.filter, view, want, &order, token.as_deref())?;
         runs.extend(page.runs);
         match page.next_page_token {
             Some(t) => token = Some(t),
-            None => break,
+            None => return Ok((runs, false)),
         }
     }
-    Ok(runs)
 }
 
 pub fn runs(
@@ -134,18 +140,46 @@ pub fn runs(
             all.iter().map(|e| e.experiment_id.as_str()).collect()
         }
     };
-    let runs = search_all(store, &ids, view, query)?;
+    let (runs, more) = search_all(store, &ids, view, query)?;
 
     if as_json {
         let docs = runs.iter().map(json::run).collect::<Result<Vec<_>>>()?;
-        json::write(out, &Value::Array(docs))?;
+        json::write(out, &json!({ "runs": docs, "more": more }))?;
         return Ok(ExitCode::SUCCESS);
     }
     if runs.is_empty() {
         writeln!(out, "no runs")?;
         return Ok(ExitCode::SUCCESS);
     }
+    write_runs_table(store, only.as_ref(), view, &runs, out)?;
+    if more {
+        writeln!(
+            out,
+            "showing the first {}; more runs match: raise --max-results to see more",
+            plural(runs.len(), "run")
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// The runs as a table: id, name, experiment (when several), stage (when
+/// not only active runs), status, start, duration, then the metrics and
+/// params most runs have.
+fn write_runs_table(
+    store: &Store,
+    only: Option<&tracklite::Experiment>,
+    view: ViewType,
+    runs: &[Run],
+    out: &mut dyn Write,
+) -> Result<()> {
     let experiment_names: BTreeMap<String, String> = if only.is_none() {
         store
             .list_experiments(ViewType::All)?
@@ -187,8 +221,8 @@ pub fn runs(
             .map(|k| (format!("params.{k}"), Align::Left)),
     );
 
-    let mut table = Table::new(columns);
-    for run in &runs {
+    let mut table = Table::new(columns).keep_whole(0);
+    for run in runs {
         let info = &run.info;
         let mut row = vec![info.run_id.clone(), clip(&info.run_name, MAX_CELL)];
         if only.is_none() {
@@ -219,13 +253,14 @@ pub fn runs(
     table.write(out)?;
 
     if metric_keys.hidden > 0 || param_keys.hidden > 0 {
-        eprintln!(
+        note!(
             "note: {} more metric and {} more param columns are not shown; \
              `tracklite run RUN_ID` and --json show every one",
-            metric_keys.hidden, param_keys.hidden
+            metric_keys.hidden,
+            param_keys.hidden
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// The columns of a listing: at most `max` keys, the ones the most runs

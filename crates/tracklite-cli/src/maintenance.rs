@@ -7,6 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 use tracklite::{GcOptions, Store};
 
+use crate::counter::Counter;
 use crate::{format, json};
 
 /// Checks the store, and with `repair` repairs it and checks again. The
@@ -54,10 +55,9 @@ pub fn gc(
         only: (!run_ids.is_empty()).then_some(run_ids),
         force,
     };
-    let report = store.gc_with(
-        options,
-        &mut progress_printer("removing artifacts", "folders"),
-    )?;
+    let mut counter = Counter::new("removing artifacts", "folders");
+    let report = store.gc_with(options, &mut |p| counter.set(p.done, p.total))?;
+    counter.finish();
     if as_json {
         json::write(out, &serde_json::to_value(&report)?)?;
     } else if report.removed_runs.is_empty() && report.removed_experiments.is_empty() {
@@ -100,22 +100,19 @@ pub fn gc(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints progress lines on standard error: about a hundred at most,
-/// however long the work.
-fn progress_printer(doing: &'static str, unit: &'static str) -> impl FnMut(tracklite::Progress) {
-    let mut last_shown = 0;
-    move |p| {
-        if p.done == p.total || p.done >= last_shown + (p.total / 100).max(1) {
-            last_shown = p.done;
-            eprintln!("{doing}: {}/{} {unit}", p.done, p.total);
-        }
-    }
-}
-
-/// Rewrites ended runs' metrics into compressed blocks, showing progress
-/// on standard error.
+/// Rewrites ended runs' metrics into compressed blocks and releases the
+/// space they used, showing progress on standard error.
 pub fn compact(store: &Store, as_json: bool, out: &mut dyn Write) -> Result<ExitCode> {
-    let report = store.compact(&mut progress_printer("compacting", "series"))?;
+    let mut counter = Counter::new("compacting", "series");
+    let report = store.compact(&mut |p| {
+        counter.set(p.done, p.total);
+        if p.done == p.total {
+            // The library waits until no reader can still use the old
+            // blocks (a few seconds at most), then releases their pages.
+            counter.say("releasing the space of the old blocks");
+        }
+    })?;
+    counter.finish();
     if as_json {
         json::write(out, &serde_json::to_value(&report)?)?;
         return Ok(ExitCode::SUCCESS);
@@ -134,9 +131,8 @@ pub fn compact(store: &Store, as_json: bool, out: &mut dyn Write) -> Result<Exit
     }
     writeln!(
         out,
-        "released {} of metric log space (space freed in the last {} s is released by a later run)",
-        format::bytes(report.pages_released * page),
-        tracklite::RECLAIM_GRACE.as_secs()
+        "released {} of metric log space",
+        format::bytes(report.pages_released * page)
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -15,10 +15,11 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde_json::json;
 use tracklite::{ModelVersion, RegisteredModel, Store};
 
+use crate::errors::Missing;
 use crate::format::{clip, datetime};
 use crate::json;
 use crate::table::{Align, Table};
@@ -135,7 +136,7 @@ fn find_model(store: &Store, name: &str) -> Result<RegisteredModel> {
                 n if n <= NAMES_SUGGESTED => format!("its models are: {}", names.join(", ")),
                 n => format!("it has {n} models; `tracklite models` lists them"),
             };
-            bail!("registered model {name:?} does not exist; {known}")
+            Err(Missing(format!("registered model {name:?} does not exist; {known}")).into())
         }
         Err(e) => Err(e.into()),
     }

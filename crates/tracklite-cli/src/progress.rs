@@ -36,7 +36,7 @@ impl Progress {
     /// A bar when standard error is a terminal, plain lines otherwise.
     pub fn new() -> Progress {
         let mut progress = Progress::lines();
-        if std::io::stderr().is_terminal() {
+        if std::io::stderr().is_terminal() && !crate::quiet() {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(style(PREPARING));
             bar.set_message("finding experiments and runs on the server");
@@ -81,7 +81,7 @@ impl Progress {
                     // Nothing to say when no point is to be sent (each
                     // quiet pass of --watch, say).
                     None if points_total > 0 => {
-                        eprintln!("exporting {runs} run(s): {points_total} points to send")
+                        note!("exporting {runs} run(s): {points_total} points to send")
                     }
                     None => {}
                 }
@@ -129,7 +129,7 @@ impl Progress {
                 bar.set_length(points_total);
                 bar.set_position(points_sent);
             }
-            None if points_total > 0 => eprintln!(
+            None if points_total > 0 => note!(
                 "sent {points_sent}/{points_total} points ({:.0} points/s)",
                 points_sent as f64 / seconds.max(1e-3)
             ),
@@ -140,7 +140,7 @@ impl Progress {
     fn line(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            None => note!("{text}"),
         }
     }
 

@@ -39,7 +39,14 @@ impl Out {
 /// The binary, with no store in its environment.
 fn tracklite() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracklite"));
-    cmd.env_remove("TRACKLITE_STORE");
+    for name in [
+        "TRACKLITE_STORE",
+        "MLFLOW_TRACKING_URI",
+        "TRACKLITE_SERVE_FILE_URIS",
+        "COLUMNS",
+    ] {
+        cmd.env_remove(name);
+    }
     cmd
 }
 
@@ -293,7 +300,13 @@ fn runs_of_every_experiment_and_views() {
 
     let all = cli(&s.path, &["runs", "--view", "all", "--limit", "2"]);
     let all = all.ok();
-    assert_eq!(all.lines().count(), 3);
+    assert_eq!(all.lines().count(), 4);
+    assert!(
+        all.ends_with(
+            "showing the first 2 runs; more runs match: raise --max-results to see more\n"
+        ),
+        "{all}"
+    );
     assert!(
         all.lines().nth(1).unwrap().starts_with(&s.gamma),
         "newest first: {all}"
@@ -322,7 +335,8 @@ fn runs_of_an_unknown_experiment_is_an_error() {
 fn runs_json() {
     let s = sample();
     let doc = cli(&s.path, &["runs", "--experiment", "mnist", "--json"]).json();
-    let list = doc.as_array().unwrap();
+    assert_eq!(doc["more"], false);
+    let list = doc["runs"].as_array().unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list[0]["info"]["run_id"], s.beta.as_str());
     assert_eq!(list[1]["info"]["run_id"], s.alpha.as_str());
@@ -355,7 +369,7 @@ fn many_metric_columns_are_limited() {
     );
     assert!(out.stderr.contains("4 more metric"), "{}", out.stderr);
     let doc = cli(&path, &["runs", "--json"]).json();
-    assert_eq!(doc[0]["metrics"].as_object().unwrap().len(), 10);
+    assert_eq!(doc["runs"][0]["metrics"].as_object().unwrap().len(), 10);
 }
 
 #[test]
@@ -471,11 +485,7 @@ fn history_of_an_unknown_key_names_the_known_ones() {
 fn unknown_run_id_is_an_error() {
     let s = sample();
     let missing = "0123456789abcdef0123456789abcdef";
-    for args in [
-        vec!["run", missing],
-        vec!["run", missing, "--json"],
-        vec!["history", missing, "loss"],
-    ] {
+    for args in [vec!["run", missing], vec!["history", missing, "loss"]] {
         let out = cli(&s.path, &args);
         assert_eq!(out.code, 1, "{args:?}");
         assert_eq!(
@@ -485,6 +495,13 @@ fn unknown_run_id_is_an_error() {
         );
         assert!(out.stdout.is_empty());
     }
+    // Under --json, the error is the JSON document on stdout.
+    let out = cli(&s.path, &["run", missing, "--json"]);
+    assert_eq!((out.code, out.stderr.as_str()), (1, ""));
+    assert_eq!(
+        out.json()["error"]["message"],
+        format!("run \"{missing}\" does not exist")
+    );
     let out = cli(&s.path, &["run", "../etc"]);
     assert_eq!(out.code, 1);
     assert!(
@@ -520,12 +537,19 @@ fn store_from_the_environment() {
 
 #[test]
 fn missing_store_is_an_error() {
-    let out = exec(tracklite().arg("experiments"));
+    // Nothing names a store, and there is none in ./tracklite-runs.
+    let empty = tempfile::tempdir().unwrap();
+    let out = exec(tracklite().current_dir(empty.path()).arg("experiments"));
     assert_eq!(out.code, 1);
-    assert_eq!(
-        out.stderr,
-        "error: no store given: pass --store PATH or set TRACKLITE_STORE\n"
+    assert!(
+        out.stderr.starts_with(
+            "error: no store given (--store, TRACKLITE_STORE or MLFLOW_TRACKING_URI) \
+             and none in ./tracklite-runs: no tracklite store at tracklite-runs"
+        ),
+        "{}",
+        out.stderr
     );
+    assert!(!empty.path().join("tracklite-runs").exists());
 
     let dir = tempfile::tempdir().unwrap();
     let nowhere = dir.path().join("nowhere");
@@ -759,7 +783,7 @@ fn artifacts_lists_files_and_dirs() {
 fn runs_filter_order_and_max_results() {
     let s = sample();
     let ids = |out: &Out| -> Vec<String> {
-        out.json()
+        out.json()["runs"]
             .as_array()
             .unwrap()
             .iter()

@@ -82,7 +82,7 @@ fn deleted_runs(path: &Path) -> Vec<String> {
     let out = cli(path, &["runs", "--view", "deleted", "--json"]);
     assert!(out.status.success());
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut ids: Vec<String> = doc
+    let mut ids: Vec<String> = doc["runs"]
         .as_array()
         .unwrap()
         .iter()
@@ -100,8 +100,16 @@ fn gc_refuses_names_every_run_and_version_and_removes_nothing() {
     for args in [&["gc"][..], &["gc", "--json"], &["gc", &s.by_location]] {
         let out = cli(&s.path, args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
-        let err = text(&out.stderr);
+        let err = if args.contains(&"--json") {
+            // The error is the JSON document, and stderr says nothing.
+            assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+            let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(doc["error"]["kind"], "conflict", "{doc}");
+            doc["error"]["message"].as_str().unwrap().to_string()
+        } else {
+            assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+            text(&out.stderr)
+        };
         assert!(err.contains("gc refused, nothing was removed"), "{err}");
         assert!(
             err.contains(&format!(

@@ -282,18 +282,28 @@ fn one_model_json() {
 #[test]
 fn a_missing_model_is_an_error_that_names_it() {
     let s = sample();
-    for args in [&["models", "irsi"][..], &["models", "irsi", "--json"]] {
-        let out = cli(&s.path, args);
-        assert_eq!(out.code, 1, "{}", out.stdout);
-        assert!(out.stdout.is_empty(), "{}", out.stdout);
-        assert!(
-            out.stderr
-                .contains("registered model \"irsi\" does not exist"),
-            "{}",
-            out.stderr
-        );
-        assert!(out.stderr.contains("empty, iris"), "{}", out.stderr);
-    }
+    let out = cli(&s.path, &["models", "irsi"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("registered model \"irsi\" does not exist"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("empty, iris"), "{}", out.stderr);
+    // Under --json, the same error as a JSON document on stdout.
+    let out = cli(&s.path, &["models", "irsi", "--json"]);
+    assert_eq!((out.code, out.stderr.as_str()), (1, ""));
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let error = &doc["error"];
+    assert_eq!(error["kind"], "not_found", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("registered model \"irsi\" does not exist")
+            && message.contains("empty, iris"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! raised as the classes of `tracklite.errors`. `_native.pyi` describes
 //! this module exactly.
 
+mod cli;
 mod columns;
 mod convert;
 mod entities;
@@ -22,6 +23,8 @@ use pyo3::prelude::*;
 mod _native {
     use pyo3::prelude::*;
 
+    #[pymodule_export]
+    use crate::cli::run_cli;
     #[pymodule_export]
     use crate::entities::metric_objects;
     #[pymodule_export]

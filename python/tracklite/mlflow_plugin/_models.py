@@ -121,6 +121,7 @@ class LoggedModelsMixin:
 
     @translated
     def log_outputs(self, run_id: str, models: Sequence[Any]) -> None:
+        """Records logged models as outputs of a run."""
         self._native.log_outputs(run_id, [(m.model_id, int(m.step)) for m in models])
 
     @translated
@@ -133,6 +134,8 @@ class LoggedModelsMixin:
         params: Any = None,
         model_type: str | None = None,
     ) -> LoggedModel:
+        """Creates a logged model (id ``m-<32 hex>``) in an experiment, PENDING, with its artifact
+        folder."""
         d = self._native.create_logged_model(
             str(experiment_id),
             name,
@@ -145,6 +148,7 @@ class LoggedModelsMixin:
 
     @translated
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        """The logged model ``model_id``; deleted ones only with ``allow_deleted``."""
         return logged_model(self._native.get_logged_model(model_id, allow_deleted))
 
     @translated
@@ -157,6 +161,8 @@ class LoggedModelsMixin:
         order_by: Sequence[Any] | None = None,
         page_token: str | None = None,
     ) -> PagedList[LoggedModel]:
+        """One page of logged models of the experiments, filtered and ordered as MLflow's store
+        does."""
         found, token = self._native.search_logged_models(
             [str(e) for e in experiment_ids],
             filter_string or "",
@@ -170,20 +176,25 @@ class LoggedModelsMixin:
 
     @translated
     def finalize_logged_model(self, model_id: str, status: Any) -> LoggedModel:
+        """Sets a logged model's final status (READY or FAILED) and returns it."""
         return logged_model(self._native.finalize_logged_model(model_id, _status(status)))
 
     @translated
     def set_logged_model_tags(self, model_id: str, tags: Any) -> None:
+        """Sets tags of a logged model."""
         self._native.set_logged_model_tags(model_id, _str_dict(tags, "logged model tags"))
 
     @translated
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        """Deletes a tag of a logged model."""
         self._native.delete_logged_model_tag(model_id, key)
 
     @translated
     def log_logged_model_params(self, model_id: str, params: Any) -> None:
+        """Logs params of a logged model."""
         self._native.log_logged_model_params(model_id, _str_dict(params, "logged model params"))
 
     @translated
     def delete_logged_model(self, model_id: str) -> None:
+        """Marks a logged model deleted."""
         self._native.delete_logged_model(model_id)

@@ -83,6 +83,7 @@ class TrackliteStore(_models.LoggedModelsMixin, AbstractStore):
 
     @property
     def store_uri(self) -> str:
+        """The ``tracklite:`` URI the store was opened with."""
         return self._store_uri
 
     @property
@@ -283,6 +284,7 @@ class TrackliteStore(_models.LoggedModelsMixin, AbstractStore):
 
     @translated
     def delete_tag(self, run_id: str, key: str) -> None:
+        """Deletes a tag of a run."""
         self._native.delete_tag(run_id, key)
 
     @translated
@@ -311,6 +313,8 @@ class TrackliteStore(_models.LoggedModelsMixin, AbstractStore):
     def get_metric_history_bulk(
         self, run_ids: Sequence[str], metric_key: str, max_results: int
     ) -> list[MetricWithRunId]:
+        """The points of one metric of several runs, each with its run id
+        (``max_results`` in all; see :func:`_history.bulk`)."""
         histories = [self._native.metric_history(r, metric_key) for r in run_ids]
         return _history.bulk(metric_key, list(run_ids), histories, max_results)
 

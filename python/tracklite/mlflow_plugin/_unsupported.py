@@ -98,6 +98,10 @@ def _stub(
 
         stub = unsupported
     functools.update_wrapper(stub, original)
+    # Its own doc, not MLflow's: the stub does none of what that describes.
+    stub.__doc__ = (
+        f"Not kept by a tracklite store: raises MLflow's error saying so ({feature(name)})."
+    )
     stub.__tracklite_unsupported__ = True  # type: ignore[attr-defined]
     return stub
 

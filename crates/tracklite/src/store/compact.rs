@@ -56,19 +56,37 @@ fn same_blocks(a: &[BlockRow], b: &[BlockRow]) -> bool {
 
 impl Store {
     /// Rewrites the metric series of ended runs (FINISHED, FAILED, KILLED)
-    /// into zstd-compressed blocks, then releases pages freed long enough
-    /// ago. Safe while other processes read and write the store: a series
-    /// that changes while it is being rewritten is left alone.
+    /// into zstd-compressed blocks, then releases the space of the pages
+    /// they used, and of any other freed pages. Safe while other processes
+    /// read and write the store: a series that changes while it is being
+    /// rewritten is left alone.
+    ///
+    /// A reader may have listed a series' old blocks just before its swap,
+    /// so their pages are released only [`RECLAIM_GRACE`] after it: when
+    /// the last swap is more recent than that, this call waits out the rest
+    /// of the grace (at most [`RECLAIM_GRACE`]) before releasing, so that
+    /// one compaction gives the space back. `progress` is told after each
+    /// series; the wait and the release follow the last call.
     pub fn compact(&self, progress: &mut dyn FnMut(Progress)) -> Result<CompactReport> {
         let mut report = CompactReport::default();
         let candidates = self.inner.index()?.compaction_candidates()?;
         let total = candidates.len() as u64;
+        let mut last_swap_ms = None;
         for (i, series_id) in candidates.into_iter().enumerate() {
+            let swapped = report.series;
             self.compact_series(series_id, &mut report)?;
+            if report.series > swapped {
+                // Taken after the commit that freed the old pages, so it is
+                // no earlier than the time recorded for them.
+                last_swap_ms = Some(now_ms());
+            }
             progress(Progress {
                 done: i as u64 + 1,
                 total,
             });
+        }
+        if let Some(swap) = last_swap_ms {
+            wait_until_ms(swap + RECLAIM_GRACE.as_millis() as i64);
         }
         report.pages_released = self.reclaim(RECLAIM_GRACE)?;
         Ok(report)
@@ -175,6 +193,16 @@ impl Store {
     /// Bytes of disk the metric log takes (holes left by reclaim excluded).
     pub fn log_disk_usage(&self) -> Result<u64> {
         self.inner.log()?.allocated_bytes()
+    }
+}
+
+/// Sleeps until the wall clock (as [`now_ms`] reads it, the clock of the
+/// times in `freed_pages`) reaches `deadline_ms`, at most [`RECLAIM_GRACE`]
+/// whatever the clock does meanwhile.
+fn wait_until_ms(deadline_ms: i64) {
+    let left = deadline_ms - now_ms();
+    if left > 0 {
+        std::thread::sleep(Duration::from_millis(left as u64).min(RECLAIM_GRACE));
     }
 }
 
