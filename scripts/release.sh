@@ -11,7 +11,8 @@
 # every artifact's metadata as the package index would; the sdist holds
 # what a build needs (pyproject.toml, the build backend, Cargo.lock, every
 # crate the binding crate depends on, the package's sources, the readme and
-# license); one x86_64 wheel is installed into a scratch venv and imported.
+# license), and `cargo check --locked --offline` passes on it unpacked; one
+# x86_64 wheel is installed into a scratch venv and imported.
 #
 # The tools (maturin, ziglang, auditwheel, twine) go into a venv of their
 # own, made by this script. Needs the Rust toolchain (rustup) and Python 3.
@@ -99,7 +100,15 @@ for needed in pyproject.toml Cargo.toml Cargo.lock LICENSE python/README.md \
         exit 1
     fi
 done
-echo "the sdist has what a build needs"
+# Its crates resolve with its own lockfile and type-check, offline (the
+# dependencies are in cargo's cache from the builds above; the checks
+# share this checkout's target folder).
+unpacked=$(mktemp -d)
+tar -xzf "$sdist" -C "$unpacked"
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" cargo check --quiet --locked --offline \
+    --manifest-path "$unpacked/$top/crates/tracklite-py/Cargo.toml"
+rm -rf "$unpacked"
+echo "the sdist has what a build needs, and its crates check"
 
 echo "==> installing the x86_64 wheel into a scratch venv"
 scratch=$(mktemp -d)
