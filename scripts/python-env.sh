@@ -8,19 +8,30 @@
 # Flask-WTF for MLflow's basic-auth app (the export's TLS and auth test);
 # psutil for system metrics; nbclient, nbformat and ipykernel to run the
 # example notebook in the tests; installed only when missing),
-# and the tracklite package built from this checkout in release mode and
-# installed into it (editable: python/tracklite is the package,
-# with the native module built next to its sources). Running it again only
-# rebuilds what changed.
+# and the tracklite package built from this checkout in release mode as a
+# wheel into target/wheels, and that wheel installed into the venv, as pip
+# would install it from the package index (not editable: after changing
+# python/tracklite, run this script again; it takes seconds when no Rust
+# changed). python/tests/test_wheel_install.py installs the same wheel into
+# a fresh venv with no Rust on PATH. Running it again only rebuilds what
+# changed.
+#
+# The wheel is linked against this machine's glibc (its manylinux tag says
+# which); the release wheels, manylinux2014 through zig, are
+# scripts/release.sh's. Those compile every dependency a second time (for an
+# explicit --target), which this script leaves out to keep CI's build to
+# the one compile that `cargo test --release` shares.
 #
 # Usage: bash scripts/python-env.sh        (from any directory)
 #   then: .venv/bin/python, .venv/bin/pytest python/tests -q
 # Environment: PYTHON (the interpreter that makes the venv; default python3),
-#              TRACKLITE_VENV (the venv's directory; default .venv).
+#              TRACKLITE_VENV (the venv's directory; default .venv),
+#              TRACKLITE_WHEEL_DIR (where the wheel goes; default target/wheels).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 venv="${TRACKLITE_VENV:-.venv}"
+wheels="${TRACKLITE_WHEEL_DIR:-target/wheels}"
 python="${PYTHON:-python3}"
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -60,7 +71,18 @@ features=()
 if "$venv/bin/python" -c "import sys; sys.exit(sys.version_info < (3, 10))"; then
     features=(--no-default-features --features abi3-py310)
 fi
-echo "==> building and installing tracklite (release${features[*]:+, ${features[*]}})"
-VIRTUAL_ENV="$(cd "$venv" && pwd)" "$venv/bin/maturin" develop --release --quiet "${features[@]}"
+echo "==> building the tracklite wheel into $wheels (release${features[*]:+, ${features[*]}})"
+# Only this build's wheel stays there, for the fresh-venv test to find.
+mkdir -p "$wheels"
+rm -f "$wheels"/tracklite-*.whl
+"$venv/bin/maturin" build --release --quiet --interpreter "$venv/bin/python" "${features[@]}" \
+    --out "$wheels"
+wheel=$(ls "$wheels"/tracklite-*.whl)
+echo "==> installing $wheel into $venv"
+# A leftover of the editable install this script used to make would shadow
+# the wheel's native module for anyone importing from python/.
+rm -f python/tracklite/_native*.so
+"$venv/bin/python" -m pip install --disable-pip-version-check --quiet \
+    --force-reinstall --no-deps "$wheel"
 
 "$venv/bin/python" -c "import tracklite._native as n; print('tracklite', n.__version__, 'ready in $venv')"

@@ -49,9 +49,16 @@ fi
 # ---------------------------------------------------------------------------
 stage "rust format" cargo fmt --all -- --check
 stage "rust lints" cargo clippy --workspace --all-targets -- -D warnings
+# The core crate without its optional parts (the mlruns importer) builds
+# and stays warning-free.
+stage "rust lints (no default features)" cargo clippy -p tracklite --no-default-features -- -D warnings
 # Broken or private intra-doc links, and (in the core crate) undocumented
 # public items, fail the build of the API docs.
 stage "rust docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+# The publishable crates package (metadata, readme, license, each one's
+# files); the build from the packaged files is left to a release.
+stage "crate packaging" cargo package -p tracklite -p tracklite-export -p tracklite-cli \
+    --no-verify --allow-dirty --quiet
 stage "rust tests" cargo test --workspace --release
 # The stages below name test files with --workspace rather than -p: features
 # are then unified as in "rust tests", so the libraries are not compiled a
@@ -73,8 +80,10 @@ stage "fault injection (cli)" cargo test --release --workspace \
 # ---------------------------------------------------------------------------
 # Python
 # ---------------------------------------------------------------------------
-# The package is built from this checkout into .venv (made when missing);
-# the stub test in python/tests checks _native.pyi against the built module.
+# The package is built from this checkout as a wheel (target/wheels) and
+# installed into .venv (made when missing); the stub test in python/tests
+# checks _native.pyi against the built module, and test_wheel_install.py
+# installs the same wheel into a fresh venv with no Rust on PATH.
 stage "python env" bash scripts/python-env.sh
 # The export against a real `mlflow server` (started by the tests on a
 # loopback port; for artifacts and --check, with moto's S3 server too; over

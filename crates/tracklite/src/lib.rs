@@ -81,6 +81,7 @@ pub use entities::{
 pub use error::{
     EntityKind, Error, FormatError, IndexError, IndexErrorKind, Result, ValidationError,
 };
+#[cfg(feature = "mlruns-import")]
 pub use import::{check_mlruns_source, ImportProblem, ImportProgress, ImportReport};
 pub use import::{ExperimentImport, MetricDatasetLinks, RunImport};
 pub use search::{SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_LIMIT};

@@ -145,7 +145,9 @@ impl Dir {
 
     /// Opens the directory `name` in this one, creating it when missing and
     /// syncing this directory then. A symbolic link, a file or anything else
-    /// in its place is an error naming the path.
+    /// in its place is an error naming the path. (Only the mlruns importer
+    /// copies whole trees this way.)
+    #[cfg(feature = "mlruns-import")]
     pub(crate) fn open_or_make_dir(&self, name: &OsStr) -> Result<Dir> {
         let path = self.child_path(name);
         for _ in 0..RETRIES {
@@ -268,9 +270,11 @@ impl Dir {
 
 /// How many times a step is tried again when the name it works on changes
 /// under it (a directory replaced and put back) before giving up.
+#[cfg(feature = "mlruns-import")]
 pub(crate) const RETRIES: usize = 64;
 
 /// The error of a name that kept changing while it was being opened.
+#[cfg(feature = "mlruns-import")]
 pub(crate) fn changing() -> io::Error {
     io::Error::new(
         io::ErrorKind::Interrupted,
