@@ -1,6 +1,7 @@
 //! Importing experiments and runs recorded elsewhere (such as an MLflow
 //! `mlruns` folder) with the ids, names, times, statuses and lifecycle
-//! stages they already have. `Store::import_mlruns` (feature `mlruns-import`) is built on these.
+//! stages they already have. `Store::import_mlruns` (feature
+//! `mlruns-import`) is built on these.
 //!
 //! A run is imported all or nothing: its row is written first, marked as
 //! pending, then its metric points, then its params, tags, inputs, the
