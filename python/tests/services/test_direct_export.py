@@ -376,6 +376,8 @@ def test_an_unknown_schema_revision_is_refused(database: str, s3_env: S3, tmp_pa
     assert done.returncode != 0
     output = done.stdout + done.stderr
     assert PASSWORD not in output
-    assert "0123abcd4567" in done.stderr and "dc11669786a5" in done.stderr
-    assert "--to" in done.stderr
+    # Under --json the error is a JSON document on stdout.
+    error = json.loads(done.stdout)["error"]
+    assert "0123abcd4567" in error["message"] and "dc11669786a5" in error["message"]
+    assert "--to" in error["message"]
     assert _counts(database)["runs"] == 0
