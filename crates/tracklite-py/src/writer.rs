@@ -341,29 +341,7 @@ impl RunWriter {
         py.detach(|| -> Result<(), WriteError> {
             let mut state = self.lock();
             let writer = state.writer.as_mut().ok_or(WriteError::Closed)?;
-            let h = writer.series(&key)?;
-            match (steps, timestamps) {
-                (None, None) => {
-                    for (i, &v) in values.iter().enumerate() {
-                        writer.append(h, v, now, i as i64)?;
-                    }
-                }
-                (Some(s), None) => {
-                    for (&v, &s) in values.iter().zip(s) {
-                        writer.append(h, v, now, s)?;
-                    }
-                }
-                (None, Some(t)) => {
-                    for (i, (&v, &t)) in values.iter().zip(t).enumerate() {
-                        writer.append(h, v, t, i as i64)?;
-                    }
-                }
-                (Some(s), Some(t)) => {
-                    for ((&v, &s), &t) in values.iter().zip(s).zip(t) {
-                        writer.append(h, v, t, s)?;
-                    }
-                }
-            }
+            writer.log_array(&key, values, steps, timestamps, now)?;
             Ok(())
         })
         .map_err(|e| self.to_py(py, e))
