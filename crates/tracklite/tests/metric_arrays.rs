@@ -2,11 +2,21 @@
 //! columns fill whole are written in one piece each and registered sealed
 //! with their summaries. Points read back exactly and in order, the run's
 //! summary counts all of them, later appends continue the series, another
-//! open of the store sees everything, and `check` finds the log clean.
+//! open of the store sees everything, and `check` finds the log clean. A
+//! writer killed in the middle of arrays loses none it had returned from.
 
+mod common;
+
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+use common::{spawn_child, value_for};
 use tracklite::{NewRun, Store};
+
+const STORE_VAR: &str = "TRACKLITE_TEST_ARRAY_STORE";
+const RUN_VAR: &str = "TRACKLITE_TEST_ARRAY_RUN";
+/// Points per call in the crash test: several whole blocks and a remainder.
+const CALL_POINTS: i64 = 100_003;
 
 /// Points of the largest block (256 pages of 4 KiB, less the header).
 const BLOCK_POINTS: i64 = (256 * 4096 - 64) / 32;
@@ -95,4 +105,73 @@ fn arrays_into_a_finished_run_are_refused_and_leave_nothing() {
     assert!(err.to_string().contains(&run), "{err}");
     drop(w);
     assert!(store.metric_history(&run, "loss").unwrap().is_empty());
+}
+
+/// The child: logs arrays of `CALL_POINTS` points forever, steps going on
+/// from call to call, printing `ack N` once the points up to step N have
+/// returned.
+#[test]
+fn array_child_entry() {
+    let (Ok(path), Ok(run_id)) = (std::env::var(STORE_VAR), std::env::var(RUN_VAR)) else {
+        return;
+    };
+    let store = Store::open(path).unwrap();
+    let mut w = store.metric_writer(&run_id).unwrap();
+    for call in 0i64.. {
+        let steps: Vec<i64> = (call * CALL_POINTS..(call + 1) * CALL_POINTS).collect();
+        let values: Vec<f64> = steps.iter().map(|&s| value_for(1, s)).collect();
+        w.log_array("arr", &values, Some(&steps), None, 5).unwrap();
+        println!("ack {}", steps[steps.len() - 1]);
+    }
+}
+
+#[test]
+fn a_writer_killed_between_arrays_loses_no_returned_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let run_id = {
+        let store = Store::open(&path).unwrap();
+        store.create_run(NewRun::default()).unwrap().run_id
+    };
+    let mut child = spawn_child(
+        "array_child_entry",
+        &[
+            (STORE_VAR, path.to_string_lossy().into_owned()),
+            (RUN_VAR, run_id.clone()),
+        ],
+    );
+    let stdout = child.stdout.take().unwrap();
+    let mut acked = -1;
+    for line in BufReader::new(stdout).lines() {
+        if let Some(n) = line.unwrap().strip_prefix("ack ") {
+            acked = n.parse().unwrap();
+            if acked >= 5 * CALL_POINTS {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL, most likely in the middle of a call
+    child.wait().unwrap();
+    assert!(acked >= 5 * CALL_POINTS, "the child stopped early");
+
+    let store = Store::open(&path).unwrap();
+    let h = store.metric_history_columns(&run_id, "arr").unwrap();
+    // Every returned point, then at most a prefix of the call under way:
+    // steps 0, 1, 2, … with no gap and no repeat, each with its value.
+    assert!(
+        h.len() as i64 > acked,
+        "{} points, {} returned",
+        h.len(),
+        acked + 1
+    );
+    for (i, (&step, &value)) in h.steps.iter().zip(&h.values).enumerate() {
+        assert_eq!(step, i as i64, "a gap or a repeat at position {i}");
+        assert_eq!(value, value_for(1, step), "wrong value at step {step}");
+    }
+    assert_eq!(
+        store.get_run(&run_id).unwrap().metrics["arr"].count,
+        h.len() as u64
+    );
+    let report = store.check(false).unwrap();
+    assert!(report.is_clean(), "{report}");
 }
