@@ -1,5 +1,7 @@
 //! Run operations: lifecycle, params and tags.
 
+use std::collections::HashMap;
+
 use super::{lock, Store, ARTIFACTS_DIR};
 use crate::artifacts::leftovers;
 use crate::entities::{
@@ -141,6 +143,26 @@ impl Store {
         self.inner
             .index()?
             .list_runs(&ids, view, &self.inner.artifact_root)
+    }
+
+    /// The number of runs in each experiment, counting the runs `view`
+    /// shows; experiments without such runs are absent. At a million runs
+    /// this reads an index, where [`Store::list_runs`] loads every run.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use tracklite::{NewRun, Store, ViewType};
+    /// let store = Store::open(dir.path())?;
+    /// store.create_run(NewRun::default())?;
+    /// assert_eq!(store.count_runs(ViewType::ActiveOnly)?.get("0"), Some(&1));
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn count_runs(&self, view: ViewType) -> Result<HashMap<String, u64>> {
+        let counts = self.inner.index()?.count_runs(view)?;
+        Ok(counts
+            .into_iter()
+            .map(|(id, n)| (id.to_string(), n))
+            .collect())
     }
 
     /// Changes a run's status, end time or name. A terminal status (FINISHED,
