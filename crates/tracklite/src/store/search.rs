@@ -65,8 +65,9 @@ fn page_in_metric_order(
     window: &sql::MetricWindow<'_>,
     max_results: usize,
 ) -> Result<Option<(Vec<String>, bool)>> {
-    /// Each window is this many times the last: the rows read over all the
-    /// windows stay within a few times those of the last one.
+    /// A window is at least twice the last, at most this many times: the
+    /// rows read over all the windows stay within a few times those of the
+    /// last one.
     const GROWTH: usize = 8;
     let mut size = window.first_size();
     loop {
@@ -92,7 +93,13 @@ fn page_in_metric_order(
         if bound.is_none() {
             return Ok(None);
         }
-        size = size.saturating_mul(GROWTH);
+        // The share of the window's runs that matched says how wide a
+        // window holds the page; half as wide again for a margin.
+        let next = match window.matches_found(ids.len()) {
+            Some(found) => size.saturating_mul(window.matches_wanted()) / found * 3 / 2,
+            None => size.saturating_mul(GROWTH),
+        };
+        size = next.clamp(size.saturating_mul(2), size.saturating_mul(GROWTH));
     }
 }
 

@@ -54,6 +54,17 @@ impl<'a> MetricWindow<'a> {
         (8 * (self.query.limit + self.query.offset)).max(1_024)
     }
 
+    /// The matches a page needs: those of earlier pages, then its own.
+    pub fn matches_wanted(&self) -> usize {
+        self.query.offset + self.query.limit
+    }
+
+    /// The matches a window held, from the rows its page returned (the
+    /// page skips the earlier pages' matches); None when it returned none.
+    pub fn matches_found(&self, rows: usize) -> Option<usize> {
+        (rows > 0).then_some(self.query.offset + rows)
+    }
+
     /// `SELECT` of the `n`-th number (n ≥ 1) of the metric in the order;
     /// no row when the metric has fewer numbers.
     pub fn bound(&self, n: usize) -> Sql {
