@@ -297,8 +297,11 @@ impl Index {
                 rows.collect::<rusqlite::Result<_>>()?
             }
             None => {
+                // `+first_page`: ordered by the primary key itself, SQLite
+                // would read every block in order (at each store open)
+                // rather than the few open ones and sort them.
                 let mut stmt = self.conn.prepare_cached(&format!(
-                    "SELECT {BLOCK_COLUMNS} FROM metric_blocks WHERE sealed = 0 ORDER BY first_page"
+                    "SELECT {BLOCK_COLUMNS} FROM metric_blocks WHERE sealed = 0 ORDER BY +first_page"
                 ))?;
                 let rows = stmt.query_map([], block_row)?;
                 rows.collect::<rusqlite::Result<_>>()?
