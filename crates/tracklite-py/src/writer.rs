@@ -174,6 +174,18 @@ impl RunWriter {
             spare.extend(named.into_iter().map(|(_, _, key)| key));
             return Err(WriteError::Closed);
         };
+        // The keys new to the writer get their series in one commit.
+        let new: Vec<&str> = named
+            .iter()
+            .filter(|(addr, _, _)| cached(keys, *addr).is_none())
+            .map(|(_, name, _)| name.as_str())
+            .collect();
+        if new.len() > 1 {
+            if let Err(e) = writer.series_many(&new) {
+                spare.extend(named.into_iter().map(|(_, _, key)| key));
+                return Err(e.into());
+            }
+        }
         let mut handles = Vec::with_capacity(named.len());
         let mut named = named.into_iter();
         for (addr, name, key) in named.by_ref() {
@@ -379,7 +391,8 @@ impl RunWriter {
         .map_err(|e| to_py(py, e))
     }
 
-    /// Seals the writer's blocks and syncs them. Later writes raise
+    /// Seals the writer's blocks (and syncs them under power-loss
+    /// durability). Later writes raise
     /// InvalidStateError; closing again does nothing.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let (closed, _keys) = py.detach(|| {

@@ -144,21 +144,27 @@ impl Store {
     }
 
     /// Changes a run's status, end time or name. A terminal status (FINISHED,
-    /// FAILED, KILLED) flushes the run's metrics to stable storage first.
+    /// FAILED, KILLED) first closes the store's writer of the run and folds
+    /// the run's summaries; with [`Durability::PowerLoss`](crate::Durability::PowerLoss)
+    /// it also syncs the run's metrics and its end to stable storage.
     pub fn update_run(&self, run_id: &str, update: RunUpdate) -> Result<RunInfo> {
         validate::run_id(run_id)?;
         if let Some(name) = &update.run_name {
             validate::run_name(name)?;
         }
         if update.status.is_some_and(RunStatus::is_terminal) {
-            // An ended run is durable: its points are synced, then its end
-            // is committed with the index's WAL synced.
             self.close_cached_writer(run_id)?;
             self.refresh_summaries(Some(run_id))?;
-            self.inner.log()?.sync()?;
-            self.inner
-                .index()?
-                .durably(|index| index.update_run(run_id, &update))?;
+            if self.durability() == crate::Durability::PowerLoss {
+                // Its points are synced, then its end is committed with the
+                // index's WAL synced.
+                self.inner.log()?.sync()?;
+                self.inner
+                    .index()?
+                    .durably(|index| index.update_run(run_id, &update))?;
+            } else {
+                self.inner.index()?.update_run(run_id, &update)?;
+            }
         } else {
             self.inner.index()?.update_run(run_id, &update)?;
         }

@@ -335,6 +335,15 @@ impl MetricWriter {
         self.state.slot(&self.inner, key).map(SeriesHandle)
     }
 
+    /// The handles of metrics `keys`, in their order. The series that are
+    /// new, with their first blocks, are made in one index transaction, so
+    /// a run's first `log_metrics` of several keys costs one commit rather
+    /// than two per key.
+    pub fn series_many(&mut self, keys: &[&str]) -> Result<Vec<SeriesHandle>> {
+        self.state.open_series(&self.inner, keys)?;
+        keys.iter().map(|key| self.series(key)).collect()
+    }
+
     /// Appends a point to the series behind `handle`.
     #[inline]
     pub fn append(
@@ -394,12 +403,16 @@ impl MetricWriter {
         self.inner.log()?.sync()
     }
 
-    /// Seals this writer's blocks and syncs them; dropping does the same
-    /// without reporting errors.
+    /// Seals this writer's blocks, folding its points into the summaries;
+    /// with [`Durability::PowerLoss`](crate::Durability::PowerLoss) it also
+    /// syncs them to disk. Dropping seals without reporting errors.
     pub fn close(mut self) -> Result<()> {
         self.closed = true;
         self.state.close(&self.inner)?;
-        self.inner.log()?.sync()
+        if self.inner.durability.get() == crate::Durability::PowerLoss {
+            self.inner.log()?.sync()?;
+        }
+        Ok(())
     }
 
     /// The id of the run this writer logs to.
