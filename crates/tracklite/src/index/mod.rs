@@ -13,6 +13,7 @@ pub(crate) mod load;
 pub mod logged_models;
 mod metrics;
 pub mod model_versions;
+mod page_cache;
 pub mod pages;
 pub mod pending;
 pub mod registered_models;
