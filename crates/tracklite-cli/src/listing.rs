@@ -1,6 +1,6 @@
 //! `experiments` and `runs`: listings as tables or JSON arrays.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -26,12 +26,9 @@ pub fn experiments(
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
     let experiments = store.list_experiments(view)?;
-    // One listing of the runs in the same view gives every count: the number
-    // of rows that `runs --experiment NAME --view` with this view prints.
-    let mut counts: HashMap<String, u64> = HashMap::new();
-    for run in store.list_runs(&[], view)? {
-        *counts.entry(run.experiment_id).or_default() += 1;
-    }
+    // The number of rows that `runs --experiment NAME --view` with this
+    // view prints, for every experiment at once.
+    let counts = store.count_runs(view)?;
     let count = |e: &Experiment| counts.get(&e.experiment_id).copied().unwrap_or(0);
 
     if as_json {

@@ -174,6 +174,18 @@ impl RunWriter {
             spare.extend(named.into_iter().map(|(_, _, key)| key));
             return Err(WriteError::Closed);
         };
+        // The keys new to the writer get their series in one commit.
+        let new: Vec<&str> = named
+            .iter()
+            .filter(|(addr, _, _)| cached(keys, *addr).is_none())
+            .map(|(_, name, _)| name.as_str())
+            .collect();
+        if new.len() > 1 {
+            if let Err(e) = writer.series_many(&new) {
+                spare.extend(named.into_iter().map(|(_, _, key)| key));
+                return Err(e.into());
+            }
+        }
         let mut handles = Vec::with_capacity(named.len());
         let mut named = named.into_iter();
         for (addr, name, key) in named.by_ref() {
@@ -341,29 +353,7 @@ impl RunWriter {
         py.detach(|| -> Result<(), WriteError> {
             let mut state = self.lock();
             let writer = state.writer.as_mut().ok_or(WriteError::Closed)?;
-            let h = writer.series(&key)?;
-            match (steps, timestamps) {
-                (None, None) => {
-                    for (i, &v) in values.iter().enumerate() {
-                        writer.append(h, v, now, i as i64)?;
-                    }
-                }
-                (Some(s), None) => {
-                    for (&v, &s) in values.iter().zip(s) {
-                        writer.append(h, v, now, s)?;
-                    }
-                }
-                (None, Some(t)) => {
-                    for (i, (&v, &t)) in values.iter().zip(t).enumerate() {
-                        writer.append(h, v, t, i as i64)?;
-                    }
-                }
-                (Some(s), Some(t)) => {
-                    for ((&v, &s), &t) in values.iter().zip(s).zip(t) {
-                        writer.append(h, v, t, s)?;
-                    }
-                }
-            }
+            writer.log_array(&key, values, steps, timestamps, now)?;
             Ok(())
         })
         .map_err(|e| self.to_py(py, e))
@@ -379,7 +369,8 @@ impl RunWriter {
         .map_err(|e| to_py(py, e))
     }
 
-    /// Seals the writer's blocks and syncs them. Later writes raise
+    /// Seals the writer's blocks (and syncs them under power-loss
+    /// durability). Later writes raise
     /// InvalidStateError; closing again does nothing.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let (closed, _keys) = py.detach(|| {

@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the engine's hot paths: appending points
-//! (through a series handle and through `Store::log_metric`), reading one
+//! (through a series handle, through `Store::log_metric`, and a million
+//! points in one `log_columns` call into a new key), reading one
 //! key's history of a million points, creating a run with params and tags,
 //! and opening a store that holds 10,000 runs.
 //!
@@ -17,6 +18,7 @@ use tracklite::{NewRun, Store};
 /// Timestamp of step 0.
 const T0: i64 = 1_700_000_000_000;
 const HISTORY_POINTS: u64 = 1_000_000;
+const ARRAY_POINTS: u64 = 1_000_000;
 const STORE_RUNS: usize = 10_000;
 const PARAMS_PER_RUN: usize = 10;
 const TAGS_PER_RUN: usize = 10;
@@ -91,6 +93,40 @@ fn appends(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// A million points in one `log_columns` call, into a new key each time
+/// (as a new metric would be): the blocks of the series are all claimed
+/// during the call. One store serves every sample, so the log file is
+/// already large, as in a long session; the columns are built beforehand.
+fn log_array(c: &mut Criterion) {
+    let (dir, store, run_id) = store_with_run();
+    let steps: Vec<i64> = (0..ARRAY_POINTS as i64).collect();
+    let timestamps: Vec<i64> = steps.iter().map(|s| T0 + s).collect();
+    let values: Vec<f64> = steps.iter().map(|&s| s as f64 * 0.5).collect();
+    let mut writer = store.metric_writer(&run_id).expect("a writer");
+    let mut key = 0u64;
+    let mut group = c.benchmark_group("log_array_1M");
+    group
+        .throughput(Throughput::Elements(ARRAY_POINTS))
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    group.bench_function("log_columns_new_key", |b| {
+        b.iter_custom(|iters| {
+            timed_each(iters, || {
+                key += 1;
+                writer
+                    .log_columns(&format!("m{key}"), &steps, &timestamps, &values)
+                    .expect("log_columns")
+            })
+        })
+    });
+    group.finish();
+    drop(writer);
+    drop(store);
+    dir.close().expect("the store is removed");
 }
 
 /// Runs `f` `iters` times and adds up the time of the calls alone, without
@@ -205,5 +241,5 @@ fn open(c: &mut Criterion) {
     dir.close().expect("the store is removed");
 }
 
-criterion_group!(benches, appends, history, create_run, open);
+criterion_group!(benches, appends, log_array, history, create_run, open);
 criterion_main!(benches);

@@ -88,8 +88,8 @@ pub use search::{SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_LIMIT};
 pub use store::FileInfo;
 pub use store::{value_digest, ExportJournal, JournaledRun};
 pub use store::{
-    CompactReport, GcOptions, GcReport, MetricWriter, Progress, SeriesHandle, Store, ARTIFACTS_DIR,
-    INDEX_FILE, LOG_FILE, RECLAIM_GRACE,
+    CompactReport, Durability, GcOptions, GcReport, MetricWriter, Progress, SeriesHandle, Store,
+    ARTIFACTS_DIR, INDEX_FILE, LOG_FILE, RECLAIM_GRACE,
 };
 pub use store::{
     DatasetFilter, LoggedModelOrder, LoggedModelPage, SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT,

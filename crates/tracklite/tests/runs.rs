@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use tracklite::{
-    now_ms, EntityKind, Error, LifecycleStage, Metric, NewRun, RunStatus, RunUpdate, Store,
-    ValidationError, ViewType,
+    now_ms, Durability, EntityKind, Error, LifecycleStage, Metric, NewRun, RunStatus, RunUpdate,
+    Store, ValidationError, ViewType,
 };
 
 const RUN_NAME_TAG: &str = "mlflow.runName";
@@ -862,4 +862,40 @@ fn malformed_run_ids_are_refused() {
     assert!(msg.contains("invalid run id \"../x\""), "{msg}");
     // Nothing escaped the store's directory.
     assert!(!dir.path().join("x").exists());
+}
+
+/// Under either durability a run created, filled through a writer's
+/// `series_many` and ended reads back whole from another open of the store;
+/// the choice belongs to one handle and its clones.
+#[test]
+fn ended_runs_read_back_under_either_durability() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    assert_eq!(store.durability(), Durability::Process);
+    for durability in [Durability::Process, Durability::PowerLoss] {
+        store.set_durability(durability);
+        assert_eq!(store.clone().durability(), durability);
+        let run_id = new_run(&store);
+        store
+            .log_params_and_tags(&run_id, &pairs(&[("lr", "0.1")]), &[])
+            .unwrap();
+        let mut writer = store.metric_writer(&run_id).unwrap();
+        let keys = ["acc", "loss", "acc"];
+        let handles = writer.series_many(&keys).unwrap();
+        assert_eq!(handles[0], handles[2], "one series per key");
+        for (handle, value) in handles.iter().zip([0.5, 0.25, 0.75]) {
+            writer.append(*handle, value, now_ms(), 1).unwrap();
+        }
+        writer.close().unwrap();
+        store.end_run(&run_id, RunStatus::Finished).unwrap();
+
+        let other = Store::open(dir.path().join("store")).unwrap();
+        assert_eq!(other.durability(), Durability::Process);
+        let run = other.get_run(&run_id).unwrap();
+        assert_eq!(run.info.status, RunStatus::Finished, "{durability:?}");
+        assert_eq!(run.params["lr"], "0.1");
+        assert_eq!(run.metrics["loss"].value, 0.25);
+        // The same step: the latest is the larger value.
+        assert_eq!(run.metrics["acc"].value, 0.75);
+    }
 }

@@ -110,6 +110,8 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
 /// Registers the VFS (once per process) and returns its name.
 pub(crate) fn name() -> rusqlite::Result<&'static str> {
     let rc = *REGISTERED.get_or_init(|| {
+        // Before SQLite initialises (registering a VFS initialises it).
+        super::page_cache::install();
         // SAFETY: `register` is called once per process (inside OnceLock);
         // it only reads the default VFS and registers a leaked, never-freed
         // copy of it.

@@ -135,9 +135,13 @@ pub fn series_id_in(tx: &Connection, run_id: &str, key: &str) -> Result<u64> {
 
 /// The first page past every block the index has (0 with none).
 pub fn end_of_blocks_in(conn: &Connection) -> Result<u64> {
+    // Blocks are at most MAX_BLOCK_PAGES long: only those that start this
+    // far before the last start can end last. Reading them by the primary
+    // key keeps store open from scanning every block of a large store.
     let end: Option<i64> = conn.query_row(
-        "SELECT max(first_page + pages) FROM metric_blocks",
-        [],
+        "SELECT max(first_page + pages) FROM metric_blocks
+         WHERE first_page >= (SELECT max(first_page) FROM metric_blocks) - ?1",
+        [crate::log::format::MAX_BLOCK_PAGES as i64],
         |r| r.get(0),
     )?;
     Ok(end.unwrap_or(0) as u64)
@@ -293,8 +297,11 @@ impl Index {
                 rows.collect::<rusqlite::Result<_>>()?
             }
             None => {
+                // `+first_page`: ordered by the primary key itself, SQLite
+                // would read every block in order (at each store open)
+                // rather than the few open ones and sort them.
                 let mut stmt = self.conn.prepare_cached(&format!(
-                    "SELECT {BLOCK_COLUMNS} FROM metric_blocks WHERE sealed = 0 ORDER BY first_page"
+                    "SELECT {BLOCK_COLUMNS} FROM metric_blocks WHERE sealed = 0 ORDER BY +first_page"
                 ))?;
                 let rows = stmt.query_map([], block_row)?;
                 rows.collect::<rusqlite::Result<_>>()?

@@ -225,6 +225,20 @@ impl Index {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The number of runs in each experiment that has runs in `view`'s
+    /// stages, read from the stage index alone (no run row is loaded).
+    pub fn count_runs(&self, view: ViewType) -> Result<Vec<(i64, u64)>> {
+        let stages = view.stages();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT experiment_id, count(*) FROM runs
+             WHERE lifecycle_stage IN (?1, ?2) GROUP BY experiment_id",
+        )?;
+        let rows = stmt.query_map([stages[0], stages[stages.len() - 1]], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub fn update_run(&mut self, run_id: &str, update: &RunUpdate) -> Result<()> {
         let tx = self.write()?;
         ensure_active(&tx, run_id)?;

@@ -3,6 +3,7 @@
 
 mod artifacts;
 mod compact;
+mod durability;
 mod experiments;
 mod export_journal;
 mod logged_models;
@@ -26,6 +27,7 @@ use crate::process;
 
 pub use artifacts::FileInfo;
 pub use compact::{CompactReport, Progress, RECLAIM_GRACE};
+pub use durability::Durability;
 pub use export_journal::{value_digest, ExportJournal, JournaledRun};
 pub use logged_models::{
     DatasetFilter, LoggedModelOrder, LoggedModelPage, SEARCH_LOGGED_MODELS_MAX_RESULTS_DEFAULT,
@@ -40,6 +42,7 @@ pub use runs::{GcOptions, GcReport};
 pub use search::{ExperimentPage, RunPage};
 pub use writer::{MetricWriter, SeriesHandle};
 
+use durability::DurabilityCell;
 use writer::WriterState;
 
 /// File name of the metadata index inside a store.
@@ -78,6 +81,8 @@ pub(crate) struct Inner {
     writer_ticks: AtomicU64,
     /// Opened with [`Store::open_read_only`].
     read_only: bool,
+    /// Whether ending a run and closing a writer sync to disk.
+    durability: DurabilityCell,
 }
 
 /// How a store is opened.
@@ -208,12 +213,26 @@ impl Store {
                 writers: Mutex::new(HashMap::new()),
                 writer_ticks: AtomicU64::new(0),
                 read_only,
+                durability: DurabilityCell::default(),
             }),
         };
         if !read_only {
             store.recover()?;
         }
         Ok(store)
+    }
+
+    /// What this handle (and its clones) guarantees about an acknowledged
+    /// write; see [`Durability`]. Default: [`Durability::Process`].
+    pub fn durability(&self) -> Durability {
+        self.inner.durability.get()
+    }
+
+    /// Chooses what this handle (and its clones) guarantees about an
+    /// acknowledged write from now on; other handles and processes keep
+    /// their own choice.
+    pub fn set_durability(&self, durability: Durability) {
+        self.inner.durability.set(durability)
     }
 
     /// The store's directory.

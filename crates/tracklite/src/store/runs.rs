@@ -1,5 +1,7 @@
 //! Run operations: lifecycle, params and tags.
 
+use std::collections::HashMap;
+
 use super::{lock, Store, ARTIFACTS_DIR};
 use crate::artifacts::leftovers;
 use crate::entities::{
@@ -143,22 +145,48 @@ impl Store {
             .list_runs(&ids, view, &self.inner.artifact_root)
     }
 
+    /// The number of runs in each experiment, counting the runs `view`
+    /// shows; experiments without such runs are absent. At a million runs
+    /// this reads an index, where [`Store::list_runs`] loads every run.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use tracklite::{NewRun, Store, ViewType};
+    /// let store = Store::open(dir.path())?;
+    /// store.create_run(NewRun::default())?;
+    /// assert_eq!(store.count_runs(ViewType::ActiveOnly)?.get("0"), Some(&1));
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn count_runs(&self, view: ViewType) -> Result<HashMap<String, u64>> {
+        let counts = self.inner.index()?.count_runs(view)?;
+        Ok(counts
+            .into_iter()
+            .map(|(id, n)| (id.to_string(), n))
+            .collect())
+    }
+
     /// Changes a run's status, end time or name. A terminal status (FINISHED,
-    /// FAILED, KILLED) flushes the run's metrics to stable storage first.
+    /// FAILED, KILLED) first closes the store's writer of the run and folds
+    /// the run's summaries; with [`Durability::PowerLoss`](crate::Durability::PowerLoss)
+    /// it also syncs the run's metrics and its end to stable storage.
     pub fn update_run(&self, run_id: &str, update: RunUpdate) -> Result<RunInfo> {
         validate::run_id(run_id)?;
         if let Some(name) = &update.run_name {
             validate::run_name(name)?;
         }
         if update.status.is_some_and(RunStatus::is_terminal) {
-            // An ended run is durable: its points are synced, then its end
-            // is committed with the index's WAL synced.
             self.close_cached_writer(run_id)?;
             self.refresh_summaries(Some(run_id))?;
-            self.inner.log()?.sync()?;
-            self.inner
-                .index()?
-                .durably(|index| index.update_run(run_id, &update))?;
+            if self.durability() == crate::Durability::PowerLoss {
+                // Its points are synced, then its end is committed with the
+                // index's WAL synced.
+                self.inner.log()?.sync()?;
+                self.inner
+                    .index()?
+                    .durably(|index| index.update_run(run_id, &update))?;
+            } else {
+                self.inner.index()?.update_run(run_id, &update)?;
+            }
         } else {
             self.inner.index()?.update_run(run_id, &update)?;
         }

@@ -6,6 +6,7 @@
 //! queries then load the page's runs or experiments whole
 //! ([`crate::index::load`]).
 
+use rusqlite::{params_from_iter, OptionalExtension};
 use serde::Serialize;
 
 use super::Store;
@@ -53,6 +54,53 @@ fn next_token(more: bool, offset: usize, max_results: usize, snapshot: i64) -> O
         }
         .encode()
     })
+}
+
+/// One page of a search ordered first by a metric, read from ever wider
+/// windows of the metric index (see [`sql::MetricWindow`]); None when the
+/// full query is to answer: the window would be no cheaper, or even every
+/// run with a number for the metric does not fill the page.
+fn page_in_metric_order(
+    conn: &rusqlite::Connection,
+    window: &sql::MetricWindow<'_>,
+    max_results: usize,
+) -> Result<Option<(Vec<String>, bool)>> {
+    /// A window is at least twice the last, at most this many times: the
+    /// rows read over all the windows stay within a few times those of the
+    /// last one.
+    const GROWTH: usize = 8;
+    let mut size = window.first_size();
+    loop {
+        let full = window.full_query_rows(size);
+        let full_rows: i64 =
+            conn.query_row(&full.text, params_from_iter(full.params.iter()), |r| {
+                r.get(0)
+            })?;
+        if full_rows < size as i64 {
+            return Ok(None);
+        }
+        let bound = window.bound(size);
+        let bound: Option<f64> = conn
+            .query_row(&bound.text, params_from_iter(bound.params.iter()), |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let (ids, more) = page_ids::<String>(conn, &window.page(bound), max_results)?;
+        // A full page (its extra row included) is the full query's page.
+        if more {
+            return Ok(Some((ids, more)));
+        }
+        if bound.is_none() {
+            return Ok(None);
+        }
+        // The share of the window's runs that matched says how wide a
+        // window holds the page; half as wide again for a margin.
+        let next = match window.matches_found(ids.len()) {
+            Some(found) => size.saturating_mul(window.matches_wanted()) / found * 3 / 2,
+            None => size.saturating_mul(GROWTH),
+        };
+        size = next.clamp(size.saturating_mul(2), size.saturating_mul(GROWTH));
+    }
 }
 
 impl Store {
@@ -134,9 +182,8 @@ impl Store {
             limit: max_results + 1,
             offset,
         };
-        // The metric-ordered query answers only when it fills the page.
-        let quick = match sql::runs_in_metric_order(&query) {
-            Some(q) => Some(page_ids::<String>(&tx, &q, max_results)?).filter(|(_, more)| *more),
+        let quick = match sql::MetricWindow::new(&query) {
+            Some(window) => page_in_metric_order(&tx, &window, max_results)?,
             None => None,
         };
         let (ids, more) = match quick {

@@ -11,9 +11,11 @@ use rusqlite::Connection;
 use super::{Inner, Store};
 use crate::error::{Error, Result};
 use crate::index::runs::ensure_active;
-use crate::log::format::block_pages;
+use crate::index::BlockRow;
+use crate::log::format::{self, block_pages, BlockHeader};
 use crate::log::{OpenBlock, ReadAt};
 use crate::process;
+use crate::summary::SeriesSummary;
 use crate::validate;
 
 /// How often, at most, a busy writer folds its points into the index's
@@ -150,6 +152,95 @@ impl WriterState {
             self.fold_summaries(inner, false)?;
         }
         Ok(())
+    }
+
+    /// Appends `cols` to the series in `slot`: the room left in its open
+    /// block first, then every block the rest fills whole
+    /// ([`WriterState::write_whole_blocks`]), then the remainder point by
+    /// point into a new open block.
+    pub fn append_columns(&mut self, inner: &Inner, slot: usize, cols: &Columns<'_>) -> Result<()> {
+        let n = cols.values.len();
+        let room = self.series[slot].block.as_ref().map_or(0, |b| b.room()) as usize;
+        let mut i = 0;
+        while i < n.min(room) {
+            self.append(inner, slot, cols.step(i), cols.timestamp(i), cols.values[i])?;
+            i += 1;
+        }
+        i += self.write_whole_blocks(inner, slot, cols, i)?;
+        while i < n {
+            self.append(inner, slot, cols.step(i), cols.timestamp(i), cols.values[i])?;
+            i += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes the points of `cols` from `start` on as whole blocks (as
+    /// many as they fill, each as large as the series' next block would
+    /// be) and returns how many points that took. Each block is built in
+    /// memory, header and records, and written with one positioned write:
+    /// no mapping, so no page fault and no zeroing of pages that are
+    /// overwritten at once. The blocks are then registered, sealed and
+    /// summarised, in one transaction for all of them. A process killed
+    /// before that commit leaves them unregistered: their pages are lost
+    /// space, as with a compaction cut short, and no point of this call
+    /// was acknowledged.
+    fn write_whole_blocks(
+        &mut self,
+        inner: &Inner,
+        slot: usize,
+        cols: &Columns<'_>,
+        start: usize,
+    ) -> Result<usize> {
+        let series_id = self.series[slot].series_id;
+        let mut claimed = self.series[slot].blocks_claimed;
+        let n = cols.values.len();
+        let fits = |claimed: u32, at: usize| {
+            let pages = block_pages(claimed);
+            (n - at >= format::capacity(pages)).then_some(pages)
+        };
+        if fits(claimed, start).is_none() {
+            return Ok(0);
+        }
+        let log = inner.log()?;
+        log.ensure_still_in_place()?;
+        let mut buf: Vec<u8> = Vec::new();
+        let mut written: Vec<(BlockHeader, SeriesSummary)> = Vec::new();
+        let mut at = start;
+        while let Some(pages) = fits(claimed, at) {
+            let first_page = inner.allocate(&log, pages)?;
+            let header = BlockHeader {
+                series_id,
+                first_page,
+                pages,
+                writer_pid: std::process::id(),
+                created_ms: crate::entities::now_ms(),
+            };
+            let summary = encode_block(&mut buf, &header, cols, at);
+            log.write_block(&buf, first_page)?;
+            written.push((header, summary));
+            claimed += 1;
+            at += format::capacity(pages);
+        }
+        let mut index = inner.index()?;
+        let tx = index.write()?;
+        ensure_active(&tx, &self.run_id)?;
+        for (header, summary) in &written {
+            crate::index::register_block(&tx, header)?;
+            let row = BlockRow {
+                first_page: header.first_page,
+                series_id,
+                pages: header.pages,
+                writer_pid: header.writer_pid,
+                summarized: 0,
+                sealed: false,
+            };
+            let count = format::capacity(header.pages) as u32;
+            crate::index::record_progress(&tx, &row, count, true, summary)?;
+        }
+        tx.commit()?;
+        self.series[slot].blocks_claimed = claimed;
+        self.appends = self.appends.wrapping_add((at - start) as u32);
+        Ok(at - start)
     }
 
     /// A forked child must not write into its parent's blocks: it drops
@@ -290,6 +381,77 @@ impl WriterState {
     }
 }
 
+/// Columns of points for [`WriterState::append_columns`]: values, with
+/// steps (by default each point's position, from 0) and timestamps (by
+/// default one for all) of the same length.
+pub(crate) struct Columns<'a> {
+    pub values: &'a [f64],
+    pub steps: Option<&'a [i64]>,
+    pub timestamps: Option<&'a [i64]>,
+    pub default_timestamp: i64,
+}
+
+impl Columns<'_> {
+    #[inline]
+    fn step(&self, i: usize) -> i64 {
+        self.steps.map_or(i as i64, |s| s[i])
+    }
+
+    #[inline]
+    fn timestamp(&self, i: usize) -> i64 {
+        self.timestamps.map_or(self.default_timestamp, |t| t[i])
+    }
+
+    /// A validation error naming the lengths when they differ.
+    fn check_lengths(&self) -> Result<()> {
+        let n = self.values.len();
+        let steps = self.steps.map_or(n, <[i64]>::len);
+        let timestamps = self.timestamps.map_or(n, <[i64]>::len);
+        if steps == n && timestamps == n {
+            return Ok(());
+        }
+        Err(Error::Validation(
+            crate::error::ValidationError::InvalidValue {
+                field: "metric columns",
+                value: format!("{steps} steps, {timestamps} timestamps, {n} values"),
+                rule: "steps, timestamps and values must have the same length".into(),
+            },
+        ))
+    }
+}
+
+/// Fills `buf` with a whole block: `header`, then the points of `cols`
+/// from `start` on, one per slot, every slot taken. Returns their summary.
+fn encode_block(
+    buf: &mut Vec<u8>,
+    header: &BlockHeader,
+    cols: &Columns<'_>,
+    start: usize,
+) -> SeriesSummary {
+    let len = header.pages as usize * format::PAGE as usize;
+    buf.clear();
+    buf.reserve(len);
+    buf.extend_from_slice(&header.encode());
+    let seed = header.record_seed();
+    let mut summary = SeriesSummary::default();
+    for slot in 0..format::capacity(header.pages) {
+        let i = start + slot;
+        let (step, timestamp, value) = (cols.step(i), cols.timestamp(i), cols.values[i]);
+        buf.extend_from_slice(&format::encode_record(
+            seed,
+            slot as u32,
+            step,
+            timestamp,
+            value,
+        ));
+        summary.add(step, timestamp, value);
+    }
+    // The tail that records do not fill reads as zeros, as in a block
+    // written point by point.
+    buf.resize(len, 0);
+    summary
+}
+
 /// A handle on one metric key of a [`MetricWriter`]'s run, for the fastest
 /// appends: no key lookup at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,6 +497,15 @@ impl MetricWriter {
         self.state.slot(&self.inner, key).map(SeriesHandle)
     }
 
+    /// The handles of metrics `keys`, in their order. The series that are
+    /// new, with their first blocks, are made in one index transaction, so
+    /// a run's first `log_metrics` of several keys costs one commit rather
+    /// than two per key.
+    pub fn series_many(&mut self, keys: &[&str]) -> Result<Vec<SeriesHandle>> {
+        self.state.open_series(&self.inner, keys)?;
+        keys.iter().map(|key| self.series(key)).collect()
+    }
+
     /// Appends a point to the series behind `handle`.
     #[inline]
     pub fn append(
@@ -365,26 +536,44 @@ impl MetricWriter {
         timestamps: &[i64],
         values: &[f64],
     ) -> Result<()> {
-        if steps.len() != values.len() || timestamps.len() != values.len() {
-            return Err(Error::Validation(
-                crate::error::ValidationError::InvalidValue {
-                    field: "metric columns",
-                    value: format!(
-                        "{} steps, {} timestamps, {} values",
-                        steps.len(),
-                        timestamps.len(),
-                        values.len()
-                    ),
-                    rule: "steps, timestamps and values must have the same length".into(),
-                },
-            ));
-        }
+        self.log_array(key, values, Some(steps), Some(timestamps), 0)
+    }
+
+    /// Logs the points of one metric in `values`, with their `steps`
+    /// (default: 0, 1, 2, … by position) and `timestamps` (default:
+    /// `default_timestamp` for every point). Given columns must be as long
+    /// as `values`. Blocks the points fill whole are written in one piece
+    /// each: the fastest way to log a long series.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let store = tracklite::Store::open(dir.path())?;
+    /// # let run_id = store.create_run(Default::default())?.run_id;
+    /// let mut writer = store.metric_writer(&run_id)?;
+    /// let values: Vec<f64> = (0..100_000).map(|i| 1.0 / (i + 1) as f64).collect();
+    /// writer.log_array("loss", &values, None, None, 1_700_000_000_000)?;
+    /// writer.close()?;
+    /// let history = store.metric_history(&run_id, "loss")?;
+    /// assert_eq!((history.len(), history[99_999].step), (100_000, 99_999));
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn log_array(
+        &mut self,
+        key: &str,
+        values: &[f64],
+        steps: Option<&[i64]>,
+        timestamps: Option<&[i64]>,
+        default_timestamp: i64,
+    ) -> Result<()> {
+        let cols = Columns {
+            values,
+            steps,
+            timestamps,
+            default_timestamp,
+        };
+        cols.check_lengths()?;
         let slot = self.state.slot(&self.inner, key)?;
-        for i in 0..values.len() {
-            self.state
-                .append(&self.inner, slot, steps[i], timestamps[i], values[i])?;
-        }
-        Ok(())
+        self.state.append_columns(&self.inner, slot, &cols)
     }
 
     /// Folds the points logged so far into the run's summaries, so that
@@ -394,12 +583,16 @@ impl MetricWriter {
         self.inner.log()?.sync()
     }
 
-    /// Seals this writer's blocks and syncs them; dropping does the same
-    /// without reporting errors.
+    /// Seals this writer's blocks, folding its points into the summaries;
+    /// with [`Durability::PowerLoss`](crate::Durability::PowerLoss) it also
+    /// syncs them to disk. Dropping seals without reporting errors.
     pub fn close(mut self) -> Result<()> {
         self.closed = true;
         self.state.close(&self.inner)?;
-        self.inner.log()?.sync()
+        if self.inner.durability.get() == crate::Durability::PowerLoss {
+            self.inner.log()?.sync()?;
+        }
+        Ok(())
     }
 
     /// The id of the run this writer logs to.

@@ -9,10 +9,13 @@
 //! both as f64::MAX, ties them).
 
 mod clauses;
+mod metric_window;
 
 use super::{direction, Sql};
 use crate::search::ast::{NumAttribute, OrderBy, RunClause, RunSortKey, TextAttribute, TextTest};
 use clauses::{num_column, run_clause, text_column, Compiled};
+
+pub use metric_window::MetricWindow;
 
 /// True for `run_id = ...` and `run_id IN (...)`: the runs' own primary
 /// key then finds the few candidates.
@@ -63,8 +66,9 @@ enum Start {
     /// The runs that clause `i` of the filter matches.
     Candidates(usize),
     /// The runs with a number (not NaN) for the first order key, a metric,
-    /// read in order from the metric index.
-    MetricOrder,
+    /// read in order from the metric index; with a bound, only those whose
+    /// number is at or before it in that order.
+    MetricOrder(Option<f64>),
 }
 
 /// The join and ORDER BY terms of the order keys; in `MetricOrder` the
@@ -76,7 +80,7 @@ fn order_terms(q: &RunQuery<'_>, start: Start) -> (Sql, Sql) {
         let alias = format!("o{n}");
         let dir = direction(o.ascending);
         match &o.key {
-            RunSortKey::Metric(_) if n == 0 && matches!(start, Start::MetricOrder) => {
+            RunSortKey::Metric(_) if n == 0 && matches!(start, Start::MetricOrder(_)) => {
                 order.push(&format!("o0.last_value{dir}, "));
             }
             RunSortKey::Metric(key) => {
@@ -144,7 +148,7 @@ fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start) -> Sql {
                 .push(") AS c CROSS JOIN runs r ON r.run_uuid = c.run_uuid");
             "c.run_uuid"
         }
-        Start::MetricOrder => {
+        Start::MetricOrder(_) => {
             sql.push("metric_series o0 CROSS JOIN runs r ON r.run_uuid = o0.run_uuid");
             "o0.run_uuid"
         }
@@ -153,13 +157,19 @@ fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start) -> Sql {
         sql.push(" JOIN experiments e ON e.experiment_id = r.experiment_id");
     }
     sql.append(&joins).push(" WHERE ");
-    if let Start::MetricOrder = start {
+    if let Start::MetricOrder(bound) = start {
         let RunSortKey::Metric(key) = &q.order[0].key else {
             unreachable!("MetricOrder starts from a metric order key")
         };
         sql.push("o0.key = ")
             .bind(key.clone())
             .push(" AND o0.last_value IS NOT NULL AND ");
+        if let Some(bound) = bound {
+            let op = if q.order[0].ascending { "<=" } else { ">=" };
+            sql.push(&format!("o0.last_value {op} "))
+                .bind(bound)
+                .push(" AND ");
+        }
     }
     sql.push("+r.rowid <= ").bind(q.snapshot).push(" AND ");
     sql.push("r.experiment_id IN ").bind_list(q.experiment_ids);
@@ -222,28 +232,6 @@ pub fn runs(q: &RunQuery<'_>) -> Sql {
         None => Start::Runs,
     };
     assemble(q, &compiled, start)
-}
-
-/// A quicker query for a page of an unfiltered search ordered first by a
-/// metric: it reads the metric index in order and stops at the page's end.
-/// It sees only runs with a number for the metric, which come first in the
-/// full order, so its answer is the full query's whenever it fills the page
-/// (`limit` rows); otherwise the page reaches NaN or missing values and the
-/// full query must run. (With a filter, a scan of the metric index could
-/// pass many runs the filter rejects; the full query starts from the
-/// filter instead.)
-pub fn runs_in_metric_order(q: &RunQuery<'_>) -> Option<Sql> {
-    let first_is_metric = matches!(
-        q.order.first(),
-        Some(OrderBy {
-            key: RunSortKey::Metric(_),
-            ..
-        })
-    );
-    if !first_is_metric || !q.clauses.is_empty() {
-        return None;
-    }
-    Some(assemble(q, &[], Start::MetricOrder))
 }
 
 #[cfg(test)]

@@ -1,0 +1,108 @@
+//! A top-k plan for run searches ordered first by a metric: read the
+//! metric index in order, test each run against the filter, and stop at the
+//! page's end, instead of finding every run the filter matches and sorting
+//! them all.
+//!
+//! The plan reads a window: the runs whose number for the metric is at or
+//! before the window's bound, the `n`-th number in the order (ties with it
+//! included, so a window never splits runs of equal value). Every run
+//! outside the window sorts after every run inside it (a later number,
+//! NaN or no value), so when the window holds a full page of matches that
+//! page is the full query's. Otherwise the caller widens the window, or
+//! runs the full query once that is no dearer than the next window: when
+//! the rows the full query starts from are fewer than the window's.
+
+use super::super::Sql;
+use super::{assemble, candidate_clause, looks_up_run_ids, run_clause, Compiled, RunQuery, Start};
+use crate::search::ast::{OrderBy, RunSortKey};
+
+/// A run search that the metric index can answer in order.
+pub struct MetricWindow<'a> {
+    query: &'a RunQuery<'a>,
+    compiled: Vec<Compiled>,
+    key: String,
+}
+
+impl<'a> MetricWindow<'a> {
+    /// None unless the first order key is a metric, and the filter names
+    /// no run ids (the runs' own key then finds the few candidates).
+    pub fn new(query: &'a RunQuery<'a>) -> Option<MetricWindow<'a>> {
+        let Some(OrderBy {
+            key: RunSortKey::Metric(key),
+            ..
+        }) = query.order.first()
+        else {
+            return None;
+        };
+        if query.clauses.iter().any(looks_up_run_ids) {
+            return None;
+        }
+        let compiled = query
+            .clauses
+            .iter()
+            .map(|c| run_clause(c, query.artifact_root))
+            .collect();
+        Some(MetricWindow {
+            query,
+            compiled,
+            key: key.clone(),
+        })
+    }
+
+    /// The first window's size: a few pages' worth of rows.
+    pub fn first_size(&self) -> usize {
+        (8 * (self.query.limit + self.query.offset)).max(1_024)
+    }
+
+    /// The matches a page needs: those of earlier pages, then its own.
+    pub fn matches_wanted(&self) -> usize {
+        self.query.offset + self.query.limit
+    }
+
+    /// The matches a window held, from the rows its page returned (the
+    /// page skips the earlier pages' matches); None when it returned none.
+    pub fn matches_found(&self, rows: usize) -> Option<usize> {
+        (rows > 0).then_some(self.query.offset + rows)
+    }
+
+    /// `SELECT` of the `n`-th number (n ≥ 1) of the metric in the order;
+    /// no row when the metric has fewer numbers.
+    pub fn bound(&self, n: usize) -> Sql {
+        let dir = super::super::direction(self.query.order[0].ascending);
+        let mut sql = Sql::plain("SELECT last_value FROM metric_series WHERE key = ");
+        sql.bind(self.key.clone())
+            .push(&format!(
+                " AND last_value IS NOT NULL ORDER BY last_value{dir} LIMIT 1 OFFSET "
+            ))
+            .bind(n.saturating_sub(1) as i64);
+        sql
+    }
+
+    /// `SELECT count(*)`, up to `n`, of the rows the full query starts
+    /// from: the candidates of its starting clause, or the runs of the
+    /// experiments.
+    pub fn full_query_rows(&self, n: usize) -> Sql {
+        let mut sql = Sql::plain("SELECT count(*) FROM (");
+        match candidate_clause(self.query, &self.compiled) {
+            Some(i) => {
+                let Compiled::Keyed(k) = &self.compiled[i] else {
+                    unreachable!("only keyed clauses start a query")
+                };
+                sql.append(&k.candidates());
+            }
+            None => {
+                sql.push("SELECT 1 FROM runs r WHERE r.experiment_id IN ")
+                    .bind_list(self.query.experiment_ids);
+            }
+        }
+        sql.push(" LIMIT ").bind(n as i64).push(")");
+        sql
+    }
+
+    /// The page, read from the runs whose number is at or before `bound`
+    /// (every run with a number when None); it is the full query's answer
+    /// when it holds `limit` rows.
+    pub fn page(&self, bound: Option<f64>) -> Sql {
+        assemble(self.query, &self.compiled, Start::MetricOrder(bound))
+    }
+}
