@@ -112,8 +112,7 @@ impl Index {
     fn open_writable(path: &Path, target: u32) -> Result<Index> {
         // Through the page-checksum VFS (checksum_vfs.rs).
         let conn = checksum_vfs::open(path)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        set_up_connection(&conn)?;
         // Identify the file before changing anything in it: another
         // application's database is refused untouched.
         identify(&conn, path)?;
@@ -292,8 +291,7 @@ fn open_read_only_connection(path: &Path, immutable: bool) -> Result<Connection>
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         checksum_vfs::name()?,
     )?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    set_up_connection(&conn)?;
     conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;")?;
     Ok(conn)
 }
@@ -396,6 +394,25 @@ fn initial_rows(tx: &Transaction<'_>) -> Result<()> {
         "INSERT INTO experiments (experiment_id, name, creation_time, last_update_time)
          VALUES (0, 'Default', ?1, ?1)",
         [now],
+    )?;
+    Ok(())
+}
+
+/// What every index connection gets before its first statement.
+///
+/// The query planner stability guarantee keeps a cached statement's plan
+/// whatever values are bound to it. Without it, SQLite marks a statement
+/// whose `column = ?` term it weighed as a filter for re-preparing at every
+/// new binding of a text value, so the run-info and open-block reads of
+/// every run creation were parsed and planned again each time (~10% of a
+/// run's creation). No plan here depends on a bound value: the store keeps
+/// no planner statistics and writes its literals (`sealed = 0`) inline.
+fn set_up_connection(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
     )?;
     Ok(())
 }

@@ -130,6 +130,27 @@ pub fn like_to_glob(pattern: &str) -> String {
     out
 }
 
+/// The text range every match of a LIKE pattern lies in, when the pattern
+/// starts with a literal prefix: from the prefix up to (not including) the
+/// prefix with its last character made the next one. Text compares by
+/// bytes, and UTF-8's byte order is code-point order, so every string that
+/// starts with the prefix lies in the range.
+fn prefix_range(pattern: &str) -> Option<(String, String)> {
+    let prefix: String = pattern
+        .chars()
+        .take_while(|c| !matches!(c, '%' | '_'))
+        .collect();
+    let mut upper: Vec<char> = prefix.chars().collect();
+    while let Some(last) = upper.pop() {
+        // The next code point that is a char (surrogates are skipped).
+        if let Some(next) = (last as u32 + 1..=char::MAX as u32).find_map(char::from_u32) {
+            upper.push(next);
+            return Some((prefix, upper.into_iter().collect()));
+        }
+    }
+    None
+}
+
 /// How a text test binds a list of values (`IN`, `NOT IN`).
 #[derive(Clone, Copy)]
 enum Lists {
@@ -144,7 +165,27 @@ fn text_test(sql: &mut Sql, column: &Sql, test: &TextTest, lists: Lists) {
     match test {
         TextTest::Eq(v) => sql.append(column).push(" = ").bind(v.clone()),
         TextTest::Ne(v) => sql.append(column).push(" != ").bind(v.clone()),
-        TextTest::Like(p) => sql.append(column).push(" GLOB ").bind(like_to_glob(p)),
+        TextTest::Like(p) => {
+            sql.push("(")
+                .append(column)
+                .push(" GLOB ")
+                .bind(like_to_glob(p));
+            // The range of the pattern's literal prefix, written out: the
+            // index walks only it. (SQLite would derive it from a bound
+            // pattern only by re-planning at every binding, which the
+            // index's connections turn off.)
+            if let Some((low, high)) = prefix_range(p) {
+                sql.push(" AND ")
+                    .append(column)
+                    .push(" >= ")
+                    .bind(low)
+                    .push(" AND ")
+                    .append(column)
+                    .push(" < ")
+                    .bind(high);
+            }
+            sql.push(")")
+        }
         TextTest::ILike(p) => sql
             .push("lower(")
             .append(column)
@@ -229,5 +270,31 @@ mod tests {
     fn globs() {
         assert_eq!(like_to_glob("a%b_c"), "a*b?c");
         assert_eq!(like_to_glob("*?[]"), "[*][?][[]]");
+    }
+
+    #[test]
+    fn prefix_ranges() {
+        let range = prefix_range;
+        assert_eq!(range("abc%"), Some(("abc".into(), "abd".into())));
+        assert_eq!(range("ab_d"), Some(("ab".into(), "ac".into())));
+        assert_eq!(range("exact"), Some(("exact".into(), "exacu".into())));
+        assert_eq!(range("%abc"), None);
+        assert_eq!(range(""), None);
+        // The last code point has no successor: the range ends one up.
+        assert_eq!(
+            range("a\u{10FFFF}%"),
+            Some(("a\u{10FFFF}".into(), "b".into()))
+        );
+        assert_eq!(range("\u{10FFFF}%"), None);
+        // Surrogates are not chars: the next one after U+D7FF is U+E000.
+        assert_eq!(
+            range("\u{D7FF}"),
+            Some(("\u{D7FF}".into(), "\u{E000}".into()))
+        );
+        // Every string with the prefix lies in the range, by byte order.
+        let (low, high) = prefix_range("é%").unwrap();
+        for s in ["é", "éa", "é\u{10FFFF}", "é\u{10FFFF}\u{10FFFF}"] {
+            assert!(low.as_str() <= s && s < high.as_str(), "{s:?}");
+        }
     }
 }
