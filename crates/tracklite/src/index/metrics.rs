@@ -150,15 +150,18 @@ pub fn end_of_blocks_in(conn: &Connection) -> Result<u64> {
 /// True when pages `first..first + pages` overlap a block the index has.
 pub fn blocks_overlap(conn: &Connection, first: u64, pages: u32) -> Result<bool> {
     let end = first + pages as u64;
-    // Blocks are at most MAX_BLOCK_PAGES long: only those that start this
-    // far before `first` can reach into the range.
-    let from = first.saturating_sub(crate::log::format::MAX_BLOCK_PAGES as u64);
-    Ok(conn
+    // Blocks never overlap one another, so of those that start before
+    // `end` only the last can reach into the range: one row read, however
+    // many blocks lie just below (a range over the longest block's reach
+    // read up to 256 of them for every new block).
+    let last_end: Option<i64> = conn
         .prepare_cached(
-            "SELECT count(*) > 0 FROM metric_blocks
-             WHERE first_page >= ?1 AND first_page < ?2 AND first_page + pages > ?3",
+            "SELECT first_page + pages FROM metric_blocks
+             WHERE first_page < ?1 ORDER BY first_page DESC LIMIT 1",
         )?
-        .query_row(params![from as i64, end as i64, first as i64], |r| r.get(0))?)
+        .query_row(params![end as i64], |r| r.get(0))
+        .optional()?;
+    Ok(last_end.is_some_and(|e| e > first as i64))
 }
 
 pub fn register_block(conn: &Connection, h: &BlockHeader) -> Result<()> {

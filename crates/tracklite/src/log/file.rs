@@ -13,10 +13,11 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use memmap2::{MmapOptions, MmapRaw};
 
-use super::format::{self, FileHeader, LOG_VERSION, MAX_BLOCK_PAGES, NEXT_PAGE_OFFSET, PAGE};
+use super::format::{self, FileHeader, LOG_VERSION, NEXT_PAGE_OFFSET, PAGE};
 use crate::error::{Error, FormatError, Result};
 
 /// Positioned reads of the log: all that readers and checks need.
@@ -277,12 +278,14 @@ impl LogFile {
         Ok(())
     }
 
-    /// Maps a block for writing.
-    pub fn map_block(&self, first_page: u64, pages: u32) -> Result<BlockMap> {
+    /// Maps `count` blocks of `pages` pages each, side by side from
+    /// `first_page`, with one mapping that they share (one system call for
+    /// a run's first metrics rather than one per key).
+    pub fn map_blocks(&self, first_page: u64, pages: u32, count: usize) -> Result<Vec<BlockMap>> {
         let offset = first_page * PAGE;
         let len = pages as usize * PAGE as usize;
         // The format's page is 4 KiB; the OS page may be larger, so map from
-        // the OS page boundary below the block.
+        // the OS page boundary below the first block.
         let os_page = os_page_size();
         let start = offset / os_page * os_page;
         let skip = (offset - start) as usize;
@@ -290,16 +293,23 @@ impl LogFile {
         // allocator, and the file is at least this long (`allocate`).
         let map = MmapOptions::new()
             .offset(start)
-            .len(skip + len)
+            .len(skip + len * count)
             .map_raw(&self.file)
             .map_err(|e| Error::io(&self.path, e))?;
-        // Map every page of the block in one call rather than one fault per
+        // Map every page of the blocks in one call rather than one fault per
         // page as points arrive. Best effort: older kernels refuse it, and
         // other systems have no such advice (the pages then fault in one by
         // one as points arrive).
         #[cfg(target_os = "linux")]
         let _ = map.advise(memmap2::Advice::PopulateWrite);
-        Ok(BlockMap { map, skip, len })
+        let map = Arc::new(map);
+        Ok((0..count)
+            .map(|i| BlockMap {
+                map: Arc::clone(&map),
+                skip: skip + i * len,
+                len,
+            })
+            .collect())
     }
 
     /// Writes a whole block with positioned writes: compaction's path, which
@@ -307,16 +317,6 @@ impl LogFile {
     pub fn write_block(&self, bytes: &[u8], first_page: u64) -> Result<()> {
         self.file
             .write_all_at(bytes, first_page * PAGE)
-            .map_err(|e| Error::io(&self.path, e))
-    }
-
-    /// Writes zeros over a newly allocated block.
-    pub fn write_zeros(&self, first_page: u64, pages: u32) -> Result<()> {
-        static ZEROS: [u8; (MAX_BLOCK_PAGES as u64 * PAGE) as usize] =
-            [0; (MAX_BLOCK_PAGES as u64 * PAGE) as usize];
-        let len = (pages as u64 * PAGE) as usize;
-        self.file
-            .write_all_at(&ZEROS[..len], first_page * PAGE)
             .map_err(|e| Error::io(&self.path, e))
     }
 
@@ -466,7 +466,8 @@ fn zeros_may_replace_hole(err: &io::Error) -> bool {
 /// through raw pointers only: no Rust reference to the shared bytes is ever
 /// made, by the writer or (since they copy) by readers in this process.
 pub struct BlockMap {
-    map: MmapRaw,
+    /// Shared by the blocks mapped together; unmapped with the last.
+    map: Arc<MmapRaw>,
     skip: usize,
     len: usize,
 }
@@ -485,11 +486,13 @@ impl BlockMap {
             self.len
         );
         // SAFETY: the destination lies inside the mapping (asserted above;
-        // `skip + len` is the mapping's length) and stays mapped while
-        // `self` lives. The block's pages were handed to this writer alone by
-        // the shared allocator (`allocate`, whose counter never hands a page
-        // out twice), and `&mut self` makes this the only write in this
-        // process, so no other thread or process writes these bytes. Readers
+        // `skip + len` is at most the mapping's length) and stays mapped
+        // while `self` lives (it holds the mapping). The block's pages were
+        // handed to this writer alone by the shared allocator (`allocate`,
+        // whose counter never hands a page out twice); blocks sharing a
+        // mapping cover disjoint byte ranges of it, and `&mut self` makes
+        // this the only write to this block in this process, so no other
+        // thread or process writes these bytes. Readers
         // copy them with positioned reads and hold no reference into any
         // mapping, so nothing in this process aliases them. `bytes` is a
         // caller's buffer, never this mapping, so the two do not overlap.

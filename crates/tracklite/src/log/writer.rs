@@ -1,7 +1,7 @@
 //! A writer's open block: the only place points are written.
 
 use super::file::{BlockMap, LogFile};
-use super::format::{self, BlockHeader, BLOCK_HEADER_SIZE, RECORD_SIZE};
+use super::format::{self, BlockHeader, BLOCK_HEADER_SIZE, PAGE, RECORD_SIZE};
 use crate::error::Result;
 use crate::summary::SeriesSummary;
 
@@ -21,33 +21,61 @@ pub struct OpenBlock {
 }
 
 impl OpenBlock {
-    /// Allocates, maps and stamps a new block for `series_id`.
     /// Makes a block of `pages` pages at `first_page`, just allocated to
-    /// this writer alone.
+    /// this writer alone, for `series_id`.
     pub fn create(log: &LogFile, series_id: u64, first_page: u64, pages: u32) -> Result<OpenBlock> {
-        // Zero the block with one positioned write before mapping it: the
-        // page cache then holds its pages already, and the writes through
-        // the mapping do not each take a page fault that allocates and
-        // zeroes a page (several times the cost on ext4).
-        log.write_zeros(first_page, pages)?;
-        let mut map = log.map_block(first_page, pages)?;
-        let header = BlockHeader {
-            series_id,
-            first_page,
-            pages,
-            writer_pid: std::process::id(),
-            created_ms: crate::entities::now_ms(),
-        };
-        map.write(0, &header.encode());
-        Ok(OpenBlock {
-            map,
-            seed: header.record_seed(),
-            capacity: format::capacity(pages) as u32,
-            header,
-            next_slot: 0,
-            folded: 0,
-            pending: SeriesSummary::default(),
-        })
+        Ok(Self::create_many(log, &[series_id], first_page, pages)?
+            .pop()
+            .expect("one block"))
+    }
+
+    /// Makes one block of `pages` pages for each of `series_ids`, side by
+    /// side from `first_page` (a range just allocated to this writer
+    /// alone), with one positioned write and one mapping for all of them.
+    pub fn create_many(
+        log: &LogFile,
+        series_ids: &[u64],
+        first_page: u64,
+        pages: u32,
+    ) -> Result<Vec<OpenBlock>> {
+        let block_len = pages as usize * PAGE as usize;
+        let created_ms = crate::entities::now_ms();
+        let headers: Vec<BlockHeader> = series_ids
+            .iter()
+            .enumerate()
+            .map(|(i, &series_id)| BlockHeader {
+                series_id,
+                first_page: first_page + (i as u64) * pages as u64,
+                pages,
+                writer_pid: std::process::id(),
+                created_ms,
+            })
+            .collect();
+        // The blocks, zeroed and stamped, go to the file with one positioned
+        // write before they are mapped: the page cache then holds their
+        // pages already, and the writes through the mapping do not each take
+        // a page fault that allocates and zeroes a page (several times the
+        // cost on ext4).
+        let mut image = vec![0u8; block_len * headers.len()];
+        for (i, header) in headers.iter().enumerate() {
+            let encoded = header.encode();
+            image[i * block_len..i * block_len + encoded.len()].copy_from_slice(&encoded);
+        }
+        log.write_block(&image, first_page)?;
+        let maps = log.map_blocks(first_page, pages, headers.len())?;
+        Ok(maps
+            .into_iter()
+            .zip(headers)
+            .map(|(map, header)| OpenBlock {
+                map,
+                seed: header.record_seed(),
+                capacity: format::capacity(pages) as u32,
+                header,
+                next_slot: 0,
+                folded: 0,
+                pending: SeriesSummary::default(),
+            })
+            .collect())
     }
 
     /// Appends one point; `false` when the block is full.
