@@ -32,6 +32,7 @@ use rusqlite::{ffi, Connection, OpenFlags};
 
 use super::pages::{self, RESERVE, WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE};
 use super::schema;
+use super::wal_frames::{self, Chain, FrameQueue};
 use crate::error::{Error, IndexError, IndexErrorKind, Result};
 
 /// The name the shim is registered under (not the default VFS).
@@ -249,9 +250,11 @@ struct FileState {
     shared: Arc<Shared>,
     /// A WAL frame header held back until its page image comes: (offset, bytes).
     held: Option<(i64, [u8; WAL_FRAME_HEADER_SIZE])>,
-    /// The frame this handle wrote last, when nothing else happened since:
-    /// (its offset, its cumulative checksum, big-endian words).
-    chain: Option<(i64, (u32, u32), bool)>,
+    /// The frame this handle wrote last, unless a frame header or page
+    /// image was written since without going through the chain.
+    chain: Option<Chain>,
+    /// Frames of the transaction being written, not in the file yet.
+    queue: FrameQueue,
 }
 
 /// Registers the shim over the default VFS.
@@ -398,6 +401,7 @@ unsafe extern "C" fn ck_open(
         shared,
         held: None,
         chain: None,
+        queue: FrameQueue::default(),
     });
     // SAFETY: `file` is ours (see above); `ck_close` frees the box.
     unsafe { (*file.cast::<CkFile>()).state = Box::into_raw(state) };
@@ -487,16 +491,47 @@ fn is_frame_header(offset: i64, page_size: usize) -> bool {
         && (offset - WAL_HEADER_SIZE as i64) % frame_size(page_size) == 0
 }
 
-/// Writes a held-back frame header as SQLite gave it, and forgets the chain:
-/// whatever comes next is not the next frame of a sequence this handle wrote.
+/// Writes the queued frames out, then a held-back frame header as SQLite
+/// gave it; such a header (SQLite rewriting the checksums of frames already
+/// written) breaks this handle's chain.
 ///
 /// # Safety
 /// `f` is an open file of ours whose state is `st`.
 unsafe fn settle(f: *mut ffi::sqlite3_file, st: &mut FileState) -> c_int {
-    st.chain = None;
+    // SAFETY: see the caller.
+    let rc = unsafe { write_queue(f, st) };
+    if rc != ffi::SQLITE_OK {
+        return rc;
+    }
     match st.held.take() {
-        // SAFETY: see the caller.
-        Some((offset, head)) => unsafe { write_real(f, &head, offset) },
+        Some((offset, head)) => {
+            st.chain = None;
+            // SAFETY: see the caller.
+            unsafe { write_real(f, &head, offset) }
+        }
+        None => ffi::SQLITE_OK,
+    }
+}
+
+/// Writes the queued frames with one positioned write.
+///
+/// # Safety
+/// `f` is an open file of ours whose state is `st`.
+unsafe fn write_queue(f: *mut ffi::sqlite3_file, st: &mut FileState) -> c_int {
+    match st.queue.drain() {
+        Some((at, bytes)) => {
+            // SQLite's own file layer writes at most 128 KiB per call.
+            for (i, chunk) in bytes.chunks(wal_frames::WRITE_LIMIT).enumerate() {
+                let offset = at + (i * wal_frames::WRITE_LIMIT) as i64;
+                // SAFETY: see the caller.
+                let rc = unsafe { write_real(f, chunk, offset) };
+                if rc != ffi::SQLITE_OK {
+                    st.chain = None;
+                    return rc;
+                }
+            }
+            ffi::SQLITE_OK
+        }
         None => ffi::SQLITE_OK,
     }
 }
@@ -647,10 +682,14 @@ unsafe fn write_wal(
     // Every frame header is held back, sealing or not, so that a frame's
     // checksum always covers the image as written.
     if size != 0 && data.len() == WAL_FRAME_HEADER_SIZE && is_frame_header(offset, size) {
-        // SAFETY: see the caller.
-        let rc = unsafe { settle(f, st) };
-        if rc != ffi::SQLITE_OK {
-            return rc;
+        // A header held before has no page image coming: it goes to the
+        // file as it is, after the frames queued before it.
+        if st.held.is_some() {
+            // SAFETY: see the caller.
+            let rc = unsafe { settle(f, st) };
+            if rc != ffi::SQLITE_OK {
+                return rc;
+            }
         }
         let mut head = [0u8; WAL_FRAME_HEADER_SIZE];
         head.copy_from_slice(data);
@@ -677,7 +716,7 @@ unsafe fn write_wal(
                 pages::seal(&mut frame[WAL_FRAME_HEADER_SIZE..]);
             }
             // SAFETY: see the caller.
-            let Some((seed, big)) = (unsafe { chain_seed(f, st, frame_offset, size) }) else {
+            let Some((seed, big)) = (unsafe { chain_seed(f, st, frame_offset, &head) }) else {
                 st.chain = None;
                 return ffi::SQLITE_IOERR_READ;
             };
@@ -686,11 +725,33 @@ unsafe fn write_wal(
             let at = pages::WAL_FRAME_CHECKSUM_OFFSET;
             frame[at..at + 4].copy_from_slice(&s.0.to_be_bytes());
             frame[at + 4..at + 8].copy_from_slice(&s.1.to_be_bytes());
-            // SAFETY: see the caller.
-            let rc = unsafe { write_real(f, &frame, frame_offset) };
+            // The frames of a transaction are queued and written together
+            // when its commit frame comes (or anything else is done with
+            // the file): one write per commit rather than one per page.
+            // Nobody reads them before: other connections read only frames
+            // of committed transactions, and this one settles the queue
+            // before any read.
+            if !st.queue.push(frame_offset, &frame) {
+                // SAFETY: see the caller.
+                let rc = unsafe { write_queue(f, st) };
+                if rc != ffi::SQLITE_OK {
+                    return rc;
+                }
+                st.queue.push(frame_offset, &frame);
+            }
+            st.chain = Some(Chain {
+                offset: frame_offset,
+                sum: s,
+                big_endian: big,
+                salt: wal_frames::salt(&head),
+            });
             let commit = pages::be32(&head[pages::WAL_FRAME_COMMIT_OFFSET..]) != 0;
-            st.chain = (rc == ffi::SQLITE_OK && !commit).then_some((frame_offset, s, big));
-            rc
+            if commit || st.queue.is_full() {
+                // SAFETY: see the caller.
+                unsafe { write_queue(f, st) }
+            } else {
+                ffi::SQLITE_OK
+            }
         }
         other => {
             st.held = other;
@@ -701,6 +762,7 @@ unsafe fn write_wal(
             }
             // A page image written again within a transaction: SQLite
             // rewrites the frame checksums from disk before it commits.
+            st.chain = None;
             if sealing {
                 let mut page = data.to_vec();
                 pages::seal(&mut page);
@@ -714,21 +776,29 @@ unsafe fn write_wal(
     }
 }
 
-/// The cumulative checksum the frame at `frame_offset` continues, and the
-/// word order: from the frame this handle just wrote, else from disk.
+/// The cumulative checksum the frame at `frame_offset` (header `head`)
+/// continues, and the word order: from the frame this handle wrote last
+/// when the new one follows it in the same WAL generation, else from disk.
 ///
 /// # Safety
 /// `f` is an open WAL of ours whose state is `st`.
 unsafe fn chain_seed(
     f: *mut ffi::sqlite3_file,
-    st: &FileState,
+    st: &mut FileState,
     frame_offset: i64,
-    size: usize,
+    head: &[u8; WAL_FRAME_HEADER_SIZE],
 ) -> Option<((u32, u32), bool)> {
-    if let Some((previous, s, big)) = st.chain {
-        if previous + frame_size(size) == frame_offset {
-            return Some((s, big));
-        }
+    let size = st.shared.page_size.load(Ordering::Relaxed) as usize;
+    if let Some(seed) = st
+        .chain
+        .and_then(|c| c.seed_for(frame_offset, frame_size(size), head))
+    {
+        return Some(seed);
+    }
+    // The chain is read from the file: whatever is queued goes there first.
+    // SAFETY: see the caller.
+    if unsafe { write_queue(f, st) } != ffi::SQLITE_OK {
+        return None;
     }
     let mut header = [0u8; WAL_HEADER_SIZE];
     // SAFETY: see the caller.

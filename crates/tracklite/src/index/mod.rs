@@ -20,6 +20,7 @@ pub mod registered_models;
 pub mod runs;
 pub mod schema;
 mod stored;
+mod wal_frames;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
