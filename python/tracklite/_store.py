@@ -699,11 +699,14 @@ class RunHandle:
         metric calls raise InvalidStateError; ending again does nothing."""
         if not self._ended:
             st = v.status(status)
-            try:
-                self._writer.close()
-            finally:
-                self._ended = True
+            self._ended = True
+            # The writer's blocks are sealed and the run ended in one commit;
+            # a writer closed already leaves the end to the store.
+            info = self._writer.end_run(st)
+            if info is None:
                 self._info = self._store.end_run(self.run_id, st)
+            else:
+                self._info = RunInfo._from_native(info)
         return self._info
 
     def __enter__(self) -> RunHandle:

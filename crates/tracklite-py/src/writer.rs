@@ -369,6 +369,27 @@ impl RunWriter {
         .map_err(|e| to_py(py, e))
     }
 
+    /// Seals the writer's blocks and ends its run with `status`, in one
+    /// commit; the run's info as a dict. Later writes raise
+    /// InvalidStateError. None when the writer was closed already (the
+    /// caller then ends the run through the store).
+    #[pyo3(signature = (status = "FINISHED"))]
+    fn end_run<'py>(&self, py: Python<'py>, status: &str) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let status = crate::convert::run_status(py, status)?;
+        let ended = py.detach(|| {
+            let mut state = self.lock();
+            state.keys.clear();
+            state.writer.take().map(|w| w.end_run(status))
+        });
+        match ended {
+            Some(info) => {
+                let info = info.map_err(|e| to_py(py, e))?;
+                Ok(Some(crate::convert::run_info(py, &info)?))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Seals the writer's blocks (and syncs them under power-loss
     /// durability). Later writes raise
     /// InvalidStateError; closing again does nothing.

@@ -714,3 +714,90 @@ fn logging_to_many_runs_keeps_few_blocks_open() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(report.points, 601);
 }
+
+fn open_blocks(dir: &Path) -> i64 {
+    let index = rusqlite::Connection::open(dir.join("store/index.sqlite")).unwrap();
+    index
+        .query_row(
+            "SELECT count(*) FROM metric_blocks WHERE sealed = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_writer_ends_its_run_with_its_blocks_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let run = new_run(&store);
+    // Points of the store's own cached writer and of another open of the
+    // store are folded into the summaries by the same end.
+    store.log_metric(&run, "cached", 3.0, 7, 2).unwrap();
+    let other = open(dir.path());
+    let mut elsewhere = other.metric_writer(&run).unwrap();
+    elsewhere.log("elsewhere", 4.0, 8, 5).unwrap();
+    let mut w = store.metric_writer(&run).unwrap();
+    let handles = w.series_many(&["loss", "acc"]).unwrap();
+    for step in 0..1_000 {
+        w.append(handles[0], 1.0 / (step + 1) as f64, step, step)
+            .unwrap();
+    }
+    w.append(handles[1], 0.75, 1, 1).unwrap();
+
+    let info = w.end_run(RunStatus::Failed).unwrap();
+    assert_eq!(info.status, RunStatus::Failed);
+    assert!(info.end_time.is_some_and(|t| t >= info.start_time));
+    let m = store.get_run(&run).unwrap().metrics;
+    assert_eq!((m["loss"].count, m["loss"].value), (1_000, 1.0 / 1_000.0));
+    assert_eq!((m["acc"].count, m["acc"].value), (1, 0.75));
+    assert_eq!((m["cached"].count, m["cached"].step), (1, 2));
+    assert_eq!((m["elsewhere"].count, m["elsewhere"].step), (1, 5));
+    // Only the other open's writer, still open, holds a block open.
+    assert_eq!(open_blocks(dir.path()), 1);
+    elsewhere.close().unwrap();
+    assert_eq!(open_blocks(dir.path()), 0);
+    let report = store.check(false).unwrap();
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.points, 1_003);
+}
+
+#[test]
+fn a_writer_refuses_to_end_its_run_as_running_and_still_seals() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let run = new_run(&store);
+    let mut w = store.metric_writer(&run).unwrap();
+    w.log("loss", 1.0, 0, 0).unwrap();
+    let err = w.end_run(RunStatus::Running).unwrap_err();
+    assert!(
+        err.to_string().contains("RUNNING") && err.to_string().contains("FINISHED"),
+        "{err}"
+    );
+    // The writer was dropped by the failed call: its block is sealed and
+    // the run still running.
+    assert_eq!(open_blocks(dir.path()), 0);
+    assert_eq!(store.get_run_info(&run).unwrap().status, RunStatus::Running);
+    assert_eq!(store.get_run(&run).unwrap().metrics["loss"].count, 1);
+}
+
+#[test]
+fn a_writer_of_a_deleted_run_cannot_end_it_and_keeps_its_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let run = new_run(&store);
+    let mut w = store.metric_writer(&run).unwrap();
+    w.log("loss", 2.0, 0, 0).unwrap();
+    store.delete_run(&run).unwrap();
+    let err = w.end_run(RunStatus::Finished).unwrap_err();
+    assert!(
+        matches!(err, Error::RunDeleted(ref id) if *id == run),
+        "{err}"
+    );
+    assert_eq!(open_blocks(dir.path()), 0, "the writer was closed anyway");
+    store.restore_run(&run).unwrap();
+    assert_eq!(
+        bits(&store.metric_history(&run, "loss").unwrap()),
+        vec![(0, 0, 2f64.to_bits())]
+    );
+}

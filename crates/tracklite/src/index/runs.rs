@@ -143,6 +143,24 @@ fn put_tag(conn: &Connection, run_id: &str, key: &str, value: &str) -> Result<()
     Ok(())
 }
 
+/// Updates an active run's status, end time or name, in the caller's
+/// transaction.
+pub(crate) fn update_run_in(tx: &Connection, run_id: &str, update: &RunUpdate) -> Result<()> {
+    ensure_active(tx, run_id)?;
+    if let Some(status) = update.status {
+        tx.prepare_cached("UPDATE runs SET status = ?2 WHERE run_uuid = ?1")?
+            .execute(params![run_id, status.as_str()])?;
+    }
+    if let Some(end) = update.end_time {
+        tx.prepare_cached("UPDATE runs SET end_time = ?2 WHERE run_uuid = ?1")?
+            .execute(params![run_id, end])?;
+    }
+    if let Some(name) = &update.run_name {
+        put_tag(tx, run_id, RUN_NAME_TAG, name)?;
+    }
+    Ok(())
+}
+
 impl Index {
     /// Creates a RUNNING run in an active experiment, with its tags (the
     /// name and parent tags added) and params.
@@ -241,18 +259,7 @@ impl Index {
 
     pub fn update_run(&mut self, run_id: &str, update: &RunUpdate) -> Result<()> {
         let tx = self.write()?;
-        ensure_active(&tx, run_id)?;
-        if let Some(status) = update.status {
-            tx.prepare_cached("UPDATE runs SET status = ?2 WHERE run_uuid = ?1")?
-                .execute(params![run_id, status.as_str()])?;
-        }
-        if let Some(end) = update.end_time {
-            tx.prepare_cached("UPDATE runs SET end_time = ?2 WHERE run_uuid = ?1")?
-                .execute(params![run_id, end])?;
-        }
-        if let Some(name) = &update.run_name {
-            put_tag(&tx, run_id, RUN_NAME_TAG, name)?;
-        }
+        update_run_in(&tx, run_id, update)?;
         tx.commit()?;
         Ok(())
     }

@@ -91,7 +91,7 @@ pub(crate) fn fold_own_block(
 
 /// True when the slot after the summarised ones holds a point: the block
 /// has news for the summary.
-fn has_unsummarized_point(log: &dyn ReadAt, row: &BlockRow) -> bool {
+pub(crate) fn has_unsummarized_point(log: &dyn ReadAt, row: &BlockRow) -> bool {
     if row.summarized as usize >= format::capacity(row.pages) {
         return false;
     }

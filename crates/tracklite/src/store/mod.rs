@@ -9,6 +9,7 @@ mod export_journal;
 mod logged_models;
 mod metrics;
 mod registry;
+mod run_end;
 mod runs;
 mod search;
 mod writer;

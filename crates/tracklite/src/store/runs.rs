@@ -175,18 +175,7 @@ impl Store {
             validate::run_name(name)?;
         }
         if update.status.is_some_and(RunStatus::is_terminal) {
-            self.close_cached_writer(run_id)?;
-            self.refresh_summaries(Some(run_id))?;
-            if self.durability() == crate::Durability::PowerLoss {
-                // Its points are synced, then its end is committed with the
-                // index's WAL synced.
-                self.inner.log()?.sync()?;
-                self.inner
-                    .index()?
-                    .durably(|index| index.update_run(run_id, &update))?;
-            } else {
-                self.inner.index()?.update_run(run_id, &update)?;
-            }
+            self.end_run_sealing(run_id, &update, None)?;
         } else {
             self.inner.index()?.update_run(run_id, &update)?;
         }

@@ -18,6 +18,10 @@ use crate::process;
 use crate::summary::SeriesSummary;
 use crate::validate;
 
+/// New series whose first blocks share one allocation and one mapping, at
+/// most (a batch may name up to 1,000 new keys).
+const BLOCKS_PER_MAPPING: usize = 64;
+
 /// How often, at most, a busy writer folds its points into the index's
 /// summaries, so that other processes see recent latest values.
 const SUMMARY_INTERVAL: Duration = Duration::from_secs(1);
@@ -96,22 +100,29 @@ impl WriterState {
             self.forget_parent_blocks();
         }
         let log = inner.log()?;
-        let mut opened = Vec::with_capacity(new.len());
-        {
+        let opened = {
             let mut index = inner.index()?;
             let tx = index.write()?;
             ensure_active(&tx, &self.run_id)?;
-            for key in &new {
-                let series_id = crate::index::series_id_in(&tx, &self.run_id, key)?;
-                let pages = block_pages(0);
-                let first_page = super::allocate_in(&log, &tx, pages)?;
-                let block = OpenBlock::create(&log, series_id, first_page, pages)?;
-                crate::index::register_block(&tx, &block.header)?;
-                opened.push((*key, series_id, block));
+            let series_ids = new
+                .iter()
+                .map(|key| crate::index::series_id_in(&tx, &self.run_id, key))
+                .collect::<Result<Vec<u64>>>()?;
+            // The first blocks of the new keys, side by side: one
+            // allocation, one write and one mapping per chunk of keys.
+            let pages = block_pages(0);
+            let mut blocks = Vec::with_capacity(new.len());
+            for chunk in series_ids.chunks(BLOCKS_PER_MAPPING) {
+                let first_page = super::allocate_in(&log, &tx, pages * chunk.len() as u32)?;
+                for block in OpenBlock::create_many(&log, chunk, first_page, pages)? {
+                    crate::index::register_block(&tx, &block.header)?;
+                    blocks.push(block);
+                }
             }
             tx.commit()?;
-        }
-        for (key, series_id, block) in opened {
+            new.iter().zip(series_ids).zip(blocks)
+        };
+        for ((key, series_id), block) in opened {
             self.series.push(SeriesSlot {
                 series_id,
                 block: Some(block),
@@ -369,6 +380,14 @@ impl WriterState {
         folded
     }
 
+    /// The first pages of the blocks this writer holds open.
+    pub fn block_pages(&self) -> impl Iterator<Item = u64> + '_ {
+        self.series
+            .iter()
+            .filter_map(|s| s.block.as_ref())
+            .map(|b| b.header.first_page)
+    }
+
     /// Drops the mappings of the blocks (after they were sealed).
     pub fn release_blocks(&mut self) {
         for s in &mut self.series {
@@ -593,6 +612,32 @@ impl MetricWriter {
             self.inner.log()?.sync()?;
         }
         Ok(())
+    }
+
+    /// Ends the writer's run with `status` (now as its end time): this
+    /// writer's blocks are sealed and the run ended in one commit, one
+    /// fewer than [`MetricWriter::close`] then [`Store::end_run`], which
+    /// it otherwise equals.
+    pub fn end_run(mut self, status: crate::RunStatus) -> Result<crate::RunInfo> {
+        if !status.is_terminal() {
+            return Err(Error::Validation(crate::ValidationError::InvalidValue {
+                field: "status",
+                value: status.as_str().to_string(),
+                rule: "a run ends as FINISHED, FAILED or KILLED".into(),
+            }));
+        }
+        self.closed = true;
+        let store = Store {
+            inner: Arc::clone(&self.inner),
+        };
+        let run_id = self.state.run_id().to_string();
+        let update = crate::RunUpdate {
+            status: Some(status),
+            end_time: Some(crate::now_ms()),
+            run_name: None,
+        };
+        store.end_run_sealing(&run_id, &update, Some(&mut self.state))?;
+        store.get_run_info(&run_id)
     }
 
     /// The id of the run this writer logs to.
