@@ -240,8 +240,9 @@ def _client_create(client: MlflowClient, experiment_id: str, first: int, runs: i
 def _native_create(store: tracklite.Store, experiment_id: str, first: int, runs: int) -> None:
     for i in range(first, first + runs):
         params, metrics = _run_content(i)
-        with store.start_run(experiment_id=experiment_id, run_name=f"run-{i}") as run:
-            run.log_params(params)
+        with store.start_run(
+            experiment_id=experiment_id, run_name=f"run-{i}", params=params
+        ) as run:
             run.log_metrics(metrics, step=0)
 
 
@@ -254,7 +255,7 @@ def _create_row(ws: Workspace, plan: Plan, kind: str) -> Row:
         value = _rate(
             runs, lambda first: _native_create(store, experiment_id, first, runs), plan.reps
         )
-        how = "start_run, log_params, log_metrics, end"
+        how = "start_run(params=...), log_metrics, end"
     else:
         client, experiment_id = mlflow_experiment(ws, ref)
         value = _rate(

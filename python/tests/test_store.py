@@ -55,6 +55,25 @@ def test_end_with_a_status_and_resume(store: tracklite.Store):
         store.start_run(experiment="x", experiment_id="0")
 
 
+def test_params_given_at_the_start(store: tracklite.Store):
+    with store.start_run(params={"lr": 0.01, "layers": [2, 1]}) as run:
+        run.log_metric("loss", 0.5)
+        run.log_param("lr", 0.01)  # the same value again: accepted
+    assert store.get_run(run.run_id).data.params == {"lr": "0.01", "layers": "[2, 1]"}
+    # A resumed run logs them as log_params does: a changed value is refused.
+    with pytest.raises(tracklite.ParamChangedError, match='already logged as "0.01"'):
+        store.start_run(run_id=run.run_id, params={"lr": 0.02})
+    again = store.start_run(run_id=run.run_id, params={"epochs": 3})
+    again.end()
+    assert store.get_run(run.run_id).data.params["epochs"] == "3"
+    created = store.create_run(params={"seed": 7})
+    assert store.get_run(created.info.run_id).data.params == {"seed": "7"}
+    with pytest.raises(tracklite.InvalidValueError, match="6000"):
+        store.start_run(params={"long": "p" * 6001})
+    with pytest.raises(tracklite.InvalidValueError, match="must be a dict"):
+        store.start_run(params=[("a", 1)])
+
+
 def test_nested_and_fetched(store: tracklite.Store):
     parent = store.start_run(run_name="parent")
     child = store.start_run(parent_run_id=parent.run_id)

@@ -207,14 +207,17 @@ class Store(RegistryMethods):
         parent_run_id: str | None = None,
         start_time: int | None = None,
         user_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> RunHandle:
         """Starts a run (or resumes run ``run_id``) and returns its handle,
         ready to log.
 
         The run goes into experiment ``experiment`` (a name; created when
         missing) or ``experiment_id``; by default into "Default" (id "0").
-        Use it as a context manager to end it FINISHED, or FAILED when the
-        block raises; otherwise call :meth:`RunHandle.end`.
+        ``params`` (each as ``str(value)``) are logged with a new run's
+        creation, in the same commit. Use it as a context manager to end it
+        FINISHED, or FAILED when the block raises; otherwise call
+        :meth:`RunHandle.end`.
         """
         if experiment is not None and experiment_id is not None:
             raise InvalidValueError("give experiment (a name) or experiment_id, not both")
@@ -227,6 +230,8 @@ class Store(RegistryMethods):
             info = self._native.update_run(run_id, "RUNNING", None, run_name)
             if tag_values:
                 self.set_tags(run_id, tag_values)
+            if params:
+                self.log_params(run_id, params)
         else:
             if experiment is not None:
                 experiment_id = self._native.experiment_id_for(experiment)
@@ -237,6 +242,7 @@ class Store(RegistryMethods):
                 start_time,
                 user_id,
                 parent_run_id,
+                v.str_dict(params, "params"),
             )
         return RunHandle(self, RunInfo._from_native(info), self._native.writer(info["run_id"]))
 
@@ -248,8 +254,10 @@ class Store(RegistryMethods):
         start_time: int | None = None,
         user_id: str | None = None,
         parent_run_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> Run:
-        """Creates a RUNNING run and returns it (without a writer)."""
+        """Creates a RUNNING run and returns it (without a writer); ``params``
+        (each as ``str(value)``) are logged in the same commit."""
         info = self._native.create_run(
             str(experiment_id),
             run_name,
@@ -257,6 +265,7 @@ class Store(RegistryMethods):
             start_time,
             user_id,
             parent_run_id,
+            v.str_dict(params, "params"),
         )
         return Run(RunInfo._from_native(info), None)
 

@@ -211,6 +211,7 @@ impl Store {
         start_time = None,
         user_id = None,
         parent_run_id = None,
+        params = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn create_run<'py>(
@@ -222,6 +223,7 @@ impl Store {
         start_time: Option<i64>,
         user_id: Option<String>,
         parent_run_id: Option<String>,
+        params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let new = NewRun {
             experiment_id: Some(experiment_id.to_string()),
@@ -229,7 +231,7 @@ impl Store {
             user_id,
             start_time,
             tags: convert::str_pairs(tags, "tags")?,
-            params: Vec::new(),
+            params: convert::str_pairs(params, "params")?,
             parent_run_id,
         };
         let info = py.detach(|| self.inner.create_run(new)).or_raise(py)?;

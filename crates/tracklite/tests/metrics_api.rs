@@ -801,3 +801,37 @@ fn a_writer_of_a_deleted_run_cannot_end_it_and_keeps_its_points() {
         vec![(0, 0, 2f64.to_bits())]
     );
 }
+
+#[test]
+fn a_batch_of_old_and_new_keys_finds_the_old_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let run = new_run(&store);
+    let mut first = store.metric_writer(&run).unwrap();
+    let h = first.series_many(&["a", "b"]).unwrap();
+    first.append(h[0], 1.0, 0, 0).unwrap();
+    first.append(h[1], 2.0, 0, 0).unwrap();
+    first.close().unwrap();
+    // A later writer names keys the run has and a new one, in one batch.
+    let mut second = store.metric_writer(&run).unwrap();
+    let h = second.series_many(&["b", "c", "a"]).unwrap();
+    second.append(h[0], 20.0, 1, 1).unwrap();
+    second.append(h[1], 30.0, 1, 1).unwrap();
+    second.append(h[2], 10.0, 1, 1).unwrap();
+    second.end_run(RunStatus::Finished).unwrap();
+    let history = |key: &str| -> Vec<f64> {
+        store
+            .metric_history(&run, key)
+            .unwrap()
+            .iter()
+            .map(|p| p.value)
+            .collect()
+    };
+    assert_eq!(history("a"), [1.0, 10.0]);
+    assert_eq!(history("b"), [2.0, 20.0]);
+    assert_eq!(history("c"), [30.0]);
+    let m = store.get_run(&run).unwrap().metrics;
+    assert_eq!((m["a"].count, m["b"].count, m["c"].count), (2, 2, 1));
+    let report = store.check(false).unwrap();
+    assert!(report.is_clean(), "{report}");
+}

@@ -1,6 +1,6 @@
 //! The metric side of the index: series, the block map and summaries.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -120,16 +120,23 @@ pub fn block_at(conn: &Connection, first_page: u64) -> Result<Option<BlockRow>> 
         .optional()?)
 }
 
-/// Records a new block. The row is committed before the first point is
-/// written into the block, so every acknowledged point is findable.
 /// The id of the series `key` of run `run_id`, made if new, inside the
 /// caller's write transaction (which has checked that the run is active).
 pub fn series_id_in(tx: &Connection, run_id: &str, key: &str) -> Result<u64> {
-    tx.prepare_cached("INSERT OR IGNORE INTO metric_series (run_uuid, key) VALUES (?1, ?2)")?
-        .execute(params![run_id, key])?;
-    let id: i64 = tx
-        .prepare_cached("SELECT series_id FROM metric_series WHERE run_uuid = ?1 AND key = ?2")?
-        .query_row(params![run_id, key], |r| r.get(0))?;
+    // A new series (the usual case) returns its id from the insert itself.
+    let made: Option<i64> = tx
+        .prepare_cached(
+            "INSERT INTO metric_series (run_uuid, key) VALUES (?1, ?2)
+             ON CONFLICT (run_uuid, key) DO NOTHING RETURNING series_id",
+        )?
+        .query_row(params![run_id, key], |r| r.get(0))
+        .optional()?;
+    let id = match made {
+        Some(id) => id,
+        None => tx
+            .prepare_cached("SELECT series_id FROM metric_series WHERE run_uuid = ?1 AND key = ?2")?
+            .query_row(params![run_id, key], |r| r.get(0))?,
+    };
     Ok(id as u64)
 }
 
@@ -164,6 +171,55 @@ pub fn blocks_overlap(conn: &Connection, first: u64, pages: u32) -> Result<bool>
     Ok(last_end.is_some_and(|e| e > first as i64))
 }
 
+/// The ids of the series `keys` (distinct) of run `run_id`, in their
+/// order, made where new, inside the caller's write transaction (which has
+/// checked that the run is active). One statement makes every new series
+/// and returns its id; only keys the run had already are looked up.
+pub fn series_ids_in(tx: &Connection, run_id: &str, keys: &[&str]) -> Result<Vec<u64>> {
+    let json = serde_json::to_string(keys).expect("strings serialise");
+    let mut made: HashMap<String, i64> = HashMap::with_capacity(keys.len());
+    {
+        let mut stmt = tx.prepare_cached(
+            // `WHERE true` tells the parser the ON CONFLICT is the upsert's.
+            "INSERT INTO metric_series (run_uuid, key)
+             SELECT ?1, value FROM json_each(?2) WHERE true
+             ON CONFLICT (run_uuid, key) DO NOTHING RETURNING key, series_id",
+        )?;
+        let rows = stmt.query_map(params![run_id, json], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        for row in rows {
+            let (key, id) = row?;
+            made.insert(key, id);
+        }
+    }
+    keys.iter()
+        .map(|key| match made.get(*key) {
+            Some(&id) => Ok(id as u64),
+            None => series_id_in(tx, run_id, key),
+        })
+        .collect()
+}
+
+/// Records new blocks of `pages` pages side by side from `first_page`, one
+/// per series of `series_ids`, written by process `writer_pid`: one
+/// statement for all of them (see [`register_block`]).
+pub fn register_blocks(
+    tx: &Connection,
+    first_page: u64,
+    pages: u32,
+    writer_pid: u32,
+    series_ids: &[u64],
+) -> Result<()> {
+    let json = serde_json::to_string(series_ids).expect("integers serialise");
+    tx.prepare_cached(
+        "INSERT INTO metric_blocks (first_page, series_id, pages, writer_pid)
+         SELECT ?1 + key * ?2, value, ?2, ?3 FROM json_each(?4)",
+    )?
+    .execute(params![first_page as i64, pages, writer_pid, json])?;
+    Ok(())
+}
+
+/// Records a new block. The row is committed before the first point is
+/// written into the block, so every acknowledged point is findable.
 pub fn register_block(conn: &Connection, h: &BlockHeader) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO metric_blocks (first_page, series_id, pages, writer_pid) VALUES (?1, ?2, ?3, ?4)",

@@ -104,20 +104,15 @@ impl WriterState {
             let mut index = inner.index()?;
             let tx = index.write()?;
             ensure_active(&tx, &self.run_id)?;
-            let series_ids = new
-                .iter()
-                .map(|key| crate::index::series_id_in(&tx, &self.run_id, key))
-                .collect::<Result<Vec<u64>>>()?;
+            let series_ids = crate::index::series_ids_in(&tx, &self.run_id, &new)?;
             // The first blocks of the new keys, side by side: one
             // allocation, one write and one mapping per chunk of keys.
             let pages = block_pages(0);
             let mut blocks = Vec::with_capacity(new.len());
             for chunk in series_ids.chunks(BLOCKS_PER_MAPPING) {
                 let first_page = super::allocate_in(&log, &tx, pages * chunk.len() as u32)?;
-                for block in OpenBlock::create_many(&log, chunk, first_page, pages)? {
-                    crate::index::register_block(&tx, &block.header)?;
-                    blocks.push(block);
-                }
+                blocks.extend(OpenBlock::create_many(&log, chunk, first_page, pages)?);
+                crate::index::register_blocks(&tx, first_page, pages, std::process::id(), chunk)?;
             }
             tx.commit()?;
             new.iter().zip(series_ids).zip(blocks)
