@@ -23,6 +23,8 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use tracklite_export::percent_decode;
+
 /// The folder used when nothing names a store, relative to the working directory.
 pub const DEFAULT_STORE_DIR: &str = "tracklite-runs";
 /// The environment variable naming the store (set by Python's `set_tracking_uri`).
@@ -258,27 +260,6 @@ fn uri_path(uri: &str, scheme: &str) -> Result<String, UriError> {
         return Err(UriError::NoFolder { uri: uri.into() });
     }
     Ok(path)
-}
-
-/// `%XX` escapes decoded; a `%` not followed by two hex digits is kept;
-/// bytes that do not make UTF-8 become U+FFFD (as Python's `unquote`).
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The store the MLflow plugin opens for a `file:` folder with the opt-in:

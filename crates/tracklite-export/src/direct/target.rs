@@ -6,6 +6,7 @@
 use std::str::FromStr;
 
 use crate::error::{ExportError, Result};
+use crate::percent_decode;
 
 /// A database to write into.
 pub(crate) struct PgTarget {
@@ -104,25 +105,6 @@ fn password_of(url: &str) -> Option<String> {
     let (user_info, _) = authority.rsplit_once('@')?;
     let (_, password) = user_info.split_once(':')?;
     Some(percent_decode(password))
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `url` with the password of its user info replaced by `***`; a
