@@ -39,8 +39,9 @@ import _export
 import _reads
 import _registry
 import _results
+import _scale
 import _writes
-from _chart import write_chart
+from _chart import write_chart, write_scale_chart
 from _common import Row, log
 from _plan import PLANS, Plan
 from _report import RunInfo, render
@@ -49,6 +50,7 @@ from _stores import Workspace
 REPO = Path(__file__).resolve().parents[2]
 REPORT = "BENCHMARKS.md"
 CHART = "docs/benchmarks.png"
+SCALE_CHART = "docs/benchmarks-scale.png"
 
 Workload = Callable[[Workspace, Plan], list[Row]]
 
@@ -64,6 +66,7 @@ GROUPS: dict[str, Workload] = {
     "processes": _concurrency.sweep_rows,
     "registry": _registry.registry_rows,
     "export": _export.export_rows,
+    "scale": _scale.scale_rows,
 }
 
 
@@ -140,8 +143,14 @@ def write_report(out_dir: Path, measured: dict[str, tuple[RunInfo, Sequence[Row]
         if run != info:
             others.setdefault(run, []).append(name)
     rows = [r for _, group in measured.values() for r in group]
-    text = render(rows, info, CHART, [(names, run) for run, names in others.items()])
     out_dir.mkdir(parents=True, exist_ok=True)
+    scale_title = "tracklite reads at growing store sizes"
+    if "scale" in measured:
+        run = measured["scale"][0]
+        scale_title += f" ({run.mode}, {run.date})"
+    scaled = write_scale_chart(rows, out_dir / SCALE_CHART, scale_title)
+    runs = [(names, run) for run, names in others.items()]
+    text = render(rows, info, CHART, runs, SCALE_CHART if scaled else None)
     (out_dir / REPORT).write_text(text + "\n" + _results.encode(measured))
     write_chart(rows, out_dir / CHART, f"tracklite against MLflow ({info.mode}, {info.date})")
 
