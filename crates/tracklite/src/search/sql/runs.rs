@@ -131,7 +131,8 @@ fn order_terms(q: &RunQuery<'_>, start: Start) -> (Sql, Sql) {
 
 fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start) -> Sql {
     let (joins, order) = order_terms(q, start);
-    let mut sql = Sql::plain("SELECT r.run_uuid FROM ");
+    // The start time too: a merge of per-experiment pages orders by it.
+    let mut sql = Sql::plain("SELECT r.run_uuid, r.start_time FROM ");
     // Probes name the starting table's run id where there is one, so that
     // they can reject a candidate before its run row is read.
     let run_column = match start {
@@ -213,6 +214,39 @@ fn candidate_clause(q: &RunQuery<'_>, compiled: &[Compiled]) -> Option<usize> {
         .map(|(_, i)| i)
 }
 
+/// Searches of at most this many experiments in the default order merge
+/// one page per experiment ([`merged_by_start`]); wider ones sort every
+/// match.
+const MERGED_EXPERIMENTS: usize = 64;
+
+/// One page in the default order (start time, newest first, then run id)
+/// over several experiments: each experiment's first `offset + limit`
+/// matches, read in that order from the `runs_by_start` index and so
+/// stopping there, then merged. One experiment's page alone would be read
+/// the same way; an `IN` list of several makes SQLite sort all their runs.
+fn merged_by_start(q: &RunQuery<'_>, compiled: &[Compiled], experiments: &[i64]) -> Sql {
+    let mut sql = Sql::plain("SELECT run_uuid FROM (");
+    for (i, e) in experiments.iter().enumerate() {
+        if i > 0 {
+            sql.push(" UNION ALL ");
+        }
+        let one = RunQuery {
+            experiment_ids: std::slice::from_ref(e),
+            limit: q.limit + q.offset,
+            offset: 0,
+            ..*q
+        };
+        sql.push("SELECT * FROM (")
+            .append(&assemble(&one, compiled, Start::Runs))
+            .push(")");
+    }
+    sql.push(") ORDER BY start_time DESC, run_uuid LIMIT ")
+        .bind(q.limit as i64)
+        .push(" OFFSET ")
+        .bind(q.offset as i64);
+    sql
+}
+
 /// `SELECT r.run_uuid ...` for one page of a run search.
 ///
 /// Without statistics SQLite cannot tell which clause matches fewest runs,
@@ -231,6 +265,15 @@ pub fn runs(q: &RunQuery<'_>) -> Sql {
         Some(i) => Start::Candidates(i),
         None => Start::Runs,
     };
+    if matches!(start, Start::Runs) && q.order.is_empty() && !q.clauses.iter().any(looks_up_run_ids)
+    {
+        let mut experiments = q.experiment_ids.to_vec();
+        experiments.sort_unstable();
+        experiments.dedup();
+        if (2..=MERGED_EXPERIMENTS).contains(&experiments.len()) {
+            return merged_by_start(q, &compiled, &experiments);
+        }
+    }
     assemble(q, &compiled, start)
 }
 
