@@ -1,5 +1,5 @@
 //! Searches ordered first by a metric, over enough runs that the metric
-//! index is read in windows (the first window holds about a thousand runs):
+//! index is read in windows (the first holds four pages' worth of runs):
 //! every page must be the one a plain sort of all the runs gives, whatever
 //! the filter's selectivity, with ties on the metric across the window's
 //! edge, NaN and missing values, both directions and later pages.
@@ -116,7 +116,7 @@ fn pages_ordered_by_a_metric_match_a_full_sort() {
     let store = Store::open(dir.path()).unwrap();
     let made = build(&store);
     type Keep = fn(&Made) -> bool;
-    let filters: [(&str, Keep); 6] = [
+    let filters: [(&str, Keep); 7] = [
         ("", |_| true),
         ("params.p = 'a'", |r| r.p == "a"),
         ("params.p != 'd' AND metrics.m >= 2", |r| {
@@ -127,6 +127,10 @@ fn pages_ordered_by_a_metric_match_a_full_sort() {
             r.p == "b" && r.rare
         }),
         ("attributes.status = 'RUNNING'", |_| true),
+        // NaN differs from every number: it passes `!=`.
+        ("metrics.m != 3 AND params.p != 'c'", |r| {
+            r.m.is_some_and(|v| v != 3.0) && r.p != "c"
+        }),
     ];
     for (filter, keep) in filters {
         for ascending in [false, true] {

@@ -23,9 +23,11 @@ pub(crate) fn page_ids<T: FromSql>(
     sql: &Sql,
     max_results: usize,
 ) -> Result<(Vec<T>, bool)> {
-    // Not cached: the text varies with the filter's shape, and would push
-    // the store's hot statements out of the connection's small cache.
-    let mut stmt = conn.prepare(&sql.text)?;
+    // Cached: parsing a search's statement costs more than running it on
+    // a small page. The text depends only on the filter's and order's
+    // shape (values are bound), and a program repeats a few shapes; the
+    // connection's cache has room for them (index::STATEMENT_CACHE).
+    let mut stmt = conn.prepare_cached(&sql.text)?;
     let mut ids = stmt
         .query_map(params_from_iter(sql.params.iter()), |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<T>>>()?;

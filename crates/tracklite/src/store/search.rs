@@ -72,18 +72,16 @@ fn page_in_metric_order(
     let mut size = window.first_size();
     loop {
         let full = window.full_query_rows(size);
-        let full_rows: i64 =
-            conn.query_row(&full.text, params_from_iter(full.params.iter()), |r| {
-                r.get(0)
-            })?;
+        let full_rows: i64 = conn
+            .prepare_cached(&full.text)?
+            .query_row(params_from_iter(full.params.iter()), |r| r.get(0))?;
         if full_rows < size as i64 {
             return Ok(None);
         }
         let bound = window.bound(size);
         let bound: Option<f64> = conn
-            .query_row(&bound.text, params_from_iter(bound.params.iter()), |r| {
-                r.get(0)
-            })
+            .prepare_cached(&bound.text)?
+            .query_row(params_from_iter(bound.params.iter()), |r| r.get(0))
             .optional()?;
         let (ids, more) = page_ids::<String>(conn, &window.page(bound), max_results)?;
         // A full page (its extra row included) is the full query's page.

@@ -13,7 +13,7 @@ mod metric_window;
 
 use super::{direction, Sql};
 use crate::search::ast::{NumAttribute, OrderBy, RunClause, RunSortKey, TextAttribute, TextTest};
-use clauses::{num_column, run_clause, text_column, Compiled};
+use clauses::{metric_test, num_column, run_clause, text_column, Compiled};
 
 pub use metric_window::MetricWindow;
 
@@ -183,6 +183,14 @@ fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start) -> Sql {
             continue;
         }
         sql.push(" AND ");
+        // A test of the metric the rows are read in the order of is a test
+        // of the starting row itself (one row per run and key).
+        if let (Start::MetricOrder(_), RunClause::Metric { key, test }) = (start, &q.clauses[i]) {
+            if q.order[0].key == RunSortKey::Metric(key.clone()) {
+                metric_test(&mut sql, "o0", test);
+                continue;
+            }
+        }
         match c {
             Compiled::Keyed(k) => sql.append(&k.probe(run_column)),
             Compiled::Plain(p) => sql.append(p),

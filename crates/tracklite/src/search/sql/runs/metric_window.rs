@@ -49,9 +49,11 @@ impl<'a> MetricWindow<'a> {
         })
     }
 
-    /// The first window's size: a few pages' worth of rows.
+    /// The first window's size: a few pages' worth of rows, enough when a
+    /// quarter of the runs match; a more selective filter takes a wider
+    /// window next, sized by the matches this one found.
     pub fn first_size(&self) -> usize {
-        (8 * (self.query.limit + self.query.offset)).max(1_024)
+        (4 * (self.query.limit + self.query.offset)).max(64)
     }
 
     /// The matches a page needs: those of earlier pages, then its own.
