@@ -30,6 +30,7 @@ import _scale_stores
 import export_rate
 from _common import CLI, NATIVE, Row, log
 from _plan import Plan
+from _stores import Workspace
 
 import tracklite
 
@@ -162,14 +163,16 @@ def _rss_row(path: Path, runs: int) -> Row:
     return Row(scale_rss(runs), NATIVE, kib / 1024, "MiB", note, lower_is_better=True, size=runs)
 
 
-def scale_rows(_ws: object, plan: Plan) -> list[Row]:
-    """Every scale row, size by size, on the kept stores."""
+def scale_rows(ws: Workspace, plan: Plan) -> list[Row]:
+    """Every scale row, size by size, on the kept stores (--smoke: on tiny
+    stores in the workspace, removed with it)."""
+    under = ws.root / "scale" if plan.mode == "smoke" else None
     rows: list[Row] = []
     for nominal in SCALE_SIZES:
         if nominal > plan.scale_cap:
             continue
         runs = plan.scaled(nominal)
-        path = _scale_stores.scale_store(runs, log=log)
+        path = _scale_stores.scale_store(runs, log=log, under=under)
         tracklite.Store(path)  # a migration, if any, before timing
         rows += _search_rows(path, runs, plan.reps)
         opening = _median_ms(lambda path=path: tracklite.Store(path), plan.reps)

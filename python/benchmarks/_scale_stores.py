@@ -44,9 +44,10 @@ def root() -> Path:
     return Path(found) if found else Path(tempfile.gettempdir()) / "tracklite-bench-stores"
 
 
-def store_path(runs: int) -> Path:
-    """The folder of the store of ``runs`` runs (filled or not)."""
-    return root() / f"runs-{runs}-v{FILL_VERSION}"
+def store_path(runs: int, under: Path | None = None) -> Path:
+    """The folder of the store of ``runs`` runs (filled or not), under
+    :func:`root` unless ``under`` says where."""
+    return (under or root()) / f"runs-{runs}-v{FILL_VERSION}"
 
 
 def fill(path: Path, runs: int) -> None:
@@ -63,9 +64,10 @@ def fill(path: Path, runs: int) -> None:
     store.flush()
 
 
-def scale_store(runs: int, log=print) -> Path:
-    """The store of ``runs`` runs, filled now unless a finished one is kept."""
-    path = store_path(runs)
+def scale_store(runs: int, log=print, under: Path | None = None) -> Path:
+    """The store of ``runs`` runs, filled now unless a finished one is kept
+    (under :func:`root`, or ``under``)."""
+    path = store_path(runs, under)
     if (path / _MARKER).exists():
         return path
     shutil.rmtree(path, ignore_errors=True)

@@ -10,10 +10,14 @@ processes logging into one store at once (errors and lost points
 counted); the model registry (registering a version, setting an alias,
 reading by alias, searching 10,000 versions); and ``tracklite export`` to
 an MLflow server on PostgreSQL and S3 that the suite starts, against the
-ceilings its goals are ratios of (``_export.py``). Writes BENCHMARKS.md
+ceilings its goals are ratios of (``_export.py``); and tracklite alone at
+scale (``_scale.py``): search, open, ``tracklite experiments``,
+``tracklite runs`` and a process's peak RSS on stores of 1,000 to
+1,000,000 runs, kept between runs under ``$TRACKLITE_BENCH_STORES``
+(``--quick``: up to 10,000 runs). Writes BENCHMARKS.md
 (the machine, the targets with met or not met, every figure with its
 ratio to MLflow's sqlite store, and the figures themselves in a comment at
-its end) and a chart, docs/benchmarks.png.
+its end) and charts, docs/benchmarks.png and docs/benchmarks-scale.png.
 
 ``--only GROUPS`` measures those groups and keeps the other groups' rows as
 the report in --out-dir holds them (``_results.py``), naming in its header
