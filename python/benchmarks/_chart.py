@@ -128,7 +128,8 @@ def write_scale_chart(rows: Sequence[Row], path: Path, title: str) -> bool:
     times.set_ylabel("median time (ms), log scale")
     times.set_title("reads against store size")
     times.grid(True, which="both", alpha=0.3)
-    times.legend(fontsize=8)
+    # Below the axes: the lines fill the plot's top.
+    times.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     xs, ys = _by_size(rows, scale_rss)
     memory.plot(xs, ys, marker="o", color=COLORS[NATIVE])
     memory.set_xscale("log")
