@@ -56,13 +56,14 @@ fn next_token(more: bool, offset: usize, max_results: usize, snapshot: i64) -> O
     })
 }
 
-/// One page of a search ordered first by a metric, read from ever wider
-/// windows of the metric index (see [`sql::MetricWindow`]); None when the
-/// full query is to answer: the window would be no cheaper, or even every
-/// run with a number for the metric does not fill the page.
-fn page_in_metric_order(
+/// One page of a search read from ever wider windows of an index in the
+/// search's order (see [`sql::Window`]: the metric index for a metric
+/// order, `runs_by_start` for the default order); None when the full query
+/// is to answer: the window would be no cheaper, or even every run the
+/// index orders does not fill the page.
+fn page_in_windows<W: sql::Window>(
     conn: &rusqlite::Connection,
-    window: &sql::MetricWindow<'_>,
+    window: &W,
     max_results: usize,
 ) -> Result<Option<(Vec<String>, bool)>> {
     /// A window is at least twice the last, at most this many times: the
@@ -79,7 +80,7 @@ fn page_in_metric_order(
             return Ok(None);
         }
         let bound = window.bound(size);
-        let bound: Option<f64> = conn
+        let bound: Option<W::Bound> = conn
             .prepare_cached(&bound.text)?
             .query_row(params_from_iter(bound.params.iter()), |r| r.get(0))
             .optional()?;
@@ -180,9 +181,12 @@ impl Store {
             limit: max_results + 1,
             offset,
         };
-        let quick = match sql::MetricWindow::new(&query) {
-            Some(window) => page_in_metric_order(&tx, &window, max_results)?,
-            None => None,
+        let quick = if let Some(window) = sql::MetricWindow::new(&query) {
+            page_in_windows(&tx, &window, max_results)?
+        } else if let Some(window) = sql::StartWindow::new(&query) {
+            page_in_windows(&tx, &window, max_results)?
+        } else {
+            None
         };
         let (ids, more) = match quick {
             Some(page) => page,

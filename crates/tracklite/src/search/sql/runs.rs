@@ -10,12 +10,16 @@
 
 mod clauses;
 mod metric_window;
+mod start_window;
+mod window;
 
 use super::{direction, Sql};
 use crate::search::ast::{NumAttribute, OrderBy, RunClause, RunSortKey, TextAttribute, TextTest};
 use clauses::{metric_test, num_column, run_clause, text_column, Compiled};
 
 pub use metric_window::MetricWindow;
+pub use start_window::StartWindow;
+pub use window::Window;
 
 /// True for `run_id = ...` and `run_id IN (...)`: the runs' own primary
 /// key then finds the few candidates.
@@ -69,6 +73,10 @@ enum Start {
     /// read in order from the metric index; with a bound, only those whose
     /// number is at or before it in that order.
     MetricOrder(Option<f64>),
+    /// The runs of the experiments in the default order (newest first),
+    /// read from `runs_by_start`; with a bound, only those that started at
+    /// or after it.
+    StartOrder(Option<i64>),
 }
 
 /// The join and ORDER BY terms of the order keys; in `MetricOrder` the
@@ -136,7 +144,7 @@ fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start) -> Sql {
     // Probes name the starting table's run id where there is one, so that
     // they can reject a candidate before its run row is read.
     let run_column = match start {
-        Start::Runs => {
+        Start::Runs | Start::StartOrder(_) => {
             sql.push("runs r");
             "r.run_uuid"
         }
@@ -174,6 +182,9 @@ fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start) -> Sql {
     }
     sql.push("+r.rowid <= ").bind(q.snapshot).push(" AND ");
     sql.push("r.experiment_id IN ").bind_list(q.experiment_ids);
+    if let Start::StartOrder(Some(bound)) = start {
+        sql.push(" AND r.start_time >= ").bind(bound);
+    }
     if let Some(stage) = q.stage {
         sql.push(" AND +r.lifecycle_stage = ")
             .bind(stage.to_string());
