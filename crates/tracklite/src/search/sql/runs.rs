@@ -76,7 +76,7 @@ enum Start {
     /// The runs of the experiments in the default order (newest first),
     /// read from `runs_by_start`; with a bound, only those that started at
     /// or after it.
-    StartOrder(Option<i64>),
+    NewestFirst(Option<i64>),
 }
 
 /// The join and ORDER BY terms of the order keys; in `MetricOrder` the
@@ -144,7 +144,7 @@ fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start) -> Sql {
     // Probes name the starting table's run id where there is one, so that
     // they can reject a candidate before its run row is read.
     let run_column = match start {
-        Start::Runs | Start::StartOrder(_) => {
+        Start::Runs | Start::NewestFirst(_) => {
             sql.push("runs r");
             "r.run_uuid"
         }
@@ -182,7 +182,7 @@ fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start) -> Sql {
     }
     sql.push("+r.rowid <= ").bind(q.snapshot).push(" AND ");
     sql.push("r.experiment_id IN ").bind_list(q.experiment_ids);
-    if let Start::StartOrder(Some(bound)) = start {
+    if let Start::NewestFirst(Some(bound)) = start {
         sql.push(" AND r.start_time >= ").bind(bound);
     }
     if let Some(stage) = q.stage {

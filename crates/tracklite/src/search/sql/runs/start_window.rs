@@ -81,6 +81,6 @@ impl Window for StartWindow<'_> {
     }
 
     fn page(&self, bound: Option<i64>) -> Sql {
-        assemble(self.query, &self.compiled, Start::StartOrder(bound))
+        assemble(self.query, &self.compiled, Start::NewestFirst(bound))
     }
 }
