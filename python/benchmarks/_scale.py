@@ -35,6 +35,9 @@ from _stores import Workspace
 import tracklite
 
 SCALE_SIZES = (1_000, 10_000, 100_000, 1_000_000)
+#: Calls per figure, per repetition of the plan: each call takes
+#: milliseconds, and on a shared machine a median of a few is noisy.
+CALLS_PER_REP = 5
 DEFAULT_PAGE = 1_000  # `tracklite runs` lists this many runs unless told otherwise
 
 
@@ -78,7 +81,7 @@ def _median_ms(f: Callable[[], object], reps: int) -> tuple[float, float]:
 
 def _row(workload: str, store: str, runs: int, timing: tuple[float, float], how: str) -> Row:
     first, median = timing
-    note = f"{how}; first call {first:,.1f} ms"
+    note = f"{how}; median of {CALLS_PER_REP}× the plan's repetitions; first call {first:,.1f} ms"
     return Row(workload, store, median, "ms", note, lower_is_better=True, size=runs)
 
 
@@ -174,10 +177,11 @@ def scale_rows(ws: Workspace, plan: Plan) -> list[Row]:
         runs = plan.scaled(nominal)
         path = _scale_stores.scale_store(runs, log=log, under=under)
         tracklite.Store(path)  # a migration, if any, before timing
-        rows += _search_rows(path, runs, plan.reps)
-        opening = _median_ms(lambda path=path: tracklite.Store(path), plan.reps)
+        reps = plan.reps * CALLS_PER_REP
+        rows += _search_rows(path, runs, reps)
+        opening = _median_ms(lambda path=path: tracklite.Store(path), reps)
         rows.append(_row(scale_open(runs), NATIVE, runs, opening, "tracklite.Store(path)"))
-        rows += _cli_rows(path, runs, plan.reps)
+        rows += _cli_rows(path, runs, reps)
         rows.append(_rss_row(path, runs))
         for row in rows[-6:]:
             shown = "skipped" if row.value is None else f"{row.value:,.1f} {row.unit}"
