@@ -168,7 +168,9 @@ impl Store {
         let tx = index.conn().unchecked_transaction()?;
         let snapshot = match token.and_then(|t| t.snapshot) {
             Some(s) => s,
-            None => tx.query_row("SELECT coalesce(max(rowid), 0) FROM runs", [], |r| r.get(0))?,
+            None => tx
+                .prepare_cached("SELECT coalesce(max(rowid), 0) FROM runs")?
+                .query_row([], |r| r.get(0))?,
         };
         let offset = token.map_or(0, |t| t.offset);
         let query = RunQuery {
@@ -204,11 +206,12 @@ impl Store {
     /// blocks into the summaries that search reads. The cheap look for an
     /// open block first spares the full refresh when every block is sealed.
     fn refresh_summaries_if_open(&self) -> Result<()> {
-        let open: bool = self.inner.index()?.conn().query_row(
-            "SELECT EXISTS (SELECT 1 FROM metric_blocks WHERE sealed = 0)",
-            [],
-            |r| r.get(0),
-        )?;
+        let open: bool = self
+            .inner
+            .index()?
+            .conn()
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM metric_blocks WHERE sealed = 0)")?
+            .query_row([], |r| r.get(0))?;
         if open {
             self.refresh_summaries(None)?;
         }
