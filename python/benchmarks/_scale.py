@@ -69,19 +69,19 @@ def scale_rss(runs: int) -> str:
 TIMED = (scale_search, scale_recent, scale_open, scale_experiments, scale_runs)
 
 
-def _median_ms(f: Callable[[], object], reps: int) -> tuple[float, float]:
-    """The first call's time and the median of ``reps`` calls (ms)."""
+def _median_ms(f: Callable[[], object], reps: int) -> tuple[float, float, int]:
+    """The first call's time and the median of ``reps`` calls (ms), and ``reps``."""
     times = []
     for _ in range(reps):
         start = time.perf_counter()
         f()
         times.append((time.perf_counter() - start) * 1000)
-    return times[0], statistics.median(times)
+    return times[0], statistics.median(times), reps
 
 
-def _row(workload: str, store: str, runs: int, timing: tuple[float, float], how: str) -> Row:
-    first, median = timing
-    note = f"{how}; median of {CALLS_PER_REP}× the plan's repetitions; first call {first:,.1f} ms"
+def _row(workload: str, store: str, runs: int, timing: tuple[float, float, int], how: str) -> Row:
+    first, median, calls = timing
+    note = f"{how}; median of {calls} calls, first call {first:,.1f} ms"
     return Row(workload, store, median, "ms", note, lower_is_better=True, size=runs)
 
 
