@@ -1,7 +1,9 @@
 """The report's chart (a PNG, matplotlib's Agg backend): how the time of a
 history read and of a search grows with size, log-log, one line per
 store; and how many times better than MLflow's sqlite store each store
-did on the other workloads."""
+did on the other workloads. A second chart shows the scale group: the
+time of each read, and a process's peak RSS, against the runs in the
+store."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from _common import (
     workloads,
 )
 from _report import ratios
+from _scale import TIMED, scale_rss
 
 COLORS = {FILE: "tab:orange", SQLITE: "tab:red", PLUGIN: "tab:blue", NATIVE: "tab:green"}
 
@@ -93,3 +96,51 @@ def write_chart(rows: Sequence[Row], path: Path, title: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _by_size(rows: Sequence[Row], name: Callable[[int], str]) -> tuple[list[int], list[float]]:
+    """The sizes and values of a scale workload's measured rows."""
+    found = sorted(
+        (r for r in rows if r.size and r.workload == name(r.size) and r.value is not None),
+        key=lambda r: r.size or 0,
+    )
+    return [r.size or 0 for r in found], [r.value or 0.0 for r in found]
+
+
+def write_scale_chart(rows: Sequence[Row], path: Path, title: str) -> bool:
+    """Writes the scale group's chart as a PNG; False (and nothing written)
+    when there is no scale row."""
+    if not any(_by_size(rows, name)[0] for name in (*TIMED, scale_rss)):
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (times, memory) = plt.subplots(1, 2, figsize=(14, 5.5))
+    for name in TIMED:
+        xs, ys = _by_size(rows, name)
+        if xs:
+            times.plot(xs, ys, marker="o", label=name(0).split(": ", 1)[1])
+    times.set_xscale("log")
+    times.set_yscale("log")
+    times.set_xlabel("runs in the store")
+    times.set_ylabel("median time (ms), log scale")
+    times.set_title("reads against store size")
+    times.grid(True, which="both", alpha=0.3)
+    # Below the axes: the lines fill the plot's top.
+    times.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    xs, ys = _by_size(rows, scale_rss)
+    memory.plot(xs, ys, marker="o", color=COLORS[NATIVE])
+    memory.set_xscale("log")
+    memory.set_ylim(bottom=0)
+    memory.set_xlabel("runs in the store")
+    memory.set_ylabel("peak RSS (MiB)")
+    memory.set_title("a process that opened the store and searched it")
+    memory.grid(True, which="both", alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True

@@ -20,6 +20,7 @@ SQLITE = "MLflow sqlite"
 PLUGIN = "tracklite plugin"
 NATIVE = "tracklite native"
 NOOP = "MLflow no-op store"
+CLI = "tracklite CLI"
 
 #: Every workload has a row for each of these; ratios are to BASELINE.
 STORES = (FILE, SQLITE, PLUGIN, NATIVE)

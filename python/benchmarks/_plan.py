@@ -37,6 +37,7 @@ class Plan:
     history_cap: Mapping[str, int]  # largest nominal history measured
     search_cap: Mapping[str, int]  # largest nominal search measured
     sweep_points: Mapping[str, int]  # points per process per round
+    scale_cap: int = 1_000_000  # largest nominal store of the scale group
 
     def scaled(self, nominal: int) -> int:
         """A nominal size as this mode measures it."""
@@ -73,6 +74,7 @@ QUICK = Plan(
     history_cap=_by_store(100_000, 100_000, 1_000_000, 1_000_000),
     search_cap=_by_store(1_000, 10_000, 10_000, 10_000),
     sweep_points=_by_store(100, 40, 1_000, 50_000),
+    scale_cap=10_000,
 )
 
 SMOKE = Plan(
@@ -87,6 +89,7 @@ SMOKE = Plan(
     history_cap=_by_store(1_000_000, 1_000_000, 1_000_000, 1_000_000),
     search_cap=_by_store(100_000, 100_000, 100_000, 100_000),
     sweep_points=_by_store(5, 5, 10, 1_000),
+    scale_cap=10_000,
 )
 
 PLANS = {plan.mode: plan for plan in (FULL, QUICK, SMOKE)}

@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import _scale
 import mlflow
 import numpy as np
 from _common import (
     BARE_COPY,
     BASELINE,
+    CLI,
     COMPACTED,
     EXPORT_CLI,
     EXPORT_DIRECT,
@@ -59,6 +61,7 @@ STORE_NOTES = {
     "rows into that server's `metrics` table",
     EXPORT_CLI: "the `tracklite` command's `export` (release build), REST (`--to`) or direct "
     "(`--postgres` and `--artifacts`)",
+    CLI: "the `tracklite` command (release build), run as a process per call",
     EXPORT_IMPORT: "MLflow's own export tool (mlflow-export-import), `export_run` then "
     "`import_run`, from an MLflow sqlite store to the same server",
 }
@@ -129,6 +132,28 @@ TARGETS = (
         NATIVE,
         "<=",
         20,
+    ),
+    *(
+        Target(
+            f"search over {n:,} runs ≤ {ms:g} ms (native)", _scale.scale_search(n), NATIVE, "<=", ms
+        )
+        for n, ms in zip(_scale.SCALE_SIZES, (1, 5, 20, 200))
+    ),
+    Target("open a 1,000,000-run store ≤ 50 ms", _scale.scale_open(10**6), NATIVE, "<=", 50),
+    Target(
+        "`tracklite experiments` at 1,000,000 runs ≤ 50 ms",
+        _scale.scale_experiments(10**6),
+        CLI,
+        "<=",
+        50,
+    ),
+    Target("`tracklite runs` at 1,000,000 runs ≤ 50 ms", _scale.scale_runs(10**6), CLI, "<=", 50),
+    Target(
+        "open + search a 1,000,000-run store in < 200 MiB RSS",
+        _scale.scale_rss(10**6),
+        NATIVE,
+        "<=",
+        200,
     ),
     Target(
         "REST export ≥ 90% of the log-batch poster (same server, same run)",
@@ -315,9 +340,16 @@ def results_table(rows: Sequence[Row]) -> list[str]:
     return lines
 
 
-def render(rows: Sequence[Row], info: RunInfo, chart: str, others: Others = ()) -> str:
+def render(
+    rows: Sequence[Row],
+    info: RunInfo,
+    chart: str,
+    others: Others = (),
+    scale_chart: str | None = None,
+) -> str:
     """The whole of BENCHMARKS.md. ``others``: the groups whose rows another
-    run measured (``suite.py --only``), and that run."""
+    run measured (``suite.py --only``), and that run; ``scale_chart``: the
+    scale group's chart, when there is one."""
     where = "in that one run, on this machine"
     if others:
         where += (
@@ -360,4 +392,9 @@ def render(rows: Sequence[Row], info: RunInfo, chart: str, others: Others = ()) 
         f"sqlite store]({chart})",
         "",
     ]
+    if scale_chart:
+        parts += [
+            f"![Reads of stores of 1,000 to 1,000,000 runs, and peak RSS]({scale_chart})",
+            "",
+        ]
     return "\n".join(parts)

@@ -10,10 +10,14 @@ processes logging into one store at once (errors and lost points
 counted); the model registry (registering a version, setting an alias,
 reading by alias, searching 10,000 versions); and ``tracklite export`` to
 an MLflow server on PostgreSQL and S3 that the suite starts, against the
-ceilings its goals are ratios of (``_export.py``). Writes BENCHMARKS.md
+ceilings its goals are ratios of (``_export.py``); and tracklite alone at
+scale (``_scale.py``): search, open, ``tracklite experiments``,
+``tracklite runs`` and a process's peak RSS on stores of 1,000 to
+1,000,000 runs, kept between runs under ``$TRACKLITE_BENCH_STORES``
+(``--quick``: up to 10,000 runs). Writes BENCHMARKS.md
 (the machine, the targets with met or not met, every figure with its
 ratio to MLflow's sqlite store, and the figures themselves in a comment at
-its end) and a chart, docs/benchmarks.png.
+its end) and charts, docs/benchmarks.png and docs/benchmarks-scale.png.
 
 ``--only GROUPS`` measures those groups and keeps the other groups' rows as
 the report in --out-dir holds them (``_results.py``), naming in its header
@@ -39,8 +43,9 @@ import _export
 import _reads
 import _registry
 import _results
+import _scale
 import _writes
-from _chart import write_chart
+from _chart import write_chart, write_scale_chart
 from _common import Row, log
 from _plan import PLANS, Plan
 from _report import RunInfo, render
@@ -49,6 +54,7 @@ from _stores import Workspace
 REPO = Path(__file__).resolve().parents[2]
 REPORT = "BENCHMARKS.md"
 CHART = "docs/benchmarks.png"
+SCALE_CHART = "docs/benchmarks-scale.png"
 
 Workload = Callable[[Workspace, Plan], list[Row]]
 
@@ -64,6 +70,7 @@ GROUPS: dict[str, Workload] = {
     "processes": _concurrency.sweep_rows,
     "registry": _registry.registry_rows,
     "export": _export.export_rows,
+    "scale": _scale.scale_rows,
 }
 
 
@@ -140,8 +147,14 @@ def write_report(out_dir: Path, measured: dict[str, tuple[RunInfo, Sequence[Row]
         if run != info:
             others.setdefault(run, []).append(name)
     rows = [r for _, group in measured.values() for r in group]
-    text = render(rows, info, CHART, [(names, run) for run, names in others.items()])
     out_dir.mkdir(parents=True, exist_ok=True)
+    scale_title = "tracklite reads at growing store sizes"
+    if "scale" in measured:
+        run = measured["scale"][0]
+        scale_title += f" ({run.mode}, {run.date})"
+    scaled = write_scale_chart(rows, out_dir / SCALE_CHART, scale_title)
+    runs = [(names, run) for run, names in others.items()]
+    text = render(rows, info, CHART, runs, SCALE_CHART if scaled else None)
     (out_dir / REPORT).write_text(text + "\n" + _results.encode(measured))
     write_chart(rows, out_dir / CHART, f"tracklite against MLflow ({info.mode}, {info.date})")
 

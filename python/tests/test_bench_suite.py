@@ -94,7 +94,7 @@ def test_report_header_and_targets(smoke_run) -> None:
         assert fact in text
     assert "--smoke" in text  # the command line
     targets = _section(text, "Targets")
-    assert len(targets) == 14
+    assert len(targets) == 22  # 14, and 8 of the scale group
     for _, _, status in targets:
         assert status in ("met", "**not met**") or status.startswith("not measured"), status
     assert "docs/benchmarks.png" in text
@@ -105,6 +105,28 @@ def test_chart_is_a_png(smoke_run) -> None:
     chart = out / "docs" / "benchmarks.png"
     assert chart.read_bytes()[:8] == PNG_MAGIC
     assert chart.stat().st_size > 10_000
+
+
+def test_scale_rows_and_chart(smoke_run) -> None:
+    out, _ = smoke_run
+    rows = _section((out / "BENCHMARKS.md").read_text(), "Results")
+    scale = _module("_scale")
+    cells = {(r[0], r[1]): r for r in rows}
+    # --smoke: stores of 10 and 100 runs (1,000 and 10,000 divided by 100)
+    for runs in (10, 100):
+        for name, store, unit in (
+            (scale.scale_search, "tracklite native", "ms"),
+            (scale.scale_recent, "tracklite native", "ms"),
+            (scale.scale_open, "tracklite native", "ms"),
+            (scale.scale_experiments, "tracklite CLI", "ms"),
+            (scale.scale_runs, "tracklite CLI", "ms"),
+            (scale.scale_rss, "tracklite native", "MiB"),
+        ):
+            row = cells[(name(runs), store)]
+            assert row[3] == unit, row
+            assert row[2] == "skipped" or float(row[2].replace(",", "")) > 0, row
+    chart = out / "docs" / "benchmarks-scale.png"
+    assert chart.read_bytes()[:8] == PNG_MAGIC
 
 
 def test_export_rows_are_measured_or_say_why(smoke_run) -> None:

@@ -56,9 +56,11 @@ pub(crate) enum Command {
         /// [default: start time, newest first]
         #[arg(long, value_name = "KEY [ASC|DESC]")]
         order_by: Vec<String>,
-        /// Show at most this many runs
-        #[arg(long, visible_alias = "limit", value_name = "N")]
-        max_results: Option<usize>,
+        /// Show at most this many runs: by default one page, so that a
+        /// store of a million runs lists as quickly as a small one
+        #[arg(long, visible_alias = "limit", value_name = "N",
+              default_value_t = crate::listing::DEFAULT_PAGE)]
+        max_results: usize,
         /// Print one JSON document instead of a table
         #[arg(long)]
         json: bool,

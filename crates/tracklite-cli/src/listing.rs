@@ -18,6 +18,9 @@ const MAX_METRIC_COLUMNS: usize = 6;
 const MAX_PARAM_COLUMNS: usize = 4;
 /// Longest cell of a name or param value in a listing.
 const MAX_CELL: usize = 32;
+/// The runs `runs` shows unless told how many: a screenful or two, and
+/// what MLflow's UI shows on a page.
+pub const DEFAULT_PAGE: usize = 100;
 
 pub fn experiments(
     store: &Store,
@@ -84,8 +87,8 @@ fn find_experiment(store: &Store, name: &str) -> Result<Experiment> {
 pub struct RunQuery {
     pub filter: String,
     pub order_by: Vec<String>,
-    /// All matching runs when absent.
-    pub max_results: Option<usize>,
+    /// At most this many runs.
+    pub max_results: usize,
 }
 
 /// Every run the query selects, up to its maximum, page by page; and
@@ -100,11 +103,7 @@ fn search_all(
     let mut runs = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let want = q
-            .max_results
-            .map_or(tracklite::SEARCH_MAX_RESULTS_DEFAULT, |m| {
-                (m - runs.len()).min(tracklite::SEARCH_MAX_RESULTS_LIMIT)
-            });
+        let want = (q.max_results - runs.len()).min(tracklite::SEARCH_MAX_RESULTS_LIMIT);
         if want == 0 {
             // The search gives a token only when more runs match.
             return Ok((runs, token.is_some()));

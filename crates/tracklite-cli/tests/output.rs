@@ -125,6 +125,25 @@ fn max_results_says_when_more_runs_match() {
 }
 
 #[test]
+fn runs_lists_one_page_of_100_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_with_runs(dir.path(), 101);
+    let doc = cli(&path, &["runs", "--json"], &[]).json();
+    let runs = doc["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 100);
+    assert_eq!(doc["more"], true);
+    // The page is the first 100 of all the runs, in the same order.
+    let all = cli(&path, &["runs", "--max-results", "101", "--json"], &[]).json();
+    let all = all["runs"].as_array().unwrap();
+    assert_eq!(&all[..100], &runs[..]);
+    let out = cli(&path, &["runs"], &[]);
+    assert_eq!(
+        out.stdout.lines().last().unwrap(),
+        "showing the first 100 runs; more runs match: raise --max-results to see more"
+    );
+}
+
+#[test]
 fn tables_fit_columns_and_keep_run_ids_whole() {
     let dir = tempfile::tempdir().unwrap();
     let path = store_with_runs(dir.path(), 2);

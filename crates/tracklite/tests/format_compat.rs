@@ -107,7 +107,17 @@ const AFTER_V5_TABLES: &[&str] = &[
     "export_series",
     "export_artifacts",
     "export_objects",
+    "run_counts",
 ];
+/// What version 10 adds besides its table: an index and triggers on `runs`
+/// (`DROP` statements); and the version 1 index it replaces.
+const V10_RUNS_OBJECTS: &[(&str, &str)] = &[
+    ("INDEX", "runs_by_start"),
+    ("TRIGGER", "run_counts_on_insert"),
+    ("TRIGGER", "run_counts_on_delete"),
+    ("TRIGGER", "run_counts_on_move"),
+];
+const V1_RUNS_INDEX: &str = "CREATE INDEX runs_by_experiment ON runs (experiment_id, start_time)";
 
 /// Every file under `root`, relative to it, leaving out the artifacts
 /// folder and SQLite's transient `-wal` and `-shm` files.
@@ -173,7 +183,7 @@ fn schema_objects(index: &Path) -> BTreeSet<(String, String)> {
     let mut stmt = conn
         .prepare(
             "SELECT type, name FROM sqlite_master
-             WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%'",
+             WHERE type IN ('table', 'index', 'trigger') AND name NOT LIKE 'sqlite_%'",
         )
         .unwrap();
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
@@ -189,7 +199,7 @@ fn columns(conn: &Connection, table: &str) -> Vec<String> {
     rows.collect::<rusqlite::Result<_>>().unwrap()
 }
 
-/// A schema as a comparable value: every table and index by (type, name),
+/// A schema as a comparable value: every table, index and trigger by (type, name),
 /// and every table's columns in order.
 struct Schema {
     objects: BTreeSet<(String, String)>,
@@ -218,7 +228,7 @@ fn schema(index: &Path) -> Schema {
 }
 
 /// Takes a store's index back to schema version 1, as a tracklite of that
-/// version left it: drops every table, index and column a later migration
+/// version left it: drops every table, index, trigger and column a later migration
 /// added.
 fn downgrade_to_v1(index: &Path) {
     let conn = open_index(index);
@@ -244,6 +254,7 @@ fn downgrade_to_v1(index: &Path) {
         }
         assert_eq!(&columns(&conn, table), v1_columns, "table {table}");
     }
+    conn.execute_batch(V1_RUNS_INDEX).unwrap();
     conn.pragma_update(None, "user_version", 1).unwrap();
 }
 
@@ -625,6 +636,10 @@ fn a_version_5_index_gains_the_dataset_links_of_imports() {
         for table in AFTER_V5_TABLES {
             conn.execute_batch(&format!("DROP TABLE {table}")).unwrap();
         }
+        for (kind, name) in V10_RUNS_OBJECTS {
+            conn.execute_batch(&format!("DROP {kind} {name}")).unwrap();
+        }
+        conn.execute_batch(V1_RUNS_INDEX).unwrap();
         conn.pragma_update(None, "user_version", 5).unwrap();
     }
     assert!(schema(&index).objects.len() < current.objects.len());

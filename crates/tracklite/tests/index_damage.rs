@@ -135,6 +135,17 @@ const V6_TABLES: &[&str] = &[
     "metric_dataset_links",
 ];
 
+/// What later versions add to version 6's tables (version 10: an index and
+/// triggers on `runs`), left out of the old copy; version 10 also dropped
+/// this version 1 index, which the old copy gets back.
+const LATER_OBJECTS: &[&str] = &[
+    "runs_by_start",
+    "run_counts_on_insert",
+    "run_counts_on_delete",
+    "run_counts_on_move",
+];
+const V1_RUNS_INDEX: &str = "CREATE INDEX runs_by_experiment ON runs (experiment_id, start_time)";
+
 fn make_old(index: &Path) {
     let old = index.with_extension("old");
     {
@@ -148,12 +159,16 @@ fn make_old(index: &Path) {
                 .prepare(
                     "SELECT type, name, sql FROM cur.sqlite_master
                      WHERE sql IS NOT NULL AND tbl_name IN (SELECT value FROM json_each(?1))
+                         AND name NOT IN (SELECT value FROM json_each(?2))
                      ORDER BY type = 'index', rowid",
                 )
                 .unwrap();
             let old_tables = serde_json::to_string(V6_TABLES).unwrap();
+            let later = serde_json::to_string(LATER_OBJECTS).unwrap();
             let rows = stmt
-                .query_map([old_tables], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .query_map([old_tables, later], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .unwrap();
             rows.map(|r| r.unwrap()).collect()
         };
@@ -166,6 +181,7 @@ fn make_old(index: &Path) {
                 .unwrap();
             }
         }
+        conn.execute_batch(V1_RUNS_INDEX).unwrap();
         conn.execute_batch(
             "DETACH cur; DELETE FROM meta WHERE key = 'page_checksums';
              PRAGMA user_version = 6;",

@@ -899,3 +899,61 @@ fn ended_runs_read_back_under_either_durability() {
         assert_eq!(run.metrics["acc"].value, 0.75);
     }
 }
+
+/// The run counts the index keeps (`run_counts`) against the runs
+/// themselves, per experiment, in each view.
+fn assert_counts_match_runs(store: &Store) {
+    let experiments = store.list_experiments(ViewType::All).unwrap();
+    for view in [ViewType::ActiveOnly, ViewType::DeletedOnly, ViewType::All] {
+        let counts = store.count_runs(view).unwrap();
+        let mut expected = std::collections::HashMap::new();
+        for e in &experiments {
+            let n = store.list_runs(&[&e.experiment_id], view).unwrap().len() as u64;
+            if n > 0 {
+                expected.insert(e.experiment_id.clone(), n);
+            }
+        }
+        assert_eq!(counts, expected, "{view:?}");
+    }
+}
+
+#[test]
+fn run_counts_follow_creation_deletion_restoration_and_gc() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let a = store.create_experiment("a", None, &[]).unwrap();
+    let b = store.create_experiment("b", None, &[]).unwrap();
+    let mut runs = Vec::new();
+    for (i, exp) in [&a, &a, &a, &b, &b].into_iter().enumerate() {
+        let run = store
+            .create_run(NewRun {
+                experiment_id: Some(exp.clone()),
+                run_name: Some(format!("r{i}")),
+                ..NewRun::default()
+            })
+            .unwrap();
+        runs.push(run.run_id);
+    }
+    assert_eq!(store.count_runs(ViewType::All).unwrap()[&a], 3);
+    assert_counts_match_runs(&store);
+
+    store.delete_run(&runs[0]).unwrap();
+    assert_eq!(store.count_runs(ViewType::DeletedOnly).unwrap()[&a], 1);
+    assert_counts_match_runs(&store);
+    store.restore_run(&runs[0]).unwrap();
+    assert_counts_match_runs(&store);
+
+    // Deleting an experiment deletes its runs; gc removes deleted runs.
+    store.delete_experiment(&b).unwrap();
+    assert_eq!(store.count_runs(ViewType::DeletedOnly).unwrap()[&b], 2);
+    assert!(!store
+        .count_runs(ViewType::ActiveOnly)
+        .unwrap()
+        .contains_key(&b));
+    assert_counts_match_runs(&store);
+    store.delete_run(&runs[1]).unwrap();
+    store.gc(None).unwrap();
+    assert_counts_match_runs(&store);
+    assert_eq!(store.count_runs(ViewType::All).unwrap()[&a], 2);
+    assert!(!store.count_runs(ViewType::All).unwrap().contains_key(&b));
+}

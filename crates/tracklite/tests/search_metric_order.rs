@@ -1,8 +1,10 @@
 //! Searches ordered first by a metric, over enough runs that the metric
-//! index is read in windows (the first window holds about a thousand runs):
+//! index is read in windows (the first holds four pages' worth of runs):
 //! every page must be the one a plain sort of all the runs gives, whatever
 //! the filter's selectivity, with ties on the metric across the window's
-//! edge, NaN and missing values, both directions and later pages.
+//! edge, NaN and missing values, both directions and later pages. The same
+//! for filtered searches in the default order, read in windows of the
+//! start-time index.
 
 use std::cmp::Ordering;
 
@@ -89,16 +91,26 @@ fn order(a: &Made, b: &Made, ascending: bool) -> Ordering {
 
 /// Every page of the search, concatenated.
 fn all_pages(store: &Store, filter: &str, order_by: &str, page: usize) -> Vec<String> {
+    pages_of(store, &["0"], filter, &[order_by], page)
+}
+
+fn pages_of(
+    store: &Store,
+    experiments: &[&str],
+    filter: &str,
+    order_by: &[&str],
+    page: usize,
+) -> Vec<String> {
     let mut ids = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let got = store
             .search_runs(
-                &["0"],
+                experiments,
                 filter,
                 ViewType::ActiveOnly,
                 page,
-                &[order_by],
+                order_by,
                 token.as_deref(),
             )
             .unwrap();
@@ -116,7 +128,7 @@ fn pages_ordered_by_a_metric_match_a_full_sort() {
     let store = Store::open(dir.path()).unwrap();
     let made = build(&store);
     type Keep = fn(&Made) -> bool;
-    let filters: [(&str, Keep); 6] = [
+    let filters: [(&str, Keep); 7] = [
         ("", |_| true),
         ("params.p = 'a'", |r| r.p == "a"),
         ("params.p != 'd' AND metrics.m >= 2", |r| {
@@ -127,6 +139,10 @@ fn pages_ordered_by_a_metric_match_a_full_sort() {
             r.p == "b" && r.rare
         }),
         ("attributes.status = 'RUNNING'", |_| true),
+        // NaN differs from every number: it passes `!=`.
+        ("metrics.m != 3 AND params.p != 'c'", |r| {
+            r.m.is_some_and(|v| v != 3.0) && r.p != "c"
+        }),
     ];
     for (filter, keep) in filters {
         for ascending in [false, true] {
@@ -143,6 +159,44 @@ fn pages_ordered_by_a_metric_match_a_full_sort() {
                 assert_eq!(
                     got, expected,
                     "filter {filter:?}, {order_by}, pages of {page}"
+                );
+            }
+        }
+    }
+}
+
+/// Filtered searches in the default order (newest first, then run id) are
+/// read in windows of the start-time index: pairs of runs share a start
+/// time, so ties fall across windows' edges; a second, empty experiment
+/// takes part in the merge.
+#[test]
+fn filtered_pages_in_the_default_order_match_a_full_sort() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let made = build(&store);
+    let empty = store.create_experiment("empty", None, &[]).unwrap();
+    type Keep = fn(&Made) -> bool;
+    let filters: [(&str, Keep); 5] = [
+        ("params.p = 'a'", |r| r.p == "a"),
+        ("params.rare = 'x'", |r| r.rare),
+        ("params.p != 'd' AND metrics.m >= 2", |r| {
+            r.p != "d" && r.m.is_some_and(|v| v >= 2.0)
+        }),
+        ("metrics.m != 3 AND params.p LIKE 'b%'", |r| {
+            r.m.is_some_and(|v| v != 3.0) && r.p == "b"
+        }),
+        ("params.p = 'zzz'", |_| false),
+    ];
+    for (filter, keep) in filters {
+        let mut expected: Vec<&Made> = made.iter().filter(|r| keep(r)).collect();
+        expected.sort_by(|a, b| b.start.cmp(&a.start).then_with(|| a.id.cmp(&b.id)));
+        let expected: Vec<&str> = expected.iter().map(|r| r.id.as_str()).collect();
+        for experiments in [&["0"][..], &["0", empty.as_str()][..]] {
+            for page in [100, 7] {
+                let got = pages_of(&store, experiments, filter, &[], page);
+                assert_eq!(
+                    got, expected,
+                    "filter {filter:?}, experiments {experiments:?}, pages of {page}"
                 );
             }
         }

@@ -23,9 +23,11 @@ pub(crate) fn page_ids<T: FromSql>(
     sql: &Sql,
     max_results: usize,
 ) -> Result<(Vec<T>, bool)> {
-    // Not cached: the text varies with the filter's shape, and would push
-    // the store's hot statements out of the connection's small cache.
-    let mut stmt = conn.prepare(&sql.text)?;
+    // Cached: parsing a search's statement costs more than running it on
+    // a small page. The text depends only on the filter's and order's
+    // shape (values are bound), and a program repeats a few shapes; the
+    // connection's cache has room for them (index::STATEMENT_CACHE).
+    let mut stmt = conn.prepare_cached(&sql.text)?;
     let mut ids = stmt
         .query_map(params_from_iter(sql.params.iter()), |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<T>>>()?;
@@ -84,6 +86,13 @@ impl<K: Hash + Eq, T> Slots<K, T> {
     }
 }
 
+/// Column `i` of a row as text, read in place (no copy).
+fn text_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    r.get_ref(i)?.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 /// Reads the key/value rows (params or tags) of a page's entities from
 /// `table`, whose `id_column` names the entity, into the map `map` picks.
 pub(super) fn key_values<T>(
@@ -99,8 +108,8 @@ pub(super) fn key_values<T>(
     ))?;
     let mut rows = stmt.query([json])?;
     while let Some(r) = rows.next()? {
-        let id: String = r.get(0)?;
-        if let Some(entity) = slots.get_mut(id.as_str()) {
+        // The id is only looked up: read in place, not copied.
+        if let Some(entity) = slots.get_mut(text_at(r, 0)?) {
             map(entity).insert(r.get(1)?, r.get(2)?);
         }
     }
@@ -151,8 +160,7 @@ pub(crate) fn load_runs(
     )?;
     let mut rows = stmt.query([&json])?;
     while let Some(r) = rows.next()? {
-        let id: String = r.get(0)?;
-        if let Some(run) = slots.get_mut(id.as_str()) {
+        if let Some(run) = slots.get_mut(text_at(r, 0)?) {
             let summary = MetricSummary {
                 count: r.get::<_, i64>(2)? as u64,
                 step: r.get(3)?,

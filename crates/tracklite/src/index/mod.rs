@@ -40,7 +40,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 /// Prepared statements a connection keeps. Creating, filling and ending one
 /// run uses a few dozen distinct statements; with rusqlite's default of 16
 /// the cache evicted them in turn and each was parsed again on every run.
-const STATEMENT_CACHE: usize = 256;
+/// Searches keep theirs too (one per filter and order shape), so there is
+/// room for a few hundred of those besides.
+const STATEMENT_CACHE: usize = 512;
 
 /// The index of one store, as one process's connection.
 pub struct Index {

@@ -244,12 +244,13 @@ impl Index {
     }
 
     /// The number of runs in each experiment that has runs in `view`'s
-    /// stages, read from the stage index alone (no run row is loaded).
+    /// stages, read from the counts the index keeps (`run_counts`, a few
+    /// rows per experiment), not from the runs.
     pub fn count_runs(&self, view: ViewType) -> Result<Vec<(i64, u64)>> {
         let stages = view.stages();
         let mut stmt = self.conn.prepare_cached(
-            "SELECT experiment_id, count(*) FROM runs
-             WHERE lifecycle_stage IN (?1, ?2) GROUP BY experiment_id",
+            "SELECT experiment_id, sum(runs) FROM run_counts
+             WHERE lifecycle_stage IN (?1, ?2) GROUP BY experiment_id HAVING sum(runs) > 0",
         )?;
         let rows = stmt.query_map([stages[0], stages[stages.len() - 1]], |r| {
             Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))

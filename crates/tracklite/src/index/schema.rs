@@ -369,11 +369,55 @@ CREATE TABLE export_objects (
 ) WITHOUT ROWID;
 ";
 
+/// Version 10: reads that stay small at a million runs.
+/// - `runs_by_start` gives each experiment's runs in the default order
+///   (start time, newest first, then run id), so that a page in that order
+///   reads only its own entries; the stage (and the rowid every entry
+///   holds) let a page's stage and snapshot be checked without the run
+///   rows. It replaces `runs_by_experiment`, whose lookups it also serves.
+/// - `run_counts` keeps the number of runs per experiment and stage,
+///   kept in step by triggers inside each transaction that adds, removes
+///   or moves a run, so that counting runs reads a few rows. Rows that
+///   reach 0 stay.
+const V10: &str = "
+DROP INDEX IF EXISTS runs_by_experiment;
+CREATE INDEX runs_by_start ON runs
+    (experiment_id, start_time DESC, run_uuid, lifecycle_stage);
+
+CREATE TABLE run_counts (
+    experiment_id   INTEGER NOT NULL,
+    lifecycle_stage TEXT NOT NULL,
+    runs            INTEGER NOT NULL,
+    PRIMARY KEY (experiment_id, lifecycle_stage)
+) WITHOUT ROWID;
+INSERT INTO run_counts (experiment_id, lifecycle_stage, runs)
+    SELECT experiment_id, lifecycle_stage, count(*) FROM runs GROUP BY experiment_id, lifecycle_stage;
+
+CREATE TRIGGER run_counts_on_insert AFTER INSERT ON runs BEGIN
+    INSERT INTO run_counts (experiment_id, lifecycle_stage, runs)
+        VALUES (new.experiment_id, new.lifecycle_stage, 1)
+        ON CONFLICT (experiment_id, lifecycle_stage) DO UPDATE SET runs = runs + 1;
+END;
+CREATE TRIGGER run_counts_on_delete AFTER DELETE ON runs BEGIN
+    UPDATE run_counts SET runs = runs - 1
+        WHERE experiment_id = old.experiment_id AND lifecycle_stage = old.lifecycle_stage;
+END;
+CREATE TRIGGER run_counts_on_move AFTER UPDATE OF experiment_id, lifecycle_stage ON runs
+    WHEN old.experiment_id IS NOT new.experiment_id OR old.lifecycle_stage IS NOT new.lifecycle_stage
+BEGIN
+    UPDATE run_counts SET runs = runs - 1
+        WHERE experiment_id = old.experiment_id AND lifecycle_stage = old.lifecycle_stage;
+    INSERT INTO run_counts (experiment_id, lifecycle_stage, runs)
+        VALUES (new.experiment_id, new.lifecycle_stage, 1)
+        ON CONFLICT (experiment_id, lifecycle_stage) DO UPDATE SET runs = runs + 1;
+END;
+";
+
 /// The first schema version whose pages carry checksums.
 pub const PAGE_CHECKSUMS_VERSION: u32 = 7;
 
 /// The migrations, in order: entry `i` takes a store from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

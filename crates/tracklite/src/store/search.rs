@@ -56,13 +56,14 @@ fn next_token(more: bool, offset: usize, max_results: usize, snapshot: i64) -> O
     })
 }
 
-/// One page of a search ordered first by a metric, read from ever wider
-/// windows of the metric index (see [`sql::MetricWindow`]); None when the
-/// full query is to answer: the window would be no cheaper, or even every
-/// run with a number for the metric does not fill the page.
-fn page_in_metric_order(
+/// One page of a search read from ever wider windows of an index in the
+/// search's order (see [`sql::Window`]: the metric index for a metric
+/// order, `runs_by_start` for the default order); None when the full query
+/// is to answer: the window would be no cheaper, or even every run the
+/// index orders does not fill the page.
+fn page_in_windows<W: sql::Window>(
     conn: &rusqlite::Connection,
-    window: &sql::MetricWindow<'_>,
+    window: &W,
     max_results: usize,
 ) -> Result<Option<(Vec<String>, bool)>> {
     /// A window is at least twice the last, at most this many times: the
@@ -72,18 +73,16 @@ fn page_in_metric_order(
     let mut size = window.first_size();
     loop {
         let full = window.full_query_rows(size);
-        let full_rows: i64 =
-            conn.query_row(&full.text, params_from_iter(full.params.iter()), |r| {
-                r.get(0)
-            })?;
+        let full_rows: i64 = conn
+            .prepare_cached(&full.text)?
+            .query_row(params_from_iter(full.params.iter()), |r| r.get(0))?;
         if full_rows < size as i64 {
             return Ok(None);
         }
         let bound = window.bound(size);
-        let bound: Option<f64> = conn
-            .query_row(&bound.text, params_from_iter(bound.params.iter()), |r| {
-                r.get(0)
-            })
+        let bound: Option<W::Bound> = conn
+            .prepare_cached(&bound.text)?
+            .query_row(params_from_iter(bound.params.iter()), |r| r.get(0))
             .optional()?;
         let (ids, more) = page_ids::<String>(conn, &window.page(bound), max_results)?;
         // A full page (its extra row included) is the full query's page.
@@ -169,7 +168,9 @@ impl Store {
         let tx = index.conn().unchecked_transaction()?;
         let snapshot = match token.and_then(|t| t.snapshot) {
             Some(s) => s,
-            None => tx.query_row("SELECT coalesce(max(rowid), 0) FROM runs", [], |r| r.get(0))?,
+            None => tx
+                .prepare_cached("SELECT coalesce(max(rowid), 0) FROM runs")?
+                .query_row([], |r| r.get(0))?,
         };
         let offset = token.map_or(0, |t| t.offset);
         let query = RunQuery {
@@ -182,9 +183,12 @@ impl Store {
             limit: max_results + 1,
             offset,
         };
-        let quick = match sql::MetricWindow::new(&query) {
-            Some(window) => page_in_metric_order(&tx, &window, max_results)?,
-            None => None,
+        let quick = if let Some(window) = sql::MetricWindow::new(&query) {
+            page_in_windows(&tx, &window, max_results)?
+        } else if let Some(window) = sql::StartWindow::new(&query) {
+            page_in_windows(&tx, &window, max_results)?
+        } else {
+            None
         };
         let (ids, more) = match quick {
             Some(page) => page,
@@ -202,11 +206,12 @@ impl Store {
     /// blocks into the summaries that search reads. The cheap look for an
     /// open block first spares the full refresh when every block is sealed.
     fn refresh_summaries_if_open(&self) -> Result<()> {
-        let open: bool = self.inner.index()?.conn().query_row(
-            "SELECT EXISTS (SELECT 1 FROM metric_blocks WHERE sealed = 0)",
-            [],
-            |r| r.get(0),
-        )?;
+        let open: bool = self
+            .inner
+            .index()?
+            .conn()
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM metric_blocks WHERE sealed = 0)")?
+            .query_row([], |r| r.get(0))?;
         if open {
             self.refresh_summaries(None)?;
         }

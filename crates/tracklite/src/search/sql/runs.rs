@@ -10,12 +10,16 @@
 
 mod clauses;
 mod metric_window;
+mod start_window;
+mod window;
 
 use super::{direction, Sql};
 use crate::search::ast::{NumAttribute, OrderBy, RunClause, RunSortKey, TextAttribute, TextTest};
-use clauses::{num_column, run_clause, text_column, Compiled};
+use clauses::{metric_test, num_column, run_clause, text_column, Compiled};
 
 pub use metric_window::MetricWindow;
+pub use start_window::StartWindow;
+pub use window::Window;
 
 /// True for `run_id = ...` and `run_id IN (...)`: the runs' own primary
 /// key then finds the few candidates.
@@ -69,6 +73,10 @@ enum Start {
     /// read in order from the metric index; with a bound, only those whose
     /// number is at or before it in that order.
     MetricOrder(Option<f64>),
+    /// The runs of the experiments in the default order (newest first),
+    /// read from `runs_by_start`; with a bound, only those that started at
+    /// or after it.
+    NewestFirst(Option<i64>),
 }
 
 /// The join and ORDER BY terms of the order keys; in `MetricOrder` the
@@ -131,11 +139,12 @@ fn order_terms(q: &RunQuery<'_>, start: Start) -> (Sql, Sql) {
 
 fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start) -> Sql {
     let (joins, order) = order_terms(q, start);
-    let mut sql = Sql::plain("SELECT r.run_uuid FROM ");
+    // The start time too: a merge of per-experiment pages orders by it.
+    let mut sql = Sql::plain("SELECT r.run_uuid, r.start_time FROM ");
     // Probes name the starting table's run id where there is one, so that
     // they can reject a candidate before its run row is read.
     let run_column = match start {
-        Start::Runs => {
+        Start::Runs | Start::NewestFirst(_) => {
             sql.push("runs r");
             "r.run_uuid"
         }
@@ -173,6 +182,9 @@ fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start) -> Sql {
     }
     sql.push("+r.rowid <= ").bind(q.snapshot).push(" AND ");
     sql.push("r.experiment_id IN ").bind_list(q.experiment_ids);
+    if let Start::NewestFirst(Some(bound)) = start {
+        sql.push(" AND r.start_time >= ").bind(bound);
+    }
     if let Some(stage) = q.stage {
         sql.push(" AND +r.lifecycle_stage = ")
             .bind(stage.to_string());
@@ -182,6 +194,14 @@ fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start) -> Sql {
             continue;
         }
         sql.push(" AND ");
+        // A test of the metric the rows are read in the order of is a test
+        // of the starting row itself (one row per run and key).
+        if let (Start::MetricOrder(_), RunClause::Metric { key, test }) = (start, &q.clauses[i]) {
+            if q.order[0].key == RunSortKey::Metric(key.clone()) {
+                metric_test(&mut sql, "o0", test);
+                continue;
+            }
+        }
         match c {
             Compiled::Keyed(k) => sql.append(&k.probe(run_column)),
             Compiled::Plain(p) => sql.append(p),
@@ -213,6 +233,39 @@ fn candidate_clause(q: &RunQuery<'_>, compiled: &[Compiled]) -> Option<usize> {
         .map(|(_, i)| i)
 }
 
+/// Searches of at most this many experiments in the default order merge
+/// one page per experiment ([`merged_by_start`]); wider ones sort every
+/// match.
+const MERGED_EXPERIMENTS: usize = 64;
+
+/// One page in the default order (start time, newest first, then run id)
+/// over several experiments: each experiment's first `offset + limit`
+/// matches, read in that order from the `runs_by_start` index and so
+/// stopping there, then merged. One experiment's page alone would be read
+/// the same way; an `IN` list of several makes SQLite sort all their runs.
+fn merged_by_start(q: &RunQuery<'_>, compiled: &[Compiled], experiments: &[i64]) -> Sql {
+    let mut sql = Sql::plain("SELECT run_uuid FROM (");
+    for (i, e) in experiments.iter().enumerate() {
+        if i > 0 {
+            sql.push(" UNION ALL ");
+        }
+        let one = RunQuery {
+            experiment_ids: std::slice::from_ref(e),
+            limit: q.limit + q.offset,
+            offset: 0,
+            ..*q
+        };
+        sql.push("SELECT * FROM (")
+            .append(&assemble(&one, compiled, Start::Runs))
+            .push(")");
+    }
+    sql.push(") ORDER BY start_time DESC, run_uuid LIMIT ")
+        .bind(q.limit as i64)
+        .push(" OFFSET ")
+        .bind(q.offset as i64);
+    sql
+}
+
 /// `SELECT r.run_uuid ...` for one page of a run search.
 ///
 /// Without statistics SQLite cannot tell which clause matches fewest runs,
@@ -231,6 +284,15 @@ pub fn runs(q: &RunQuery<'_>) -> Sql {
         Some(i) => Start::Candidates(i),
         None => Start::Runs,
     };
+    if matches!(start, Start::Runs) && q.order.is_empty() && !q.clauses.iter().any(looks_up_run_ids)
+    {
+        let mut experiments = q.experiment_ids.to_vec();
+        experiments.sort_unstable();
+        experiments.dedup();
+        if (2..=MERGED_EXPERIMENTS).contains(&experiments.len()) {
+            return merged_by_start(q, &compiled, &experiments);
+        }
+    }
     assemble(q, &compiled, start)
 }
 

@@ -20,15 +20,16 @@ const CONTEXT_TAG: &str = "mlflow.data.context";
 /// MLflow's SQL store keeps +inf and -inf as these.
 const F64_MAX: f64 = f64::MAX;
 
-/// A test of a metric's latest value, on the alias `x` of `metric_series`.
-fn metric_test(sql: &mut Sql, test: &NumTest) {
+/// A test of a metric's latest value, on the alias `alias` of `metric_series`.
+pub(super) fn metric_test(sql: &mut Sql, alias: &str, test: &NumTest) {
     let bound = float_value(test.value);
+    let last = format!("{alias}.last_value");
     let value = if bound.abs() >= F64_MAX {
-        let mut v = Sql::plain("max(min(x.last_value, ");
+        let mut v = Sql::plain(&format!("max(min({last}, "));
         v.bind(F64_MAX).push("), ").bind(-F64_MAX).push(")");
         v
     } else {
-        Sql::plain("x.last_value")
+        Sql::plain(&last)
     };
     if test.op == Comparator::Ne {
         // NaN (a NULL value of a series that has points) differs from everything.
@@ -36,7 +37,9 @@ fn metric_test(sql: &mut Sql, test: &NumTest) {
             .append(&value)
             .push(" != ")
             .bind(bound)
-            .push(" OR (x.last_value IS NULL AND x.last_bits IS NOT NULL))");
+            .push(&format!(
+                " OR ({last} IS NULL AND {alias}.last_bits IS NOT NULL))"
+            ));
     } else {
         // A NULL value (NaN, or no point yet) passes no comparison.
         sql.append(&value)
@@ -163,7 +166,7 @@ pub(super) fn run_clause(clause: &RunClause, artifact_root: &str) -> Compiled {
         RunClause::Metric { key, test } => {
             let mut k = Keyed::new("metric_series x", "x.key", key, None);
             k.conds.push(" AND ");
-            metric_test(&mut k.conds, test);
+            metric_test(&mut k.conds, "x", test);
             k.rank = match test.op {
                 Comparator::Eq => 2,
                 Comparator::Ne => 4,

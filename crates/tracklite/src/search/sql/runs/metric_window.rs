@@ -13,7 +13,8 @@
 //! the rows the full query starts from are fewer than the window's.
 
 use super::super::Sql;
-use super::{assemble, candidate_clause, looks_up_run_ids, run_clause, Compiled, RunQuery, Start};
+use super::window::{full_query_rows, Window};
+use super::{assemble, looks_up_run_ids, run_clause, Compiled, RunQuery, Start};
 use crate::search::ast::{OrderBy, RunSortKey};
 
 /// A run search that the metric index can answer in order.
@@ -48,26 +49,18 @@ impl<'a> MetricWindow<'a> {
             key: key.clone(),
         })
     }
+}
 
-    /// The first window's size: a few pages' worth of rows.
-    pub fn first_size(&self) -> usize {
-        (8 * (self.query.limit + self.query.offset)).max(1_024)
-    }
+impl Window for MetricWindow<'_> {
+    type Bound = f64;
 
-    /// The matches a page needs: those of earlier pages, then its own.
-    pub fn matches_wanted(&self) -> usize {
-        self.query.offset + self.query.limit
-    }
-
-    /// The matches a window held, from the rows its page returned (the
-    /// page skips the earlier pages' matches); None when it returned none.
-    pub fn matches_found(&self, rows: usize) -> Option<usize> {
-        (rows > 0).then_some(self.query.offset + rows)
+    fn query(&self) -> &RunQuery<'_> {
+        self.query
     }
 
     /// `SELECT` of the `n`-th number (n ≥ 1) of the metric in the order;
     /// no row when the metric has fewer numbers.
-    pub fn bound(&self, n: usize) -> Sql {
+    fn bound(&self, n: usize) -> Sql {
         let dir = super::super::direction(self.query.order[0].ascending);
         let mut sql = Sql::plain("SELECT last_value FROM metric_series WHERE key = ");
         sql.bind(self.key.clone())
@@ -79,30 +72,15 @@ impl<'a> MetricWindow<'a> {
     }
 
     /// `SELECT count(*)`, up to `n`, of the rows the full query starts
-    /// from: the candidates of its starting clause, or the runs of the
-    /// experiments.
-    pub fn full_query_rows(&self, n: usize) -> Sql {
-        let mut sql = Sql::plain("SELECT count(*) FROM (");
-        match candidate_clause(self.query, &self.compiled) {
-            Some(i) => {
-                let Compiled::Keyed(k) = &self.compiled[i] else {
-                    unreachable!("only keyed clauses start a query")
-                };
-                sql.append(&k.candidates());
-            }
-            None => {
-                sql.push("SELECT 1 FROM runs r WHERE r.experiment_id IN ")
-                    .bind_list(self.query.experiment_ids);
-            }
-        }
-        sql.push(" LIMIT ").bind(n as i64).push(")");
-        sql
+    /// from.
+    fn full_query_rows(&self, n: usize) -> Sql {
+        full_query_rows(self.query, &self.compiled, n)
     }
 
     /// The page, read from the runs whose number is at or before `bound`
     /// (every run with a number when None); it is the full query's answer
     /// when it holds `limit` rows.
-    pub fn page(&self, bound: Option<f64>) -> Sql {
+    fn page(&self, bound: Option<f64>) -> Sql {
         assemble(self.query, &self.compiled, Start::MetricOrder(bound))
     }
 }
