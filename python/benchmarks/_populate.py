@@ -43,6 +43,14 @@ def run_params(i: int) -> dict[str, str]:
     }
 
 
+def created_run(i: int) -> tuple[dict[str, str], dict[str, float]]:
+    """The 5 params and 5 metrics (one point each) of run ``i`` of the
+    run-creation workloads."""
+    params = {"lr": "0.001", "model": "ab"[i % 2], "seed": str(i), "epochs": "10", "opt": "adam"}
+    metrics = {k: (i % 97) / 97 for k in ("acc", "loss", "f1", "precision", "recall")}
+    return params, metrics
+
+
 def run_metrics(i: int) -> dict[str, float]:
     """The metrics of run ``i`` of a search store (one point each)."""
     acc = (i * 7919 % ACC_MODULUS) / ACC_MODULUS

@@ -148,6 +148,16 @@ TARGETS = (
         50,
     ),
     Target("`tracklite runs` at 1,000,000 runs ≤ 50 ms", _scale.scale_runs(10**6), CLI, "<=", 50),
+    *(
+        Target(
+            f"create a run in a store of {n:,} runs ≤ 0.2 ms, i.e. ≥ 5,000 runs/s (native)",
+            _scale.scale_create(n),
+            NATIVE,
+            "<=",
+            0.2,
+        )
+        for n in (_scale.SCALE_SIZES[0], _scale.SCALE_SIZES[-1])
+    ),
     Target(
         "open + search a 1,000,000-run store in < 200 MiB RSS",
         _scale.scale_rss(10**6),

@@ -1,4 +1,5 @@
-"""The scale group: reads of stores of 1,000 to 1,000,000 runs.
+"""The scale group: reads of, and run creation in, stores of 1,000 to
+1,000,000 runs.
 
 At each size (``SCALE_SIZES``, up to the plan's ``scale_cap``), on a store
 kept between suite runs (``_scale_stores``), it measures:
@@ -10,7 +11,9 @@ kept between suite runs (``_scale_stores``), it measures:
 - ``tracklite experiments`` (every experiment with its run count) and
   ``tracklite runs`` (default order, default page of 1,000 runs), the
   release CLI, as separate processes: their wall time, start-up included;
-- the peak RSS of a process that opens the store and runs the search.
+- the peak RSS of a process that opens the store and runs the search;
+- creating runs in it (5 params given at the start, 5 metrics, end), in
+  an experiment of their own, removed for good afterwards.
 
 Each store is opened once before anything is timed, so that a migration
 a newer tracklite makes on the first open is not counted.
@@ -39,6 +42,11 @@ SCALE_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 #: milliseconds, and on a shared machine a median of a few is noisy.
 CALLS_PER_REP = 5
 DEFAULT_PAGE = 1_000  # `tracklite runs` lists this many runs unless told otherwise
+#: Runs created per repetition by the creation row, in an experiment of
+#: their own; they are removed for good afterwards, leaving the kept store
+#: as it was.
+CREATE_RUNS = 1_000
+CREATE_EXPERIMENT = "scale-create"
 
 
 def scale_search(runs: int) -> str:
@@ -61,12 +69,16 @@ def scale_runs(runs: int) -> str:
     return f"{runs:,} runs: `tracklite runs` (default order, first page)"
 
 
+def scale_create(runs: int) -> str:
+    return f"{runs:,} runs: create a run (5 params, 5 metrics, end)"
+
+
 def scale_rss(runs: int) -> str:
     return f"{runs:,} runs: peak RSS, open + search"
 
 
 #: The timed workloads of the chart, by how they are named at a size.
-TIMED = (scale_search, scale_recent, scale_open, scale_experiments, scale_runs)
+TIMED = (scale_search, scale_recent, scale_open, scale_experiments, scale_runs, scale_create)
 
 
 def _median_ms(f: Callable[[], object], reps: int) -> tuple[float, float, int]:
@@ -166,6 +178,36 @@ def _rss_row(path: Path, runs: int) -> Row:
     return Row(scale_rss(runs), NATIVE, kib / 1024, "MiB", note, lower_is_better=True, size=runs)
 
 
+def _create_row(path: Path, runs: int, reps: int, batch: int) -> Row:
+    """Run creation into a store of ``runs`` runs: the time per run (ms) of
+    ``batch`` runs, each started with its 5 params, given 5 metrics and
+    ended, median of ``reps`` repetitions."""
+    store = tracklite.Store(path)
+    found = store.get_experiment_by_name(CREATE_EXPERIMENT)
+    experiment_id = found.experiment_id if found else store.create_experiment(CREATE_EXPERIMENT)
+    made: list[str] = []
+    per_run = []
+    for rep in range(reps):
+        start = time.perf_counter()
+        for i in range(batch):
+            params, metrics = pop.created_run(i)
+            with store.start_run(
+                experiment_id=experiment_id, run_name=f"new-{rep}-{i}", params=params
+            ) as run:
+                run.log_metrics(metrics, step=0)
+            made.append(run.run_id)
+        per_run.append((time.perf_counter() - start) * 1000 / batch)
+    for run_id in made:
+        store.delete_run(run_id)
+    store.gc(made)
+    median = statistics.median(per_run)
+    note = (
+        f"{1000 / median:,.0f} runs/s; Store.start_run(params=...), log_metrics, end; "
+        f"{batch:,} runs per repetition, median of {reps}, then removed (gc)"
+    )
+    return Row(scale_create(runs), NATIVE, median, "ms", note, lower_is_better=True, size=runs)
+
+
 def scale_rows(ws: Workspace, plan: Plan) -> list[Row]:
     """Every scale row, size by size, on the kept stores (--smoke: on tiny
     stores in the workspace, removed with it)."""
@@ -183,7 +225,9 @@ def scale_rows(ws: Workspace, plan: Plan) -> list[Row]:
         rows.append(_row(scale_open(runs), NATIVE, runs, opening, "tracklite.Store(path)"))
         rows += _cli_rows(path, runs, reps)
         rows.append(_rss_row(path, runs))
-        for row in rows[-6:]:
+        # Last: it writes (and removes again) runs of its own.
+        rows.append(_create_row(path, runs, plan.reps, plan.scaled(CREATE_RUNS)))
+        for row in rows[-7:]:
             shown = "skipped" if row.value is None else f"{row.value:,.1f} {row.unit}"
             log(f"  {row.workload}, {row.store}: {shown}")
     return rows

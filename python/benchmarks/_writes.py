@@ -45,7 +45,7 @@ from _common import (
     seconds,
 )
 from _plan import Plan
-from _populate import START_MS
+from _populate import START_MS, created_run
 from _stores import StoreRef, Workspace, mlflow_experiment
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
@@ -218,15 +218,9 @@ def log_batch_rows(ws: Workspace, plan: Plan) -> list[Row]:
 # create runs -----------------------------------------------------------------
 
 
-def _run_content(i: int) -> tuple[dict[str, str], dict[str, float]]:
-    params = {"lr": "0.001", "model": "ab"[i % 2], "seed": str(i), "epochs": "10", "opt": "adam"}
-    metrics = {k: (i % 97) / 97 for k in ("acc", "loss", "f1", "precision", "recall")}
-    return params, metrics
-
-
 def _client_create(client: MlflowClient, experiment_id: str, first: int, runs: int) -> None:
     for i in range(first, first + runs):
-        params, metrics = _run_content(i)
+        params, metrics = created_run(i)
         run_id = client.create_run(experiment_id, run_name=f"run-{i}").info.run_id
         client.log_batch(
             run_id,
@@ -239,7 +233,7 @@ def _client_create(client: MlflowClient, experiment_id: str, first: int, runs: i
 
 def _native_create(store: tracklite.Store, experiment_id: str, first: int, runs: int) -> None:
     for i in range(first, first + runs):
-        params, metrics = _run_content(i)
+        params, metrics = created_run(i)
         with store.start_run(
             experiment_id=experiment_id, run_name=f"run-{i}", params=params
         ) as run:
