@@ -94,7 +94,7 @@ def test_report_header_and_targets(smoke_run) -> None:
         assert fact in text
     assert "--smoke" in text  # the command line
     targets = _section(text, "Targets")
-    assert len(targets) == 22  # 14, and 8 of the scale group
+    assert len(targets) == 24  # 14, and 10 of the scale group
     for _, _, status in targets:
         assert status in ("met", "**not met**") or status.startswith("not measured"), status
     assert "docs/benchmarks.png" in text
