@@ -126,7 +126,7 @@ def write_scale_chart(rows: Sequence[Row], path: Path, title: str) -> bool:
     times.set_yscale("log")
     times.set_xlabel("runs in the store")
     times.set_ylabel("median time (ms), log scale")
-    times.set_title("reads against store size")
+    times.set_title("reads and run creation against store size")
     times.grid(True, which="both", alpha=0.3)
     # Below the axes: the lines fill the plot's top.
     times.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)

@@ -404,7 +404,8 @@ def render(
     ]
     if scale_chart:
         parts += [
-            f"![Reads of stores of 1,000 to 1,000,000 runs, and peak RSS]({scale_chart})",
+            "![Reads of and run creation in stores of 1,000 to 1,000,000 runs, and peak RSS]"
+            f"({scale_chart})",
             "",
         ]
     return "\n".join(parts)

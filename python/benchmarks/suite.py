@@ -148,7 +148,7 @@ def write_report(out_dir: Path, measured: dict[str, tuple[RunInfo, Sequence[Row]
             others.setdefault(run, []).append(name)
     rows = [r for _, group in measured.values() for r in group]
     out_dir.mkdir(parents=True, exist_ok=True)
-    scale_title = "tracklite reads at growing store sizes"
+    scale_title = "tracklite at growing store sizes"
     if "scale" in measured:
         run = measured["scale"][0]
         scale_title += f" ({run.mode}, {run.date})"
