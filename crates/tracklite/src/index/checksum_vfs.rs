@@ -25,7 +25,7 @@ use std::cell::RefCell;
 use std::ffi::{c_int, c_void, CStr};
 use std::path::{Path, PathBuf};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use rusqlite::{ffi, Connection, OpenFlags};
@@ -209,6 +209,10 @@ struct Shared {
     /// u32::MAX until known.
     reserve: AtomicU32,
     forced: AtomicBool,
+    /// How many times this connection released the WAL's write lock: frames
+    /// still queued from before a release belong to a transaction that was
+    /// rolled back, and are dropped, never written (see `write_queue`).
+    write_epoch: AtomicU64,
 }
 
 impl Shared {
@@ -386,6 +390,7 @@ unsafe extern "C" fn ck_open(
                 page_size: AtomicU32::new(0),
                 reserve: AtomicU32::new(u32::MAX),
                 forced: AtomicBool::new(false),
+                write_epoch: AtomicU64::new(0),
             })
         }
         // SAFETY: for a WAL's name SQLite returns its main database's file
@@ -519,7 +524,15 @@ unsafe fn settle(f: *mut ffi::sqlite3_file, st: &mut FileState) -> c_int {
 /// `f` is an open file of ours whose state is `st`.
 unsafe fn write_queue(f: *mut ffi::sqlite3_file, st: &mut FileState) -> c_int {
     match st.queue.drain() {
-        Some((at, bytes)) => {
+        // Frames queued before this connection last released the write
+        // lock never saw their commit frame (a commit writes the queue out
+        // first): their transaction was rolled back, and another writer
+        // may have written its own frames where they would go.
+        Some((_, _, epoch)) if epoch != st.shared.write_epoch.load(Ordering::SeqCst) => {
+            st.chain = None;
+            ffi::SQLITE_OK
+        }
+        Some((at, bytes, _)) => {
             // SQLite's own file layer writes at most 128 KiB per call.
             for (i, chunk) in bytes.chunks(wal_frames::WRITE_LIMIT).enumerate() {
                 let offset = at + (i * wal_frames::WRITE_LIMIT) as i64;
@@ -731,13 +744,14 @@ unsafe fn write_wal(
             // Nobody reads them before: other connections read only frames
             // of committed transactions, and this one settles the queue
             // before any read.
-            if !st.queue.push(frame_offset, &frame) {
+            let epoch = st.shared.write_epoch.load(Ordering::SeqCst);
+            if !st.queue.push(frame_offset, &frame, epoch) {
                 // SAFETY: see the caller.
                 let rc = unsafe { write_queue(f, st) };
                 if rc != ffi::SQLITE_OK {
                     return rc;
                 }
-                st.queue.push(frame_offset, &frame);
+                st.queue.push(frame_offset, &frame, epoch);
             }
             st.chain = Some(Chain {
                 offset: frame_offset,
@@ -946,6 +960,12 @@ unsafe extern "C" fn ck_shm_lock(
 ) -> c_int {
     // SAFETY: SQLite passes an open file of ours.
     unsafe {
+        // The WAL's write lock is the shared-memory lock at offset 0.
+        if offset == 0 && flags & ffi::SQLITE_SHM_UNLOCK != 0 {
+            if let Some(st) = state(f) {
+                st.shared.write_epoch.fetch_add(1, Ordering::SeqCst);
+            }
+        }
         match methods(f).xShmLock {
             Some(m) => m(real(f), offset, n, flags),
             None => ffi::SQLITE_IOERR_SHMLOCK,
