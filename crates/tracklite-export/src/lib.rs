@@ -53,6 +53,7 @@ mod error;
 mod export;
 mod file_bytes;
 mod inputs;
+mod local_models;
 mod models;
 mod objects;
 mod percent;

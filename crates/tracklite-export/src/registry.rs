@@ -18,6 +18,7 @@ use tracklite::{ModelVersion, ModelVersionStage, RegisteredModel};
 
 use crate::api::STORE_ID_TAG;
 use crate::error::{ExportError, Result};
+use crate::local_models::{all_registered_models, versions_of};
 use crate::objects::{digest, key_values, Objects, ObjectsSummary};
 
 /// The tag naming the local version number of a remote version.
@@ -33,55 +34,16 @@ const MODEL_VERSION_STATE: &str = "model_version_state";
 /// Journal kind: `<name>/<alias>` → remote version number.
 const ALIAS: &str = "alias";
 
-fn all_registered_models(ctx: &Objects<'_>) -> Result<Vec<RegisteredModel>> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = ctx.store.search_registered_models(
-            "",
-            tracklite::SEARCH_REGISTERED_MODELS_MAX_RESULTS_LIMIT,
-            &["name ASC".to_string()],
-            token.as_deref(),
-        )?;
-        out.extend(page.models);
-        match page.next_page_token {
-            Some(t) => token = Some(t),
-            None => return Ok(out),
-        }
-    }
-}
-
-fn versions_of(ctx: &Objects<'_>, name: &str) -> Result<Vec<ModelVersion>> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    let filter = format!("name = '{}'", name.replace('\'', "\\'"));
-    loop {
-        let page = ctx.store.search_model_versions(
-            &filter,
-            tracklite::SEARCH_MODEL_VERSIONS_MAX_RESULTS_DEFAULT,
-            &["version_number ASC".to_string()],
-            token.as_deref(),
-        )?;
-        out.extend(page.versions.into_iter().filter(|v| v.name == name));
-        match page.next_page_token {
-            Some(t) => token = Some(t),
-            None => break,
-        }
-    }
-    out.sort_by_key(|v| v.version);
-    Ok(out)
-}
-
 /// A dry run's counts: registered models and versions the journal does
 /// not show as made.
 pub(crate) fn dry_run(ctx: &Objects<'_>, summary: &mut ObjectsSummary) -> Result<()> {
     let sent = ctx.journal.objects(REGISTERED_MODEL)?;
     let versions_sent = ctx.journal.objects(MODEL_VERSION)?;
-    for rm in all_registered_models(ctx)? {
+    for rm in all_registered_models(ctx.store)? {
         if !sent.contains_key(&rm.name) {
             summary.registered_models_created += 1;
         }
-        for v in versions_of(ctx, &rm.name)? {
+        for v in versions_of(ctx.store, &rm.name)? {
             if !versions_sent.contains_key(&format!("{}/{}", rm.name, v.version)) {
                 summary.versions_created += 1;
             }
@@ -92,7 +54,7 @@ pub(crate) fn dry_run(ctx: &Objects<'_>, summary: &mut ObjectsSummary) -> Result
 
 /// Exports every registered model of the store.
 pub(crate) fn export_registry(ctx: &Objects<'_>, summary: &mut ObjectsSummary) -> Result<()> {
-    let models = all_registered_models(ctx)?;
+    let models = all_registered_models(ctx.store)?;
     if models.is_empty() {
         return Ok(());
     }
@@ -107,7 +69,7 @@ pub(crate) fn export_registry(ctx: &Objects<'_>, summary: &mut ObjectsSummary) -
             // Versions are made in local order, so that the server numbers
             // them in the same order: after one that waits, the next wait.
             let mut waiting: Option<i64> = None;
-            for v in versions_of(ctx, &rm.name)? {
+            for v in versions_of(ctx.store, &rm.name)? {
                 let key = format!("{}/{}", rm.name, v.version);
                 let remote = match (versions_sent.get(&key), waiting) {
                     (Some(r), _) => Some((r.clone(), false)),

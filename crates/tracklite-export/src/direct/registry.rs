@@ -11,45 +11,7 @@ use tracklite::{ModelVersion, RegisteredModel};
 use super::experiments::WORKSPACE;
 use super::{Context, DirectSummary};
 use crate::error::{ExportError, Result};
-
-fn all_registered_models(ctx: &Context<'_>) -> Result<Vec<RegisteredModel>> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = ctx.store.search_registered_models(
-            "",
-            tracklite::SEARCH_REGISTERED_MODELS_MAX_RESULTS_LIMIT,
-            &["name ASC".to_string()],
-            token.as_deref(),
-        )?;
-        out.extend(page.models);
-        match page.next_page_token {
-            Some(t) => token = Some(t),
-            None => return Ok(out),
-        }
-    }
-}
-
-fn versions_of(ctx: &Context<'_>, name: &str) -> Result<Vec<ModelVersion>> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    let filter = format!("name = '{}'", name.replace('\'', "\\'"));
-    loop {
-        let page = ctx.store.search_model_versions(
-            &filter,
-            tracklite::SEARCH_MODEL_VERSIONS_MAX_RESULTS_DEFAULT,
-            &["version_number ASC".to_string()],
-            token.as_deref(),
-        )?;
-        out.extend(page.versions.into_iter().filter(|v| v.name == name));
-        match page.next_page_token {
-            Some(t) => token = Some(t),
-            None => break,
-        }
-    }
-    out.sort_by_key(|v| v.version);
-    Ok(out)
-}
+use crate::local_models::{all_registered_models, versions_of};
 
 /// `path` relative to `root` when it is under it (paths or `file://`).
 fn under(path: &str, root: &str) -> Option<String> {
@@ -122,8 +84,8 @@ pub(crate) fn export_registry(
     models: &HashMap<String, String>,
     summary: &mut DirectSummary,
 ) -> Result<()> {
-    for rm in all_registered_models(ctx)? {
-        let versions = versions_of(ctx, &rm.name)?;
+    for rm in all_registered_models(ctx.store)? {
+        let versions = versions_of(ctx.store, &rm.name)?;
         if let Err(e) = export_one(ctx, &rm, &versions, models, summary) {
             summary
                 .export
