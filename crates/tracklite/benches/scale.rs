@@ -12,15 +12,15 @@
 //! 10000 100000 1000000`.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use tracklite::{Store, ViewType};
+
+mod timing;
 
 const SIZES: [usize; 4] = [1_000, 10_000, 100_000, 1_000_000];
 /// The fill version of the suite's stores (`_scale_stores.FILL_VERSION`).
 const FILL_VERSION: u32 = 1;
 const FILTER: &str = "metrics.acc > 0.2 and params.model = 'a'";
-const REPEATS: usize = 25;
 
 fn stores_root() -> PathBuf {
     std::env::var_os("TRACKLITE_BENCH_STORES")
@@ -28,33 +28,15 @@ fn stores_root() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("tracklite-bench-stores"))
 }
 
-/// CPU time of this thread.
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec for the call to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-/// Prints the medians of wall and CPU time over `REPEATS` calls of `f`,
+/// Prints the medians of wall and CPU time over the repeated calls of `f`,
 /// after one warm-up call, and what the last call found.
-fn report(what: &str, mut f: impl FnMut() -> usize) {
-    let mut found = f();
-    let mut walls = Vec::with_capacity(REPEATS);
-    let mut cpus = Vec::with_capacity(REPEATS);
-    for _ in 0..REPEATS {
-        let (t, c) = (Instant::now(), thread_cpu());
-        found = f();
-        walls.push(t.elapsed());
-        cpus.push(thread_cpu() - c);
-    }
-    walls.sort();
-    cpus.sort();
-    let ms = walls[REPEATS / 2].as_secs_f64() * 1e3;
-    let cpu = cpus[REPEATS / 2].as_secs_f64() * 1e3;
+fn report(what: &str, f: impl FnMut() -> usize) {
+    let t = timing::median(1, f);
+    let (ms, cpu, found) = (
+        t.wall.as_secs_f64() * 1e3,
+        t.cpu.as_secs_f64() * 1e3,
+        t.found,
+    );
     println!("  {what:<44} {ms:>8.3} ms (cpu {cpu:>7.3} ms) {found:>5} found");
 }
 

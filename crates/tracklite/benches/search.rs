@@ -9,9 +9,12 @@
 //! `target/tmp/search-bench` to rebuild them.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tracklite::{NewRun, Store, ViewType};
+
+mod timing;
+use timing::{median, Timing};
 
 const PARAMS: usize = 20;
 const METRICS: usize = 10;
@@ -23,7 +26,6 @@ const DATA_VERSION: u32 = 1;
 /// Runs per store instance while building: each instance's writers are
 /// sealed when it is dropped.
 const BUILD_CHUNK: usize = 2_000;
-const REPEATS: usize = 25;
 
 /// A small deterministic generator (splitmix64).
 fn mix(mut z: u64) -> u64 {
@@ -128,48 +130,6 @@ fn build_experiments(dir: &Path, n: usize) {
     }
 }
 
-/// CPU time of this thread: on a shared machine it shows the work a query
-/// does, which wall time mixes with waiting for a core.
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec for the call to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-/// Medians of wall and CPU time over `REPEATS` runs of `f`, after two
-/// warm-up runs, and what the last run found.
-struct Timing {
-    wall: Duration,
-    cpu: Duration,
-    found: usize,
-}
-
-fn median(mut f: impl FnMut() -> usize) -> Timing {
-    let mut found = 0;
-    for _ in 0..2 {
-        found = f();
-    }
-    let mut walls = Vec::with_capacity(REPEATS);
-    let mut cpus = Vec::with_capacity(REPEATS);
-    for _ in 0..REPEATS {
-        let (t, c) = (Instant::now(), thread_cpu());
-        found = f();
-        walls.push(t.elapsed());
-        cpus.push(thread_cpu() - c);
-    }
-    walls.sort();
-    cpus.sort();
-    Timing {
-        wall: walls[REPEATS / 2],
-        cpu: cpus[REPEATS / 2],
-        found,
-    }
-}
-
 fn report(what: &str, t: Timing, target_ms: Option<f64>) {
     let ms = t.wall.as_secs_f64() * 1e3;
     let cpu = t.cpu.as_secs_f64() * 1e3;
@@ -204,20 +164,20 @@ fn run_searches(runs: usize, target_ms: f64) {
     let order = ["metrics.m0 DESC"];
     report(
         &format!("{filter}, order_by {}, top 100", order[0]),
-        median(|| search(filter, &order, None).runs.len()),
+        median(2, || search(filter, &order, None).runs.len()),
         Some(target_ms),
     );
     let second = search(filter, &order, None).next_page_token;
     report(
         "  the same, second page",
-        median(|| search(filter, &order, second.as_deref()).runs.len()),
+        median(2, || search(filter, &order, second.as_deref()).runs.len()),
         None,
     );
     // Half the runs match: the top 100 are among the metric's first few
     // hundred, where a search that finds every match first reads them all.
     report(
         "metrics.m2 > 0.5 AND params.p3 != 'v1', order_by metrics.m0 DESC, top 100",
-        median(|| {
+        median(2, || {
             search(
                 "metrics.m2 > 0.5 AND params.p3 != 'v1'",
                 &["metrics.m0 DESC"],
@@ -230,17 +190,17 @@ fn run_searches(runs: usize, target_ms: f64) {
     );
     report(
         "no filter, default order, top 100",
-        median(|| search("", &[], None).runs.len()),
+        median(2, || search("", &[], None).runs.len()),
         None,
     );
     report(
         "no filter, order_by metrics.m0 DESC, top 100",
-        median(|| search("", &["metrics.m0 DESC"], None).runs.len()),
+        median(2, || search("", &["metrics.m0 DESC"], None).runs.len()),
         None,
     );
     report(
         "tags.t1 LIKE 'team-1%' AND params.p7 != 'v3', order_by params.p5",
-        median(|| {
+        median(2, || {
             search(
                 "tags.t1 LIKE 'team-1%' AND params.p7 != 'v3'",
                 &["params.p5"],
@@ -253,7 +213,7 @@ fn run_searches(runs: usize, target_ms: f64) {
     );
     report(
         "metrics.m4 < 0.001, order_by metrics.m4, top 100",
-        median(|| {
+        median(2, || {
             search("metrics.m4 < 0.001", &["metrics.m4"], None)
                 .runs
                 .len()
@@ -276,17 +236,21 @@ fn experiment_searches(n: usize) {
     };
     report(
         "no filter, default order (creation_time DESC), top 100",
-        median(|| search("", &[])),
+        median(2, || search("", &[])),
         Some(20.0),
     );
     report(
         "name LIKE 'exp-01%' AND tags.team = 'cv', order_by name",
-        median(|| search("name LIKE 'exp-01%' AND tags.team = 'cv'", &["name"])),
+        median(2, || {
+            search("name LIKE 'exp-01%' AND tags.team = 'cv'", &["name"])
+        }),
         Some(20.0),
     );
     report(
         "tags.owner = 'user-5', order_by last_update_time DESC",
-        median(|| search("tags.owner = 'user-5'", &["last_update_time DESC"])),
+        median(2, || {
+            search("tags.owner = 'user-5'", &["last_update_time DESC"])
+        }),
         Some(20.0),
     );
 }
