@@ -57,6 +57,7 @@ mod check;
 mod entities;
 mod error;
 mod huge_pages;
+mod ids;
 mod import;
 mod index;
 mod log;

@@ -106,14 +106,14 @@ impl Store {
     /// ```
     pub fn create_logged_model(&self, new: NewLoggedModel) -> Result<LoggedModel> {
         let experiment_id = validate::experiment_id(new.experiment_id.as_deref().unwrap_or("0"))?;
-        let random = uuid::Uuid::new_v4();
-        let model_id = format!("m-{}", random.simple());
+        let id = crate::ids::new_id();
+        let model_id = format!("m-{}", id.uuid.simple());
         let name = match new.name {
             Some(name) => {
                 validate::logged_model_name(&name)?;
                 name
             }
-            None => names::run_name(random.as_u128()),
+            None => names::run_name(id.random),
         };
         if let Some(run_id) = &new.source_run_id {
             validate::run_id(run_id)?;

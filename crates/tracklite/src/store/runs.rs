@@ -52,8 +52,8 @@ impl Store {
     /// Creates a run in RUNNING status and returns its info.
     pub fn create_run(&self, new: NewRun) -> Result<RunInfo> {
         let experiment_id = validate::experiment_id(new.experiment_id.as_deref().unwrap_or("0"))?;
-        let random = uuid::Uuid::new_v4();
-        let run_id = random.simple().to_string();
+        let id = crate::ids::new_id();
+        let run_id = id.uuid.simple().to_string();
         let tag_name = new
             .tags
             .iter()
@@ -71,7 +71,7 @@ impl Store {
                 }))
             }
             (Some(name), _) | (None, Some(name)) => name,
-            (None, None) => names::run_name(random.as_u128()),
+            (None, None) => names::run_name(id.random),
         };
         validate::run_name(&name)?;
         for (k, v) in &new.tags {
