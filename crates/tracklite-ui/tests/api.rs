@@ -490,9 +490,12 @@ fn metric_history_and_keys() {
     );
     assert!(msg.contains("x_min 5 is greater than x_max 1"), "{msg}");
 
+    let odd = get_json(&server, "/api/metric-history?run_ids=not-a-run-id&key=loss");
+    assert_eq!(odd["series"][0]["count"], 0);
+
     let keys = get_json(
         &server,
-        &format!("/api/metric-keys?run_ids={alpha},{beta},{missing}"),
+        &format!("/api/metric-keys?run_ids={alpha},{beta},{missing},not-a-run-id"),
     );
     assert_eq!(keys["keys"], json!(["acc", "grad_norm", "loss"]));
 }

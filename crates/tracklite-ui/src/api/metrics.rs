@@ -18,7 +18,7 @@ const MAX_BUCKETS: usize = 10_000;
 /// One metric of several runs, each downsampled to `buckets` (see
 /// [`Store::metric_history_downsampled`]). A run that does not exist or
 /// lacks the key has an empty series, so that a chart of many runs
-/// overlays those that have it.
+/// overlays those that have it (a malformed run id names no run either).
 pub(super) fn history(store: &Store, q: &Query) -> Result<Reply, ApiError> {
     let run_ids = q.list("run_ids");
     let key = q.required("key")?;
@@ -43,7 +43,7 @@ pub(super) fn history(store: &Store, q: &Query) -> Result<Reply, ApiError> {
     for run_id in run_ids {
         let s = match store.metric_history_downsampled(run_id, key, &how) {
             Ok(s) => s,
-            Err(tracklite::Error::NotFound { .. }) => DownsampledSeries::default(),
+            Err(e) if is_unknown_run(&e) => DownsampledSeries::default(),
             Err(e) => return Err(e.into()),
         };
         let y: Vec<Value> = s.y.iter().map(|&v| json::float(v)).collect();
@@ -73,9 +73,18 @@ pub(super) fn keys(store: &Store, q: &Query) -> Result<Reply, ApiError> {
     for run_id in q.list("run_ids") {
         match store.get_run(run_id) {
             Ok(run) => keys.extend(run.metrics.into_keys()),
-            Err(tracklite::Error::NotFound { .. }) => {}
+            Err(e) if is_unknown_run(&e) => {}
             Err(e) => return Err(e.into()),
         }
     }
     Ok(Reply::json(&json!({ "keys": keys })))
+}
+
+/// True for the errors of a run id that names no run: an unknown id, or
+/// one that is not 32 hex digits (the only value the store validates here).
+fn is_unknown_run(e: &tracklite::Error) -> bool {
+    matches!(
+        e,
+        tracklite::Error::NotFound { .. } | tracklite::Error::Validation(_)
+    )
 }
