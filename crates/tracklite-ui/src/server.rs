@@ -13,6 +13,9 @@ use crate::error::Error;
 use crate::host::{self, HostCheck};
 use crate::routes::{self, Request};
 
+/// How long a worker waits after a failed accept before the next.
+const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The port `tracklite ui` listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 5080;
 
@@ -178,7 +181,12 @@ impl Drop for Server {
 fn serve(http: &tiny_http::Server, store: &Store, hosts: &HostCheck, stopping: &AtomicBool) {
     while !stopping.load(Ordering::SeqCst) {
         let Ok(request) = http.recv() else {
-            // Woken to stop, or an error accepting one connection.
+            // Woken to stop (the loop ends), or a failed accept, such as
+            // too many open files: a pause lets connections close before
+            // the next try, instead of a busy loop.
+            if !stopping.load(Ordering::SeqCst) {
+                std::thread::sleep(ACCEPT_RETRY);
+            }
             continue;
         };
         let method = request.method().as_str().to_string();
