@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 
 use tracklite::Store;
@@ -66,7 +66,9 @@ pub struct Server {
 /// Stops a [`Server`] from another thread (see [`Server::stop_handle`]).
 #[derive(Clone)]
 pub struct StopHandle {
-    http: Arc<tiny_http::Server>,
+    /// Weak: a handle kept after the server is gone must not keep its
+    /// listening socket open.
+    http: Weak<tiny_http::Server>,
     stopping: Arc<AtomicBool>,
     workers: usize,
 }
@@ -76,9 +78,12 @@ impl StopHandle {
     /// answering; [`Server::wait`] then returns.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
+        let Some(http) = self.http.upgrade() else {
+            return; // every worker has ended
+        };
         // Each unblock wakes one worker waiting for a request.
         for _ in 0..self.workers {
-            self.http.unblock();
+            http.unblock();
         }
     }
 }
@@ -126,7 +131,7 @@ impl Server {
             url: url_of(&options.host, addr),
             addr,
             stopper: StopHandle {
-                http,
+                http: Arc::downgrade(&http),
                 stopping,
                 workers: workers.len(),
             },

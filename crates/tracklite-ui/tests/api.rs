@@ -656,17 +656,7 @@ fn a_remote_host_needs_allowing_and_stop_frees_the_port() {
     // The port is free again: a new server binds it.
     let mut again = Options::new(f.store.path());
     again.port = port;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let server = loop {
-        match Server::start(&again) {
-            Ok(s) => break s,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                std::thread::yield_now();
-            }
-            Err(e) => panic!("port {port} still taken after stop: {e}"),
-        }
-    };
+    let server = start_polling(&again);
     assert_eq!(server.local_addr().port(), port);
 }
 
@@ -680,4 +670,33 @@ fn a_stop_handle_ends_wait() {
     assert_eq!(agent().get(&url).call().unwrap().status().as_u16(), 200);
     stopper.stop();
     waiting.join().unwrap();
+    // The handle outlives the server without keeping its port.
+    let port = server_port(&url);
+    let mut again = Options::new(f.store.path());
+    again.port = port;
+    let server = start_polling(&again);
+    assert_eq!(server.local_addr().port(), port);
+    stopper.stop(); // stopping a server that is gone does nothing
+    assert_eq!(get_json(&server, "/api/health")["read_only"], true);
+}
+
+fn server_port(url: &str) -> u16 {
+    let authority = url.trim_start_matches("http://").split('/').next().unwrap();
+    authority.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// Starts a server on a port just released: the listener closes right
+/// after the workers end, so poll for it with a deadline.
+fn start_polling(options: &Options) -> Server {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match Server::start(options) {
+            Ok(s) => return s,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                std::thread::yield_now();
+            }
+            Err(e) => panic!("port {} still taken after stop: {e}", options.port),
+        }
+    }
 }
