@@ -609,6 +609,8 @@ fn foreign_hosts_and_writes_are_refused() {
         v["message"].as_str().unwrap().contains("attacker.example"),
         "{v}"
     );
+    let (status, body) = raw(&server, "HEAD", &format!("127.0.0.1:{port}"), "/api/health");
+    assert_eq!((status, body.as_str()), (200, ""));
     let (status, body) = raw(&server, "POST", &format!("127.0.0.1:{port}"), "/api/runs");
     assert_eq!(status, 405);
     assert!(body.contains("read-only"), "{body}");
