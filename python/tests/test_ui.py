@@ -218,7 +218,8 @@ def _get(url: str) -> tuple[int, Any]:
 
 def _rows(page: Any) -> list[str]:
     """The run names the run table shows, in order."""
-    names: list[str] = page.locator("[data-testid=run-row] [data-testid=run-link]").all_inner_texts()
+    links = page.locator("[data-testid=run-row] [data-testid=run-link]")
+    names: list[str] = links.all_inner_texts()
     return names
 
 
