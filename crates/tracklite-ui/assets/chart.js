@@ -3,8 +3,8 @@
 // hover tooltip with each series' nearest value, drag-to-zoom on x
 // (double-click resets), sharp on high-density screens. No dependencies.
 
-import { h, fmtValue } from "./dom.js";
-import { niceTicks, fmtTick, logTicks, timeTicks, fmtTimeTick } from "./ticks.js";
+import { h, fmtTime, fmtValue } from "./dom.js";
+import { niceTicks, fmtTick, fmtLogTick, logTicks, timeTicks, fmtTimeTick } from "./ticks.js";
 
 export const PALETTE = [
   "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -136,7 +136,9 @@ export class LineChart {
       hi = Math.max(hi, s.x[s.x.length - 1]);
     }
     if (!Number.isFinite(lo)) return [0, 1];
-    if (lo === hi) return [lo - 1, hi + 1];
+    // One x value: a step either side, or half a minute on a time axis.
+    const pad = this.options.xKind === "time" ? 30000 : 1;
+    if (lo === hi) return [lo - pad, hi + pad];
     return [lo, hi];
   }
 
@@ -237,7 +239,7 @@ export class LineChart {
       ctx.moveTo(plot.left, py);
       ctx.lineTo(plot.left + plot.width, py);
       ctx.stroke();
-      ctx.fillText(logY && t >= 1e4 ? t.toExponential(0) : fmtTick(t, yTicks), plot.left - 6, py);
+      ctx.fillText(logY ? fmtLogTick(t) : fmtTick(t, yTicks), plot.left - 6, py);
     }
     // x: ticks and labels.
     const time = this.options.xKind === "time";
@@ -251,7 +253,11 @@ export class LineChart {
       ctx.moveTo(px, plot.top);
       ctx.lineTo(px, plot.top + plot.height);
       ctx.stroke();
-      ctx.fillText(time ? fmtTimeTick(t, xTicks) : fmtTick(t, xTicks), px, plot.top + plot.height + 6);
+      const text = time ? fmtTimeTick(t, xTicks) : fmtTick(t, xTicks);
+      // Labels at the edges stay inside the canvas.
+      const half = ctx.measureText(text).width / 2;
+      const x = Math.min(Math.max(px, half + 1), plot.left + plot.width + MARGIN.right - half - 1);
+      ctx.fillText(text, x, plot.top + plot.height + 6);
     }
     ctx.strokeStyle = ink;
     ctx.strokeRect(plot.left + 0.5, plot.top + 0.5, plot.width, plot.height);
@@ -383,7 +389,7 @@ export class LineChart {
           { class: "tip-row" },
           h("span", { class: "legend-swatch", style: `background:${s.color}` }),
           `${s.label}: ${fmtValue(value)}`,
-          h("span", { class: "muted" }, ` @ ${time ? new Date(s.x[i]).toLocaleTimeString() : s.x[i]}`),
+          h("span", { class: "muted" }, ` @ ${time ? fmtTime(s.x[i]) : `step ${s.x[i]}`}`),
         ),
       );
     }

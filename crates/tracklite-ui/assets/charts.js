@@ -80,9 +80,8 @@ class MetricPanel {
     const downsampled = data.series.some((s) => s.downsampled);
     this.element.dataset.points = String(points);
     this.element.dataset.count = String(total);
-    this.status.textContent = downsampled
-      ? `${total.toLocaleString()} points, ${points.toLocaleString()} drawn`
-      : `${total.toLocaleString()} points`;
+    const plural = (n) => `${n.toLocaleString()} point${n === 1 ? "" : "s"}`;
+    this.status.textContent = downsampled ? `${plural(total)}, ${points.toLocaleString()} drawn` : plural(total);
     debugState().charts[this.key] = data;
     debugState().lastData = data;
     this.chart.setData(this.series.map((s) => ({ ...s, color: paletteColor(s.colorIndex) })));

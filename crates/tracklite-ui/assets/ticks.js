@@ -26,6 +26,12 @@ export function fmtTick(value, ticks) {
   return value.toFixed(decimals);
 }
 
+/** A log axis label: 0.001 … 1000 written out, exponents beyond. */
+export function fmtLogTick(value) {
+  if (value >= 1e4 || value < 1e-3) return value.toExponential(0);
+  return String(Number(value.toPrecision(6)));
+}
+
 /**
  * Ticks of a log axis between 10^lo and 10^hi (exponents given): the decades,
  * or, when fewer than two fit, nice linear values inside the range.
@@ -70,6 +76,7 @@ export function fmtTimeTick(ms, ticks) {
   const span = ticks.length > 1 ? ticks[ticks.length - 1] - ticks[0] : 0;
   const step = ticks.length > 1 ? ticks[1] - ticks[0] : 0;
   const clock = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  if (step < SECOND) return `${clock}:${pad(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, "0")}`;
   if (span < DAY) return step < MINUTE ? `${clock}:${pad(d.getSeconds())}` : clock;
   const date = `${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
   return step >= DAY ? date : `${date} ${clock}`;
