@@ -47,6 +47,7 @@ PAGE_DEADLINE_MS = 30_000
 LIVE_DEADLINE_MS = 15_000
 
 RUNS = 30
+START_MS = 1_780_000_000_000
 BIG_POINTS = 100_000
 NOTES = "first line of the notes\nsecond line, with ünïcödé\n"
 
@@ -96,6 +97,7 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         run = store.create_run(
             vision,
             run_name=f"run-{i:02d}",
+            start_time=START_MS + i * 1000,  # distinct: the default order is by start time
             tags={"team": "cv", "seed": str(i)},
             params={"lr": 0.001 * (i + 1), "layers": i % 4 + 1},
         )
