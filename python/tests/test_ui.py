@@ -452,3 +452,34 @@ def test_registry_pages_show_the_model_and_its_alias(
     v2.get_by_test_id("version-run").click()
     page.get_by_test_id("run-name").wait_for()
     assert page.get_by_test_id("run-name").inner_text() == "run-01"
+
+
+def test_chart_helpers_in_the_browser(page: Any, server: str) -> None:
+    """The chart's smoothing, nearest-point lookup and ticks, as the served modules compute them."""
+    page.goto(f"{server}/#/")
+    page.get_by_test_id("experiments-table").wait_for()
+    found = page.evaluate(
+        """async () => {
+          const chart = await import('/assets/chart.js');
+          const ticks = await import('/assets/ticks.js');
+          return {
+            ema: Array.from(chart.ema([0, 10, NaN, 10], 0.5)),
+            raw: Array.from(chart.ema([3, 4], 0)),
+            nearest: [14, 16, -5, 99].map(x => chart.nearestIndex([0, 10, 20], x)),
+            nice: ticks.niceTicks(0, 1, 5),
+            log: ticks.logTicks(-3, 1),
+            labels: [
+              ticks.fmtTick(0.25, [0, 0.25]), ticks.fmtLogTick(0.001), ticks.fmtLogTick(1e5),
+            ],
+          };
+        }"""
+    )
+    # Debiased EMA: 0, then (0.5 * 10) / (1 - 0.25); NaN passes through, untouched.
+    assert found["ema"][:2] == pytest.approx([0, 20 / 3])
+    assert found["ema"][2] != found["ema"][2]  # NaN
+    assert found["ema"][3] == pytest.approx((0.5 * 5 + 0.5 * 10) / (1 - 0.125))
+    assert found["raw"] == [3, 4]
+    assert found["nearest"] == [1, 2, 0, 2]
+    assert found["nice"] == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1])
+    assert found["log"] == pytest.approx([0.001, 0.01, 0.1, 1, 10])
+    assert found["labels"] == ["0.25", "0.001", "1e+5"]
