@@ -54,6 +54,7 @@
 
 mod artifacts;
 mod check;
+mod downsample;
 mod entities;
 mod error;
 mod huge_pages;
@@ -68,6 +69,7 @@ mod summary;
 pub mod validate;
 
 pub use check::{CheckReport, Problem};
+pub use downsample::{Downsample, DownsampledSeries, XAxis};
 pub use entities::{
     now_ms, Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricColumns,
     MetricDatasetLink, MetricPoint, MetricSummary, NewRun, Run, RunInfo, RunStatus, RunUpdate,

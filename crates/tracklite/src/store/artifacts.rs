@@ -185,6 +185,45 @@ impl Store {
         fs::read(&real).map_err(|e| Error::io(&real, e))
     }
 
+    /// At most the first `max_bytes` bytes of the artifact file at `path`,
+    /// and the file's whole size: a preview of a file of any size reads
+    /// only what it shows. Paths are resolved as [`Store::read_artifact`]
+    /// resolves them.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use tracklite::{NewRun, Store};
+    /// let store = Store::open(dir.path().join("runs"))?;
+    /// let run = store.create_run(NewRun::default())?;
+    /// store.log_artifact_bytes(&run.run_id, "notes.txt", b"hello, world")?;
+    /// let (head, size) = store.read_artifact_head(&run.run_id, "notes.txt", 5)?;
+    /// assert_eq!((head.as_slice(), size), (&b"hello"[..], 12));
+    /// # Ok::<(), tracklite::Error>(())
+    /// ```
+    pub fn read_artifact_head(
+        &self,
+        run_id: &str,
+        path: &str,
+        max_bytes: u64,
+    ) -> Result<(Vec<u8>, u64)> {
+        let arts = self.readable(run_id)?;
+        let real = arts.existing(path)?.ok_or_else(|| arts.not_found(path))?;
+        if real.is_dir() {
+            return Err(ValidationError::InvalidValue {
+                field: "artifact path",
+                value: path.to_string(),
+                rule: "is a directory; list it, or read the files in it".into(),
+            }
+            .into());
+        }
+        let file = File::open(&real).map_err(|e| Error::io(&real, e))?;
+        let size = file.metadata().map_err(|e| Error::io(&real, e))?.len();
+        let mut head = Vec::with_capacity(size.min(max_bytes) as usize);
+        io::Read::read_to_end(&mut io::Read::take(file, max_bytes), &mut head)
+            .map_err(|e| Error::io(&real, e))?;
+        Ok((head, size))
+    }
+
     /// Copies the artifact file or directory at `path` (default: all of the
     /// run's artifacts) into `dest_dir`, keeping its relative path as MLflow
     /// does: `path = "a/b.txt"` lands at `<dest_dir>/a/b.txt`. Creates

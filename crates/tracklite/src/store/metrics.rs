@@ -348,7 +348,7 @@ impl Store {
     }
 
     /// The blocks of a series and a capacity hint for its points.
-    fn series_blocks(&self, run_id: &str, key: &str) -> Result<(Vec<BlockRow>, usize)> {
+    pub(super) fn series_blocks(&self, run_id: &str, key: &str) -> Result<(Vec<BlockRow>, usize)> {
         validate::run_id(run_id)?;
         let index = self.inner.index()?;
         crate::index::runs::run_stage(index.conn(), run_id)?;
@@ -371,7 +371,11 @@ impl Store {
         Ok((blocks, hint))
     }
 
-    fn scan_series(&self, blocks: &[BlockRow], on_point: impl FnMut(i64, i64, f64)) -> Result<()> {
+    pub(super) fn scan_series(
+        &self,
+        blocks: &[BlockRow],
+        on_point: impl FnMut(i64, i64, f64),
+    ) -> Result<()> {
         if blocks.is_empty() {
             return Ok(());
         }

@@ -3,6 +3,7 @@
 
 mod artifacts;
 mod compact;
+mod downsample;
 mod durability;
 mod experiments;
 mod export_journal;
