@@ -93,6 +93,7 @@ for needed in pyproject.toml Cargo.toml Cargo.lock LICENSE python/README.md \
     python/tracklite/_native.pyi python/tracklite/py.typed \
     crates/tracklite/Cargo.toml crates/tracklite/src/lib.rs \
     crates/tracklite-export/Cargo.toml crates/tracklite-export/src/lib.rs \
+    crates/tracklite-ui/Cargo.toml crates/tracklite-ui/src/lib.rs crates/tracklite-ui/build.rs \
     crates/tracklite-cli/Cargo.toml crates/tracklite-cli/src/lib.rs \
     crates/tracklite-py/Cargo.toml crates/tracklite-py/src/lib.rs; do
     if ! grep -qx "$top/$needed" <<<"$listing"; then

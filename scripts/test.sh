@@ -57,7 +57,7 @@ stage "rust lints (no default features)" cargo clippy -p tracklite --no-default-
 stage "rust docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 # The publishable crates package (metadata, readme, license, each one's
 # files); the build from the packaged files is left to a release.
-stage "crate packaging" cargo package -p tracklite -p tracklite-export -p tracklite-cli \
+stage "crate packaging" cargo package -p tracklite -p tracklite-export -p tracklite-ui -p tracklite-cli \
     --no-verify --allow-dirty --quiet
 stage "rust tests" cargo test --workspace --release
 # The stages below name test files with --workspace rather than -p: features

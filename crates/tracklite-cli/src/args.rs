@@ -219,6 +219,25 @@ pub(crate) enum Command {
         )]
         interval: f64,
     },
+    /// Serve the store read-only to a web browser: experiments, runs,
+    /// metric charts, artifacts and the model registry, until Ctrl-C or
+    /// SIGTERM
+    ///
+    /// It listens on the loopback interface unless told otherwise; it has
+    /// no authentication, so another host needs --allow-remote. The pages
+    /// are in the program: no network is needed.
+    Ui {
+        /// The port to listen on (0: any free port)
+        #[arg(long, default_value_t = tracklite_ui::DEFAULT_PORT, value_name = "N")]
+        port: u16,
+        /// The address to listen on
+        #[arg(long, default_value = "127.0.0.1", value_name = "HOST")]
+        host: String,
+        /// Allow a --host other than the loopback interface: whoever can
+        /// reach that address can read the whole store
+        #[arg(long)]
+        allow_remote: bool,
+    },
 }
 
 /// Lifecycle stages to list, as spelled on the command line.
@@ -255,6 +274,7 @@ impl Command {
             | Command::Models { json, .. }
             | Command::Gc { json, .. }
             | Command::Export { json, .. } => *json,
+            Command::Ui { .. } => false,
         }
     }
 }

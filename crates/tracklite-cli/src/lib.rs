@@ -35,6 +35,7 @@ mod progress;
 mod run;
 mod store_uri;
 mod table;
+mod ui;
 mod watch;
 
 use std::ffi::OsString;
@@ -121,6 +122,15 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
     let location = store_uri::resolve(cli.store.as_deref(), |name| std::env::var_os(name))?;
     if let Command::Import { source, json } = &cli.command {
         return import::run(&location, source, *json, out);
+    }
+    if let Command::Ui {
+        port,
+        host,
+        allow_remote,
+    } = &cli.command
+    {
+        // The viewer opens the store itself, read-only.
+        return ui::run(&location, host, *port, *allow_remote, out);
     }
     let writes = matches!(
         cli.command,
@@ -217,7 +227,9 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
             },
             out,
         ),
-        Command::Import { .. } => unreachable!("handled before the store is opened"),
+        Command::Import { .. } | Command::Ui { .. } => {
+            unreachable!("handled before the store is opened")
+        }
     }
 }
 
