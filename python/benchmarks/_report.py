@@ -63,8 +63,8 @@ STORE_NOTES = {
     EXPORT_CLI: "the `tracklite` command's `export` (release build), REST (`--to`) or direct "
     "(`--postgres` and `--artifacts`)",
     CLI: "the `tracklite` command (release build), run as a process per call",
-    _ui.VIEWER: "the viewer (`tracklite ui`, started here by `tracklite.show()`) in headless "
-    "Chromium (Debian's), driven by playwright; a fresh browser context per page load",
+    _ui.VIEWER: "the viewer (`tracklite ui`) in headless Chromium (Debian's), driven by "
+    "playwright; a fresh browser context per page load",
     _ui.MLFLOW_UI: "MLflow's own UI, `mlflow server --backend-store-uri tracklite://<store>` "
     "(the plugin) on the same store, in the same browser",
     EXPORT_IMPORT: "MLflow's own export tool (mlflow-export-import), `export_run` then "

@@ -1,5 +1,5 @@
-"""The ui group: the viewer (``tracklite ui``, here ``tracklite.show()``)
-in headless Chromium, next to MLflow's UI on the same store.
+"""The ui group: the viewer (``tracklite ui``, the command, on a free
+port) in headless Chromium, next to MLflow's UI on the same store.
 
 - time to first chart of a 1,000,000-point series: from the navigation to
   a run's page until its chart has drawn the series (the chart's
@@ -20,6 +20,8 @@ without them the rows are skipped, saying so.
 from __future__ import annotations
 
 import os
+import re
+import select
 import shutil
 import signal
 import socket
@@ -40,8 +42,6 @@ from _common import NATIVE, Row, log
 from _plan import Plan
 from _stores import Workspace
 
-import tracklite
-
 VIEWER = "tracklite viewer"
 MLFLOW_UI = "MLflow UI (plugin)"
 CHART_POINTS = 1_000_000
@@ -59,6 +59,7 @@ CHROMIUM_ARGS = [
 ]
 PAGE_DEADLINE_MS = 60_000
 MLFLOW_START_DEADLINE_S = 180.0
+VIEWER_START_DEADLINE_S = 30.0
 CHART_MARK = "tracklite:first-chart"
 #: Records, at every frame, when the page's text first contains
 #: ``window.__waitFor`` (set before the page's own scripts run).
@@ -119,16 +120,12 @@ def ui_rows(ws: Workspace, plan: Plan) -> list[Row]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            viewer = tracklite.show(str(path), port=0, open_browser=False)
-            try:
-                url = viewer.url.rstrip("/")
+            with _viewer(path) as url:
                 rows.append(_first_chart_row(browser, url, run_id, points, plan.reps))
                 rows.append(_history_row(url, run_id, points, plan.reps))
                 viewer_page = _page_load(
                     browser, f"{url}/#/experiments/{experiment_id}", newest, plan.reps
                 )
-            finally:
-                viewer.stop()
             mlflow_page = _mlflow_page_load(ws, browser, path, experiment_id, newest, plan.reps)
         finally:
             browser.close()
@@ -218,6 +215,31 @@ def _page_rows(viewer: list[float], mlflow_ui: list[float] | str, runs: int) -> 
         vs = f"; {theirs / ours:.1f}× faster than MLflow's UI on the same store"
     ours_row = Row(RUNS_PAGE, VIEWER, ours, "ms", f"{how}; median of {len(viewer)}{vs}", True, runs)
     return [ours_row, theirs_row]
+
+
+@contextmanager
+def _viewer(store: Path) -> Iterator[str]:
+    """``tracklite ui --port 0`` on the store; the URL it prints. Stopped with SIGTERM."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracklite", "--store", str(store), "ui", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], VIEWER_START_DEADLINE_S)
+        line = proc.stdout.readline() if ready else ""
+        found = re.search(r"http://[^\s]+", line)
+        if not found:
+            proc.terminate()
+            stderr = proc.stderr.read() if proc.stderr else ""
+            raise RuntimeError(f"tracklite ui printed {line!r}, no URL: {stderr[-2000:]}")
+        yield found.group(0).rstrip("/")
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        proc.wait(timeout=30)
 
 
 def _free_port() -> int:

@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import select
 import struct
 import subprocess
+import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -43,6 +47,7 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 PAGE_DEADLINE_MS = 30_000
+START_DEADLINE_S = 30.0
 #: How long a newly logged point may take to reach the chart: the page polls every 2 s.
 LIVE_DEADLINE_MS = 15_000
 
@@ -149,12 +154,36 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def server(populated: dict[str, Any]) -> Iterator[str]:
-    """The viewer on the store, on a free loopback port; its base URL."""
-    viewer = tracklite.show(str(populated["path"]), port=0, open_browser=False)
+    """``tracklite ui`` on the store, on a free loopback port (``--port 0``);
+    its base URL, read from the line it prints. Stopped with SIGTERM."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracklite", "--store", str(populated["path"]), "ui", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        yield viewer.url.rstrip("/")
+        yield _announced_url(proc)
     finally:
-        viewer.stop()
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _announced_url(proc: subprocess.Popen[str]) -> str:
+    """The URL in the first line the viewer prints, waited for with a deadline."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + START_DEADLINE_S
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            line = proc.stdout.readline()
+            found = re.search(r"http://[^\s]+", line)
+            assert found, f"tracklite ui printed {line!r}, no URL"
+            return found.group(0).rstrip("/")
+        if proc.poll() is not None:
+            stderr = proc.stderr.read() if proc.stderr else ""
+            pytest.fail(f"tracklite ui exited with {proc.returncode}: {stderr}")
+    pytest.fail(f"tracklite ui printed no URL within {START_DEADLINE_S} s")
 
 
 def _ui_tools_present() -> bool:
