@@ -50,7 +50,7 @@ METHODS = [
 
 
 def test_stub_parses_and_names_the_classes():
-    assert set(STUB_CLASSES) == {"Store", "RunWriter", "Syncer"}
+    assert set(STUB_CLASSES) == {"Store", "RunWriter", "Syncer", "Viewer"}
 
 
 def test_module_level_names_match():

@@ -19,6 +19,10 @@ HTML tables; :func:`history` gives metric points as a DataFrame and
 flavors (``tracklite.sklearn.log_model``, ...) and :func:`autolog` run
 MLflow itself on the same store, when it is installed.
 
+To look at runs in a browser: :func:`show` serves the store to one (in a
+notebook, the viewer shows in the cell), as the ``tracklite ui`` command
+does.
+
 To share runs with a team's MLflow server: :func:`export` pushes what is
 new, :func:`start_sync` keeps pushing in the background while training
 runs.
@@ -54,6 +58,7 @@ from ._system_metrics import (
     set_system_metrics_sampling_interval,
 )
 from ._tracking import DEFAULT_STORE_DIR
+from ._viewer import Viewer, show
 from .client import MlflowClient
 from .errors import (
     AlreadyExistsError,
@@ -137,6 +142,7 @@ __all__ = [
     "StoreIOError",
     "Syncer",
     "TrackliteError",
+    "Viewer",
     "__version__",
     "active_run",
     "artifacts",
@@ -196,6 +202,7 @@ __all__ = [
     "set_system_metrics_sampling_interval",
     "set_tags",
     "set_tracking_uri",
+    "show",
     "start_run",
     "start_sync",
     "tracking",

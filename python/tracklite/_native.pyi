@@ -12,7 +12,7 @@ from typing import Any, TypedDict, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["RunWriter", "Store", "Syncer", "__version__", "metric_objects", "run_cli"]
+__all__ = ["RunWriter", "Store", "Syncer", "Viewer", "__version__", "metric_objects", "run_cli"]
 
 __version__: str
 
@@ -434,6 +434,20 @@ class Syncer:
     def running(self) -> bool: ...
     def progress(self) -> str: ...
     def stop(self) -> str: ...
+
+@final
+class Viewer:
+    """The web viewer serving a store read-only from threads of this
+    process (``tracklite.show``)."""
+
+    def __new__(
+        cls, path: str, host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False
+    ) -> Viewer: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def running(self) -> bool: ...
+    def stop(self) -> None: ...
 
 @final
 class RunWriter:

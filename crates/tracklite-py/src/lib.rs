@@ -15,6 +15,7 @@ mod links;
 mod models;
 mod registry;
 mod store;
+mod viewer;
 mod writer;
 
 use pyo3::prelude::*;
@@ -31,6 +32,8 @@ mod _native {
     use crate::export::Syncer;
     #[pymodule_export]
     use crate::store::Store;
+    #[pymodule_export]
+    use crate::viewer::Viewer;
     #[pymodule_export]
     use crate::writer::RunWriter;
 

@@ -12,7 +12,8 @@
 //! use tracklite_ui::{Options, Server};
 //! let server = Server::start(&Options::new("runs"))?;
 //! println!("tracklite ui at {}", server.url());
-//! server.wait(); // serves until stopped from another thread
+//! let stopper = server.stop_handle(); // for another thread: stopper.stop()
+//! server.wait(); // serves until stopped
 //! # Ok::<(), tracklite_ui::Error>(())
 //! ```
 
@@ -29,4 +30,4 @@ mod routes;
 mod server;
 
 pub use error::Error;
-pub use server::{Options, Server, DEFAULT_PORT};
+pub use server::{Options, Server, StopHandle, DEFAULT_PORT};

@@ -54,11 +54,30 @@ impl Options {
 
 /// A running viewer. Dropping it stops it too.
 pub struct Server {
-    http: Arc<tiny_http::Server>,
     addr: SocketAddr,
     url: String,
-    stopping: Arc<AtomicBool>,
+    stopper: StopHandle,
     workers: Vec<JoinHandle<()>>,
+}
+
+/// Stops a [`Server`] from another thread (see [`Server::stop_handle`]).
+#[derive(Clone)]
+pub struct StopHandle {
+    http: Arc<tiny_http::Server>,
+    stopping: Arc<AtomicBool>,
+    workers: usize,
+}
+
+impl StopHandle {
+    /// Asks the server to stop: its workers end after the request each is
+    /// answering; [`Server::wait`] then returns.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        // Each unblock wakes one worker waiting for a request.
+        for _ in 0..self.workers {
+            self.http.unblock();
+        }
+    }
 }
 
 impl Server {
@@ -90,7 +109,7 @@ impl Server {
         let http = Arc::new(http);
         let stopping = Arc::new(AtomicBool::new(false));
         let hosts = HostCheck::new(&options.host);
-        let workers = stores
+        let workers: Vec<JoinHandle<()>> = stores
             .into_iter()
             .map(|store| {
                 let (http, stopping, hosts) = (http.clone(), stopping.clone(), hosts.clone());
@@ -102,9 +121,12 @@ impl Server {
             .collect();
         Ok(Server {
             url: url_of(&options.host, addr),
-            http,
             addr,
-            stopping,
+            stopper: StopHandle {
+                http,
+                stopping,
+                workers: workers.len(),
+            },
             workers,
         })
     }
@@ -126,7 +148,12 @@ impl Server {
         self.shut_down();
     }
 
-    /// Blocks until the server stops (from another thread, or never).
+    /// A handle that stops the server from another thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stopper.clone()
+    }
+
+    /// Blocks until the server is stopped through a [`StopHandle`].
     pub fn wait(mut self) {
         for w in self.workers.drain(..) {
             let _ = w.join();
@@ -134,11 +161,7 @@ impl Server {
     }
 
     fn shut_down(&mut self) {
-        self.stopping.store(true, Ordering::SeqCst);
-        // Each unblock wakes one worker waiting for a request.
-        for _ in &self.workers {
-            self.http.unblock();
-        }
+        self.stopper.stop();
         for w in self.workers.drain(..) {
             let _ = w.join();
         }

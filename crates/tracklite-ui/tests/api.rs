@@ -666,3 +666,15 @@ fn a_remote_host_needs_allowing_and_stop_frees_the_port() {
     };
     assert_eq!(server.local_addr().port(), port);
 }
+
+#[test]
+fn a_stop_handle_ends_wait() {
+    let f = fixture();
+    let server = start(&f.store);
+    let url = format!("{}api/health", server.url());
+    let stopper = server.stop_handle();
+    let waiting = std::thread::spawn(move || server.wait());
+    assert_eq!(agent().get(&url).call().unwrap().status().as_u16(), 200);
+    stopper.stop();
+    waiting.join().unwrap();
+}

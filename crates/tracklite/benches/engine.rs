@@ -1,7 +1,8 @@
 //! Criterion benchmarks of the engine's hot paths: appending points
 //! (through a series handle, through `Store::log_metric`, and a million
 //! points in one `log_columns` call into a new key), reading one
-//! key's history of a million points, creating a run with params and tags,
+//! key's history of a million points (whole, and downsampled for a chart
+//! of 1,000 pixels), creating a run with params and tags,
 //! and opening a store that holds 10,000 runs.
 //!
 //! `cargo bench -p tracklite --bench engine` (a few minutes on two cores).
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use tempfile::TempDir;
-use tracklite::{NewRun, Store};
+use tracklite::{Downsample, NewRun, Store};
 
 /// Timestamp of step 0.
 const T0: i64 = 1_700_000_000_000;
@@ -174,6 +175,21 @@ fn history(c: &mut Criterion) {
             timed_each(iters, || {
                 store
                     .metric_history_columns(&run_id, "loss")
+                    .expect("history")
+            })
+        })
+    });
+    // What a chart of the whole series reads: 1,000 buckets (one per
+    // pixel), M4-style, from two passes over the log.
+    group.bench_function("downsampled_1000_buckets", |b| {
+        let how = Downsample {
+            buckets: 1_000,
+            ..Downsample::default()
+        };
+        b.iter_custom(|iters| {
+            timed_each(iters, || {
+                store
+                    .metric_history_downsampled(&run_id, "loss", &how)
                     .expect("history")
             })
         })
