@@ -517,3 +517,14 @@ def test_chart_helpers_in_the_browser(page: Any, server: str) -> None:
     assert found["nice"] == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1])
     assert found["log"] == pytest.approx([0.001, 0.01, 0.1, 1, 10])
     assert found["labels"] == ["0.25", "0.001", "1e+5"]
+
+
+def test_index_preloads_every_module() -> None:
+    """index.html lists every module for preloading (the pages are not
+    bundled: a module missing there is fetched only when its importer has
+    arrived, one more round trip before the first page shows)."""
+    assets = REPO / "crates" / "tracklite-ui" / "assets"
+    modules = {p.relative_to(assets).as_posix() for p in assets.rglob("*.js")}
+    index = (assets / "index.html").read_text()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/assets/([^"]+)"', index))
+    assert preloaded == modules

@@ -21,6 +21,11 @@ export async function runsPage({ main, params: [experimentId], query, onCleanup 
   };
   const columns = new ColumnChoice(experimentId);
 
+  // The first page is asked for at once, beside the experiment's name: one round trip, not two.
+  const firstPage = fetchPage(state.filter, state.order, null).then(
+    (page) => ({ page }),
+    (error) => ({ error }),
+  );
   const experiments = await getJson("/api/experiments", { view: "all" });
   const experiment = experiments.experiments.find((e) => e.experiment_id === experimentId);
   if (!experiment) throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", `no experiment with id ${experimentId}`);
@@ -99,11 +104,20 @@ export async function runsPage({ main, params: [experimentId], query, onCleanup 
     });
   }
 
-  /** A new filter or order: the first page; on a bad filter, the message and the old table. */
-  async function reload(filter, order) {
+  /**
+   * A new filter or order: the first page (or the answer `started` already
+   * holds); on a bad filter, the message and the old table.
+   */
+  async function reload(filter, order, started = null) {
     let page;
     try {
-      page = await fetchPage(filter, order, null);
+      if (started) {
+        const { page: got, error: failed } = await started;
+        if (failed) throw failed;
+        page = got;
+      } else {
+        page = await fetchPage(filter, order, null);
+      }
     } catch (err) {
       if (!(err instanceof ApiError) || err.status >= 500) throw err;
       error.textContent = err.message;
@@ -263,7 +277,7 @@ export async function runsPage({ main, params: [experimentId], query, onCleanup 
     render();
   }
 
-  await reload(state.filter, state.order);
+  await reload(state.filter, state.order, firstPage);
   if (!error.hidden && state.rows.length === 0) {
     // A bad filter in the address: show the unfiltered runs under the message.
     const message = error.textContent;
