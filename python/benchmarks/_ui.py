@@ -47,6 +47,7 @@ MLFLOW_UI = "MLflow UI (plugin)"
 CHART_POINTS = 1_000_000
 PAGE_RUNS = 10_000
 BUCKETS = 1_000
+PAGE_REPS = 5
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -116,17 +117,19 @@ def ui_rows(ws: Workspace, plan: Plan) -> list[Row]:
     experiment_id = pop.tracklite_runs(path, runs)
     run_id = pop.tracklite_history(path, "loss", points)
     newest = f"run-{runs - 1}"  # the default order is newest first
+    # Page loads are medians of 5 (of 1 in --smoke, which only checks that the group runs).
+    reps = 1 if plan.mode == "smoke" else max(PAGE_REPS, plan.reps)
     rows: list[Row] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             with _viewer(path) as url:
-                rows.append(_first_chart_row(browser, url, run_id, points, plan.reps))
-                rows.append(_history_row(url, run_id, points, plan.reps))
+                rows.append(_first_chart_row(browser, url, run_id, points, reps))
+                rows.append(_history_row(url, run_id, points, reps))
                 viewer_page = _page_load(
-                    browser, f"{url}/#/experiments/{experiment_id}", newest, plan.reps
+                    browser, f"{url}/#/experiments/{experiment_id}", newest, reps
                 )
-            mlflow_page = _mlflow_page_load(ws, browser, path, experiment_id, newest, plan.reps)
+            mlflow_page = _mlflow_page_load(ws, browser, path, experiment_id, newest, reps)
         finally:
             browser.close()
     rows += _page_rows(viewer_page, mlflow_page, runs)
