@@ -127,11 +127,17 @@ def ui_rows(ws: Workspace, plan: Plan) -> list[Row]:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             with _viewer(path) as url:
-                rows.append(_first_chart_row(browser, url, run_id, points, reps))
+                try:
+                    rows.append(_first_chart_row(browser, url, run_id, points, reps))
+                except Hung as e:
+                    rows.append(Row(FIRST_CHART, VIEWER, None, "ms", f"skipped: {e}", True))
                 rows.append(_history_row(url, run_id, points, reps))
-                viewer_page = _page_load(
-                    browser, f"{url}/#/experiments/{experiment_id}", newest, reps
-                )
+                runs_page = f"{url}/#/experiments/{experiment_id}"
+                viewer_page: Loads | str
+                try:
+                    viewer_page = _page_load(browser, runs_page, newest, reps)
+                except Hung as e:
+                    viewer_page = str(e)
             mlflow_page = _mlflow_page_load(ws, browser, path, experiment_id, newest, reps)
         finally:
             browser.close()
@@ -144,6 +150,10 @@ def _fresh_page(browser: Any) -> tuple[Any, Any]:
     page = context.new_page()
     page.set_default_timeout(PAGE_DEADLINE_MS)
     return context, page
+
+
+class Hung(RuntimeError):
+    """Page loads that did not finish, again and again: the figure is not measured."""
 
 
 @dataclass(frozen=True)
@@ -175,7 +185,10 @@ def _loads(once: Callable[[], float], reps: int) -> Loads:
             hung += 1
             log(f"  ui: a page load hung ({hung} so far)")
             if hung > 2 * reps:
-                raise RuntimeError(f"{hung} page loads hung, {len(times)} finished") from None
+                raise Hung(
+                    f"not measured: {hung} page loads had not finished after "
+                    f"{LOAD_DEADLINE_MS // 1000} s, {len(times)} had (requests left unanswered)"
+                ) from None
     return Loads(times, hung)
 
 
@@ -238,17 +251,21 @@ def _page_load(browser: Any, url: str, text: str, reps: int) -> Loads:
     return _loads(once, reps)
 
 
-def _page_rows(viewer: Loads, mlflow_ui: Loads | str, runs: int) -> list[Row]:
-    ours = statistics.median(viewer.times)
+def _page_rows(viewer: Loads | str, mlflow_ui: Loads | str, runs: int) -> list[Row]:
+    """The page-load rows; a str instead of Loads says why that one was not measured."""
     how = "navigation until the newest run's name is shown (checked each frame)"
     if isinstance(mlflow_ui, str):
         theirs_row = Row(RUNS_PAGE, MLFLOW_UI, None, "ms", f"skipped: {mlflow_ui}", True)
-        vs = ""
     else:
         theirs = statistics.median(mlflow_ui.times)
         note = f"{how}, `#/experiments/<id>/runs`; median of {len(mlflow_ui.times)}"
         theirs_row = Row(RUNS_PAGE, MLFLOW_UI, theirs, "ms", note + mlflow_ui.note(), True, runs)
-        vs = f"; {theirs / ours:.1f}× faster than MLflow's UI on the same store"
+    if isinstance(viewer, str):
+        return [Row(RUNS_PAGE, VIEWER, None, "ms", f"skipped: {viewer}", True), theirs_row]
+    ours = statistics.median(viewer.times)
+    vs = ""
+    if theirs_row.value is not None:
+        vs = f"; {theirs_row.value / ours:.1f}× faster than MLflow's UI on the same store"
     note = f"{how}; median of {len(viewer.times)}{vs}{viewer.note()}"
     return [Row(RUNS_PAGE, VIEWER, ours, "ms", note, True, runs), theirs_row]
 
