@@ -23,21 +23,17 @@ const ROUTES = [
 ];
 
 let cleanups = [];
-
-function parseHash() {
-  const hash = location.hash.replace(/^#/, "") || "/";
-  const at = hash.indexOf("?");
-  const path = at < 0 ? hash : hash.slice(0, at);
-  const query = new URLSearchParams(at < 0 ? "" : hash.slice(at + 1));
-  return { path, query };
-}
+let current = 0; // the number of the route being shown
 
 async function route() {
   for (const fn of cleanups) fn();
   cleanups = [];
+  const mine = (current += 1);
   const { path, query } = parseHash();
-  const main = document.getElementById("main");
-  main.replaceChildren();
+  // Each route renders into its own element: a page still loading when the
+  // user moves on writes into a detached element, never over the next page.
+  const main = document.createElement("div");
+  document.getElementById("main").replaceChildren(main);
   for (const [pattern, page, section] of ROUTES) {
     const m = path.match(pattern);
     if (!m) continue;
@@ -48,7 +44,8 @@ async function route() {
       main,
       params: m.slice(1).map(decodeURIComponent),
       query,
-      onCleanup: (fn) => cleanups.push(fn),
+      // A page that finishes loading after the user left stops its polling at once.
+      onCleanup: (fn) => (mine === current ? cleanups.push(fn) : fn()),
     };
     try {
       await page(ctx);

@@ -149,8 +149,8 @@ export async function runsPage({ main, params: [experimentId], query, onCleanup 
 
   function sortBy(column) {
     const current = parseOrder(state.order);
-    // A first click sorts metrics descending (best first for accuracy-like keys
-    // is as often wanted as ascending; MLflow's UI does the same), others ascending.
+    // A first click sorts metrics and start times descending (highest, newest
+    // first), other columns ascending; a second click reverses.
     let descending = column.kind === "metrics" || column.id === "start_time";
     if (current && current.id === column.id) descending = !current.descending;
     reload(state.filter, orderClause(column, descending));
