@@ -100,3 +100,37 @@ def test_errors(tmp_path: Path) -> None:
     store, _ = _store(tmp_path / "store")
     with pytest.raises(tracklite.InvalidValueError, match="not a loopback address"):
         tracklite.show(store, host="0.0.0.0", open_browser=False)
+
+
+def test_outside_a_notebook_the_browser_opens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, _ = _store(tmp_path / "store")
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda url, *a, **k: opened.append(url))
+    with tracklite.show(store) as viewer:
+        assert opened == [viewer.url]
+
+
+def test_in_a_notebook_it_renders_as_an_iframe(tmp_path: Path) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    store, run_id = _store(tmp_path / "store")
+    cells = [
+        # No browser may open in a kernel: record any attempt.
+        "import webbrowser\nopened = []\nwebbrowser.open = lambda *a, **k: opened.append(a)",
+        f"import tracklite\nviewer = tracklite.show({store.path!r})\nviewer",
+        "import json, urllib.request\n"
+        "runs = json.load(urllib.request.urlopen(viewer.url + 'api/runs'))['runs']\n"
+        "print(opened, [r['run_id'] for r in runs])",
+        "viewer.stop()\nprint(viewer.running)",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3")
+    client.execute()
+    shown = nb.cells[1].outputs[0]["data"]
+    assert shown["text/html"].startswith('<iframe src="http://127.0.0.1:')
+    assert shown["text/plain"].startswith("<tracklite.Viewer http://127.0.0.1:")
+    assert nb.cells[2].outputs[0]["text"] == f"[] [{run_id!r}]\n"
+    assert nb.cells[3].outputs[0]["text"] == "False\n"

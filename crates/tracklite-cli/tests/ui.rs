@@ -97,3 +97,43 @@ fn another_host_needs_allow_remote_and_a_missing_store_is_named() {
     assert!(stderr.contains("no tracklite store at"), "{stderr}");
     assert!(!missing.exists(), "the viewer created a store");
 }
+
+#[test]
+fn allowing_a_remote_host_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    Store::open(&path).unwrap();
+    let mut child = tracklite()
+        .arg("--store")
+        .arg(&path)
+        .args(["ui", "--port", "0", "--host", "0.0.0.0", "--allow-remote"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // Served on every interface, opened through the loopback one.
+    assert!(
+        line.starts_with("tracklite ui: http://127.0.0.1:"),
+        "{line}"
+    );
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("warning: serving") && stderr.contains("on 0.0.0.0, beyond this machine"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("interrupted: stopping the viewer"),
+        "{stderr}"
+    );
+}

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 
 use tracklite::Store;
@@ -12,6 +12,9 @@ use tracklite::Store;
 use crate::error::Error;
 use crate::host::{self, HostCheck};
 use crate::routes::{self, Request};
+
+/// How long a worker waits after a failed accept before the next.
+const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The port `tracklite ui` listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 5080;
@@ -63,7 +66,9 @@ pub struct Server {
 /// Stops a [`Server`] from another thread (see [`Server::stop_handle`]).
 #[derive(Clone)]
 pub struct StopHandle {
-    http: Arc<tiny_http::Server>,
+    /// Weak: a handle kept after the server is gone must not keep its
+    /// listening socket open.
+    http: Weak<tiny_http::Server>,
     stopping: Arc<AtomicBool>,
     workers: usize,
 }
@@ -73,9 +78,12 @@ impl StopHandle {
     /// answering; [`Server::wait`] then returns.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
+        let Some(http) = self.http.upgrade() else {
+            return; // every worker has ended
+        };
         // Each unblock wakes one worker waiting for a request.
         for _ in 0..self.workers {
-            self.http.unblock();
+            http.unblock();
         }
     }
 }
@@ -123,7 +131,7 @@ impl Server {
             url: url_of(&options.host, addr),
             addr,
             stopper: StopHandle {
-                http,
+                http: Arc::downgrade(&http),
                 stopping,
                 workers: workers.len(),
             },
@@ -178,7 +186,12 @@ impl Drop for Server {
 fn serve(http: &tiny_http::Server, store: &Store, hosts: &HostCheck, stopping: &AtomicBool) {
     while !stopping.load(Ordering::SeqCst) {
         let Ok(request) = http.recv() else {
-            // Woken to stop, or an error accepting one connection.
+            // Woken to stop (the loop ends), or a failed accept, such as
+            // too many open files: a pause lets connections close before
+            // the next try, instead of a busy loop.
+            if !stopping.load(Ordering::SeqCst) {
+                std::thread::sleep(ACCEPT_RETRY);
+            }
             continue;
         };
         let method = request.method().as_str().to_string();

@@ -490,9 +490,12 @@ fn metric_history_and_keys() {
     );
     assert!(msg.contains("x_min 5 is greater than x_max 1"), "{msg}");
 
+    let odd = get_json(&server, "/api/metric-history?run_ids=not-a-run-id&key=loss");
+    assert_eq!(odd["series"][0]["count"], 0);
+
     let keys = get_json(
         &server,
-        &format!("/api/metric-keys?run_ids={alpha},{beta},{missing}"),
+        &format!("/api/metric-keys?run_ids={alpha},{beta},{missing},not-a-run-id"),
     );
     assert_eq!(keys["keys"], json!(["acc", "grad_norm", "loss"]));
 }
@@ -606,6 +609,8 @@ fn foreign_hosts_and_writes_are_refused() {
         v["message"].as_str().unwrap().contains("attacker.example"),
         "{v}"
     );
+    let (status, body) = raw(&server, "HEAD", &format!("127.0.0.1:{port}"), "/api/health");
+    assert_eq!((status, body.as_str()), (200, ""));
     let (status, body) = raw(&server, "POST", &format!("127.0.0.1:{port}"), "/api/runs");
     assert_eq!(status, 405);
     assert!(body.contains("read-only"), "{body}");
@@ -653,17 +658,7 @@ fn a_remote_host_needs_allowing_and_stop_frees_the_port() {
     // The port is free again: a new server binds it.
     let mut again = Options::new(f.store.path());
     again.port = port;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let server = loop {
-        match Server::start(&again) {
-            Ok(s) => break s,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                std::thread::yield_now();
-            }
-            Err(e) => panic!("port {port} still taken after stop: {e}"),
-        }
-    };
+    let server = start_polling(&again);
     assert_eq!(server.local_addr().port(), port);
 }
 
@@ -677,4 +672,33 @@ fn a_stop_handle_ends_wait() {
     assert_eq!(agent().get(&url).call().unwrap().status().as_u16(), 200);
     stopper.stop();
     waiting.join().unwrap();
+    // The handle outlives the server without keeping its port.
+    let port = server_port(&url);
+    let mut again = Options::new(f.store.path());
+    again.port = port;
+    let server = start_polling(&again);
+    assert_eq!(server.local_addr().port(), port);
+    stopper.stop(); // stopping a server that is gone does nothing
+    assert_eq!(get_json(&server, "/api/health")["read_only"], true);
+}
+
+fn server_port(url: &str) -> u16 {
+    let authority = url.trim_start_matches("http://").split('/').next().unwrap();
+    authority.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// Starts a server on a port just released: the listener closes right
+/// after the workers end, so poll for it with a deadline.
+fn start_polling(options: &Options) -> Server {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match Server::start(options) {
+            Ok(s) => return s,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                std::thread::yield_now();
+            }
+            Err(e) => panic!("port {} still taken after stop: {e}", options.port),
+        }
+    }
 }

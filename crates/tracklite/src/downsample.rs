@@ -190,11 +190,21 @@ impl Bucket {
 }
 
 /// The second pass: sorts points in `[lo, hi]` into equal-width buckets.
+///
+/// Point `x` belongs to bucket `(x - lo) * buckets / span` (integer
+/// division, `span = hi - lo + 1`). A 128-bit division per point costs
+/// more than the rest of the pass, so the bucket is estimated in floating
+/// point and corrected against the buckets' exact first offsets.
 #[derive(Debug)]
 pub(crate) struct Buckets {
     lo: i64,
     /// hi - lo + 1, wide enough for any two i64.
-    span: i128,
+    span: u128,
+    /// `starts[b]`: the smallest offset from `lo` in bucket b; one more
+    /// entry, `span`, ends the last bucket.
+    starts: Vec<u128>,
+    /// buckets / span, for the estimate.
+    scale: f64,
     buckets: Vec<Bucket>,
     next_ordinal: u64,
     count: u64,
@@ -203,9 +213,15 @@ pub(crate) struct Buckets {
 impl Buckets {
     pub fn new(lo: i64, hi: i64, buckets: usize) -> Self {
         assert!(lo <= hi && buckets > 0);
+        let span = (hi as i128 - lo as i128 + 1) as u128;
+        let n = buckets as u128;
+        // The smallest o with o * n / span >= b is ceil(b * span / n).
+        let starts = (0..=n).map(|b| (b * span).div_ceil(n)).collect();
         Buckets {
             lo,
-            span: hi as i128 - lo as i128 + 1,
+            span,
+            starts,
+            scale: buckets as f64 / span as f64,
             buckets: vec![Bucket::default(); buckets],
             next_ordinal: 0,
             count: 0,
@@ -219,12 +235,26 @@ impl Buckets {
         let ordinal = self.next_ordinal;
         self.next_ordinal += 1;
         let offset = x as i128 - self.lo as i128;
-        if offset < 0 || offset >= self.span {
+        if offset < 0 || offset as u128 >= self.span {
             return;
         }
         self.count += 1;
-        let i = (offset * self.buckets.len() as i128 / self.span) as usize;
+        let i = self.bucket_of(offset as u128);
         self.buckets[i].add(Chosen { x, ordinal, y });
+    }
+
+    /// The bucket of an offset in `[0, span)`.
+    #[inline]
+    fn bucket_of(&self, offset: u128) -> usize {
+        let last = self.buckets.len() - 1;
+        let mut i = ((offset as f64 * self.scale) as usize).min(last);
+        while offset < self.starts[i] {
+            i -= 1;
+        }
+        while offset >= self.starts[i + 1] {
+            i += 1;
+        }
+        i
     }
 
     /// The chosen points of every bucket, in x order, each once.
@@ -310,6 +340,40 @@ mod tests {
         // which is also the last (6).
         assert_eq!(s.x, [0, 1, 2, 6]);
         assert_eq!(s.y, [1.0, f64::INFINITY, 3.0, 0.0]);
+    }
+
+    #[test]
+    fn the_bucket_estimate_is_exact() {
+        for (lo, hi, n) in [
+            (0i64, 9i64, 2usize),
+            (0, 999_999, 1_000),
+            (-7, 1_234_567, 997),
+            (1_700_000_000_000, 1_700_000_999_999, 10_000),
+            (i64::MIN, i64::MAX, 3),
+        ] {
+            let b = Buckets::new(lo, hi, n);
+            let span = hi as i128 - lo as i128 + 1;
+            let step = (span / 5_000).max(1);
+            let mut offset = 0i128;
+            while offset < span {
+                for o in [offset, (offset - 1).max(0), (offset + 1).min(span - 1)] {
+                    let exact = (o * n as i128 / span) as usize;
+                    assert_eq!(b.bucket_of(o as u128), exact, "{lo} {hi} {n} at {o}");
+                }
+                offset += step;
+            }
+            assert_eq!(b.bucket_of((span - 1) as u128), n - 1);
+            // Either side of every boundary.
+            for k in 1..n as i128 {
+                let first = (k * span + n as i128 - 1) / n as i128;
+                assert_eq!(b.bucket_of(first as u128), k as usize, "{lo} {hi} {n}");
+                assert_eq!(
+                    b.bucket_of(first as u128 - 1),
+                    k as usize - 1,
+                    "{lo} {hi} {n}"
+                );
+            }
+        }
     }
 
     #[test]

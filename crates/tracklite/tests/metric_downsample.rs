@@ -200,6 +200,18 @@ fn a_million_points_match_the_reference() {
         assert!(got.x.len() <= 5 * 1_000, "{} points", got.x.len());
         assert!(got.x.windows(2).all(|w| w[0] <= w[1]), "x ascending");
         assert_same(&got, &reference(&points, &how), &format!("{how:?}"));
+        // Zoomed in: a range in the middle, read in one pass.
+        let mid = |i: usize| x.of(points[i].0, points[i].1);
+        let zoomed = Downsample {
+            x_min: Some(mid(300_000)),
+            x_max: Some(mid(600_000)),
+            ..how
+        };
+        let got = store
+            .metric_history_downsampled(&run_id, "m", &zoomed)
+            .unwrap();
+        assert!(got.downsampled && got.count > 200_000, "{}", got.count);
+        assert_same(&got, &reference(&points, &zoomed), &format!("{zoomed:?}"));
     }
 }
 
@@ -222,6 +234,18 @@ fn a_missing_key_is_an_empty_series_and_a_missing_run_an_error() {
         .metric_history_downsampled(&run_id, "m", &zero)
         .unwrap_err();
     assert!(err.to_string().contains("bucket count"), "{err}");
+    let inverted = Downsample {
+        x_min: Some(5),
+        x_max: Some(1),
+        ..Downsample::default()
+    };
+    let err = store
+        .metric_history_downsampled(&run_id, "m", &inverted)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid x range \"[5, 1]\": x_min must not be greater than x_max"
+    );
 }
 
 #[test]

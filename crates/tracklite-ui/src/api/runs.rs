@@ -1,9 +1,12 @@
 //! `GET /api/runs` (search) and `GET /api/run` (one run, whole).
 
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{json, Value};
 use tracklite::{Run, RunInfo, Store, ViewType, SEARCH_MAX_RESULTS_LIMIT};
 
-use crate::json;
+use crate::json::{self, LatestValues};
 use crate::query::Query;
 use crate::reply::{ApiError, Reply};
 
@@ -36,34 +39,53 @@ pub(super) fn search(store: &Store, q: &Query) -> Result<Reply, ApiError> {
         &q.all("order_by"),
         q.get("page_token").filter(|t| !t.is_empty()),
     )?;
-    let runs: Vec<Value> = page.runs.iter().map(row).collect();
-    Ok(Reply::json(&json!({
-        "runs": runs,
-        "next_page_token": page.next_page_token,
-    })))
+    Ok(Reply::json(&RunsPage {
+        runs: page.runs.iter().map(RunRow::of).collect(),
+        next_page_token: page.next_page_token.as_deref(),
+    }))
+}
+
+/// A page of the run table, serialised straight from the runs (a page may
+/// hold tens of thousands).
+#[derive(Serialize)]
+struct RunsPage<'a> {
+    runs: Vec<RunRow<'a>>,
+    next_page_token: Option<&'a str>,
 }
 
 /// A run as the run table shows it: its latest metric values.
-fn row(run: &Run) -> Value {
-    let i = &run.info;
-    let metrics: Map<String, Value> = run
-        .metrics
-        .iter()
-        .map(|(k, m)| (k.clone(), json::float(m.value)))
-        .collect();
-    json!({
-        "run_id": i.run_id,
-        "run_name": i.run_name,
-        "experiment_id": i.experiment_id,
-        "status": i.status.as_str(),
-        "start_time": i.start_time,
-        "end_time": i.end_time,
-        "user_id": i.user_id,
-        "lifecycle_stage": i.lifecycle_stage.as_str(),
-        "metrics": metrics,
-        "params": json::strings(&run.params),
-        "tags": json::strings(&run.tags),
-    })
+#[derive(Serialize)]
+struct RunRow<'a> {
+    run_id: &'a str,
+    run_name: &'a str,
+    experiment_id: &'a str,
+    status: &'static str,
+    start_time: i64,
+    end_time: Option<i64>,
+    user_id: &'a str,
+    lifecycle_stage: &'static str,
+    metrics: LatestValues<'a>,
+    params: &'a BTreeMap<String, String>,
+    tags: &'a BTreeMap<String, String>,
+}
+
+impl<'a> RunRow<'a> {
+    fn of(run: &'a Run) -> RunRow<'a> {
+        let i = &run.info;
+        RunRow {
+            run_id: &i.run_id,
+            run_name: &i.run_name,
+            experiment_id: &i.experiment_id,
+            status: i.status.as_str(),
+            start_time: i.start_time,
+            end_time: i.end_time,
+            user_id: &i.user_id,
+            lifecycle_stage: i.lifecycle_stage.as_str(),
+            metrics: LatestValues(&run.metrics),
+            params: &run.params,
+            tags: &run.tags,
+        }
+    }
 }
 
 /// One run, with each metric's latest point, min, max and count, and its

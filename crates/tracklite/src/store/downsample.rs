@@ -11,9 +11,10 @@ impl Store {
     /// equal-width x buckets, its first and last point by x, its lowest and
     /// highest finite value and its first non-finite one (NaN, ±inf), in x
     /// order. The bucket range is `[x_min, x_max]` where given, else the
-    /// points' own. The log is read twice (range, then buckets), never
-    /// into one array of every point. A run with no such key has an empty
-    /// series (count 0); an unknown run is an error.
+    /// points' own. The log is read twice (range, then buckets; once when
+    /// both bounds are given), never into one array of every point. A run
+    /// with no such key has an empty series (count 0); an unknown run is an
+    /// error.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -46,8 +47,33 @@ impl Store {
             }
             .into());
         }
+        if let (Some(lo), Some(hi)) = (how.x_min, how.x_max) {
+            if lo > hi {
+                return Err(ValidationError::InvalidValue {
+                    field: "x range",
+                    value: format!("[{lo}, {hi}]"),
+                    rule: "x_min must not be greater than x_max".into(),
+                }
+                .into());
+            }
+        }
         let (blocks, _) = self.series_blocks(run_id, key)?;
         let mut extent = Extent::new(how.buckets.saturating_mul(2));
+        if let (Some(lo), Some(hi)) = (how.x_min, how.x_max) {
+            // A zoomed chart knows its range: one pass fills both.
+            let mut buckets = Buckets::new(lo, hi, how.buckets);
+            self.scan_series(&blocks, |step, timestamp, value| {
+                let x = how.x.of(step, timestamp);
+                if how.contains(x) {
+                    extent.add(x, value);
+                }
+                buckets.add(x, value);
+            })?;
+            return Ok(match extent.into_all() {
+                Some(all) => all,
+                None => buckets.finish(),
+            });
+        }
         self.scan_series(&blocks, |step, timestamp, value| {
             let x = how.x.of(step, timestamp);
             if how.contains(x) {
@@ -59,13 +85,13 @@ impl Store {
         }
         let lo = how.x_min.unwrap_or(extent.lo);
         let hi = how.x_max.unwrap_or(extent.hi);
-        let Some(all) = extent.into_all() else {
-            let mut buckets = Buckets::new(lo, hi, how.buckets);
-            self.scan_series(&blocks, |step, timestamp, value| {
-                buckets.add(how.x.of(step, timestamp), value)
-            })?;
-            return Ok(buckets.finish());
-        };
-        Ok(all)
+        if let Some(all) = extent.into_all() {
+            return Ok(all);
+        }
+        let mut buckets = Buckets::new(lo, hi, how.buckets);
+        self.scan_series(&blocks, |step, timestamp, value| {
+            buckets.add(how.x.of(step, timestamp), value)
+        })?;
+        Ok(buckets.finish())
     }
 }
