@@ -22,6 +22,14 @@ const ROUTES = [
   [/^\/models\/([^/]+)$/, modelPage, "models"],
 ];
 
+function parseHash() {
+  const hash = location.hash.replace(/^#/, "") || "/";
+  const at = hash.indexOf("?");
+  const path = at < 0 ? hash : hash.slice(0, at);
+  const query = new URLSearchParams(at < 0 ? "" : hash.slice(at + 1));
+  return { path, query };
+}
+
 let cleanups = [];
 let current = 0; // the number of the route being shown
 
