@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import _scale
+import _ui
 import mlflow
 import numpy as np
 from _common import (
@@ -62,6 +63,10 @@ STORE_NOTES = {
     EXPORT_CLI: "the `tracklite` command's `export` (release build), REST (`--to`) or direct "
     "(`--postgres` and `--artifacts`)",
     CLI: "the `tracklite` command (release build), run as a process per call",
+    _ui.VIEWER: "the viewer (`tracklite ui`) in headless Chromium (Debian's), driven by "
+    "playwright; a fresh browser context per page load",
+    _ui.MLFLOW_UI: "MLflow's own UI, `mlflow server --backend-store-uri tracklite://<store>` "
+    "(the plugin) on the same store, in the same browser",
     EXPORT_IMPORT: "MLflow's own export tool (mlflow-export-import), `export_run` then "
     "`import_run`, from an MLflow sqlite store to the same server",
 }
@@ -166,6 +171,20 @@ TARGETS = (
         200,
     ),
     Target(
+        "viewer: first chart of a 1,000,000-point series < 200 ms",
+        _ui.FIRST_CHART,
+        _ui.VIEWER,
+        "<=",
+        200,
+    ),
+    Target(
+        "viewer: run table of an experiment of 10,000 runs ≤ 300 ms",
+        _ui.RUNS_PAGE,
+        _ui.VIEWER,
+        "<=",
+        300,
+    ),
+    Target(
         "REST export ≥ 90% of the log-batch poster (same server, same run)",
         EXPORT_REST,
         EXPORT_CLI,
@@ -250,7 +269,8 @@ def _nominal(target: Target) -> int | None:
     for n in SEARCH_SIZES:
         if target.workload == search(n):
             return n
-    return None
+    ui_sizes = {_ui.FIRST_CHART: _ui.CHART_POINTS, _ui.RUNS_PAGE: _ui.PAGE_RUNS}
+    return ui_sizes.get(target.workload)
 
 
 def _cell(text: str) -> str:

@@ -14,7 +14,9 @@ ceilings its goals are ratios of (``_export.py``); and tracklite alone at
 scale (``_scale.py``): search, open, ``tracklite experiments``,
 ``tracklite runs`` and a process's peak RSS on stores of 1,000 to
 1,000,000 runs, kept between runs under ``$TRACKLITE_BENCH_STORES``
-(``--quick``: up to 10,000 runs). Writes BENCHMARKS.md
+(``--quick``: up to 10,000 runs); and the viewer in headless Chromium
+(``_ui.py``): time to first chart of a 1,000,000-point series, and the run
+table of 10,000 runs next to MLflow's UI. Writes BENCHMARKS.md
 (the machine, the targets with met or not met, every figure with its
 ratio to MLflow's sqlite store, and the figures themselves in a comment at
 its end) and charts, docs/benchmarks.png and docs/benchmarks-scale.png.
@@ -44,6 +46,7 @@ import _reads
 import _registry
 import _results
 import _scale
+import _ui
 import _writes
 from _chart import write_chart, write_scale_chart
 from _common import Row, log
@@ -71,6 +74,7 @@ GROUPS: dict[str, Workload] = {
     "registry": _registry.registry_rows,
     "export": _export.export_rows,
     "scale": _scale.scale_rows,
+    "ui": _ui.ui_rows,
 }
 
 

@@ -94,7 +94,7 @@ def test_report_header_and_targets(smoke_run) -> None:
         assert fact in text
     assert "--smoke" in text  # the command line
     targets = _section(text, "Targets")
-    assert len(targets) == 24  # 14, and 10 of the scale group
+    assert len(targets) == 26  # 14, 10 of the scale group and 2 of the ui group
     for _, _, status in targets:
         assert status in ("met", "**not met**") or status.startswith("not measured"), status
     assert "docs/benchmarks.png" in text
@@ -139,6 +139,21 @@ def test_export_rows_are_measured_or_say_why(smoke_run) -> None:
         assert row[3] == unit, row
         if row[2] == "skipped":
             # no services here (or no mlflow-export-import): said so, never a failure
+            assert row[5].startswith("skipped: "), row
+        else:
+            assert float(row[2].replace(",", "")) > 0, row
+
+
+def test_ui_rows_are_measured_or_say_why(smoke_run) -> None:
+    out, _ = smoke_run
+    rows = _section((out / "BENCHMARKS.md").read_text(), "Results")
+    ui = _module("_ui")
+    cells = {(r[0], r[1]): r for r in rows}
+    for workload, kind, unit in ui.ROWS:
+        row = cells[(workload, kind)]
+        assert row[3] == unit, row
+        if row[2] == "skipped":
+            # no browser here, or MLflow's server did not start: said so
             assert row[5].startswith("skipped: "), row
         else:
             assert float(row[2].replace(",", "")) > 0, row
