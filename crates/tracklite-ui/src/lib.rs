@@ -23,6 +23,7 @@ mod api;
 mod assets;
 mod error;
 mod host;
+mod http;
 mod json;
 mod query;
 mod reply;

@@ -702,3 +702,63 @@ fn start_polling(options: &Options) -> Server {
         }
     }
 }
+
+/// Reads one reply (head and `Content-Length` body) from a kept-alive
+/// connection; returns its status and body.
+fn read_reply(conn: &mut std::io::BufReader<TcpStream>) -> (u16, Vec<u8>) {
+    use std::io::BufRead;
+    let mut line = String::new();
+    conn.read_line(&mut line).unwrap();
+    let status = line[9..12].parse().unwrap();
+    let mut length = 0;
+    loop {
+        line.clear();
+        conn.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; length];
+    conn.read_exact(&mut body).unwrap();
+    (status, body)
+}
+
+#[test]
+fn many_kept_alive_connections_are_all_answered() {
+    // A browser keeps several connections open between requests; each
+    // must be answered while the others stay open, and answered again.
+    let f = fixture();
+    let server = start(&f.store);
+    let port = server.local_addr().port();
+    let mut conns: Vec<std::io::BufReader<TcpStream>> = (0..24)
+        .map(|_| {
+            let conn = TcpStream::connect(server.local_addr()).unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            std::io::BufReader::new(conn)
+        })
+        .collect();
+    for round in 0..2 {
+        for conn in &mut conns {
+            write!(
+                conn.get_mut(),
+                "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+            )
+            .unwrap();
+        }
+        for (i, conn) in conns.iter_mut().enumerate() {
+            let (status, body) = read_reply(conn);
+            assert_eq!(status, 200, "connection {i}, round {round}");
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["read_only"], true);
+        }
+    }
+    // Stopping closes the connections still open.
+    server.stop();
+    for conn in &mut conns {
+        let mut rest = Vec::new();
+        assert_eq!(conn.read_to_end(&mut rest).unwrap(), 0);
+    }
+}
