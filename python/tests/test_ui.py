@@ -435,6 +435,57 @@ def test_run_page_shows_params_previews_and_a_downsampled_chart(
     _shot(page, "run-text")
 
 
+def test_chart_zoom_time_axis_and_log_scale(
+    page: Any, server: str, populated: dict[str, Any]
+) -> None:
+    big = populated["big"]
+    page.goto(f"{server}/#/runs/{big}")
+    chart = page.locator("[data-testid=chart][data-key=signal][data-drawn=true]")
+    chart.wait_for()
+    data = "() => window.__tracklite.charts.signal"
+
+    # Dragging across the middle of the plot asks for that x range again:
+    # its points are the range's own, not the whole series stretched.
+    box = chart.get_by_test_id("chart-canvas").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.35, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.55, y, steps=5)
+    page.mouse.up()
+    page.wait_for_function(f"() => ({data})().series[0].count < {BIG_POINTS}")
+    zoomed = page.evaluate(data)["series"][0]
+    assert 0 < zoomed["count"] < BIG_POINTS // 2, zoomed["count"]
+    lo, hi = min(zoomed["x"]), max(zoomed["x"])
+    assert 0 < lo < hi < BIG_POINTS - 1, (lo, hi)
+    assert zoomed["count"] == hi - lo + 1  # every step of the range is counted
+    _shot(page, "run-zoomed")
+    # A double click shows the whole series again.
+    chart.get_by_test_id("chart-canvas").dblclick()
+    page.wait_for_function(f"() => ({data})().series[0].count === {BIG_POINTS}")
+
+    # Time on the x axis: the points' timestamps (ms), as the store holds them.
+    page.get_by_test_id("chart-x").select_option("time")
+    page.wait_for_function(f"() => ({data})().x === 'time'")
+    timed = page.evaluate(data)["series"][0]
+    history = populated["store"].metric_history(big, "signal")
+    stamps = list(history.timestamps)
+    assert min(timed["x"]) == min(stamps) and max(timed["x"]) == max(stamps)
+    page.get_by_test_id("chart-x").select_option("step")
+    page.wait_for_function(f"() => ({data})().x === 'step'")
+
+    # Log y redraws the same data on another scale: the picture changes.
+    canvas = chart.get_by_test_id("chart-canvas")
+    picture = "c => c.toDataURL()"
+    linear = canvas.evaluate(picture)
+    page.get_by_test_id("chart-log").check()
+    page.wait_for_function(
+        "([c, before]) => c.toDataURL() !== before", arg=[canvas.element_handle(), linear]
+    )
+    _shot(page, "run-log-y")
+    page.get_by_test_id("chart-log").uncheck()
+
+
 def test_live_refresh_shows_a_newly_logged_point(
     page: Any, server: str, populated: dict[str, Any]
 ) -> None:

@@ -59,8 +59,9 @@ class MetricPanel {
         key: this.key,
         x: settings.x,
         buckets: Math.min(MAX_BUCKETS, this.chart.plotWidth()),
-        x_min: this.range ? this.range[0] : null,
-        x_max: this.range ? this.range[1] : null,
+        // Steps and timestamps are whole numbers; a dragged range is not.
+        x_min: this.range ? Math.floor(this.range[0]) : null,
+        x_max: this.range ? Math.ceil(this.range[1]) : null,
       });
     } catch (err) {
       if (seq === this.seq) this.status.textContent = `error: ${err.message}`;
