@@ -516,6 +516,31 @@ def test_live_refresh_shows_a_newly_logged_point(
     _shot(page, "run-live")
 
 
+def test_run_table_follows_a_running_run(page: Any, server: str, populated: dict[str, Any]) -> None:
+    store = populated["store"]
+    experiment = store.create_experiment("ui-table-live")
+    run = store.create_run(experiment, run_name="training").info.run_id
+    store.log_metric(run, "loss", 2.5, step=0)
+    store.flush()
+    _open_runs(page, server, experiment)
+    row = page.locator(f"[data-testid=run-row][data-run-id='{run}']")
+    assert row.get_attribute("data-status") == "RUNNING"
+    loss = row.locator("[data-column='metrics.loss']")
+    assert loss.inner_text() == "2.5"
+    # A new latest value, once folded, shows in the row; so does the end.
+    store.log_metric(run, "loss", 0.75, step=1)
+    store.flush()
+    page.wait_for_function(
+        "css => document.querySelector(css)?.textContent === '0.75'",
+        arg=f"[data-testid=run-row][data-run-id='{run}'] [data-column='metrics.loss']",
+        timeout=LIVE_DEADLINE_MS,
+    )
+    store.end_run(run)
+    row.and_(page.locator("[data-status=FINISHED]")).wait_for(timeout=LIVE_DEADLINE_MS)
+    assert "FINISHED" in row.inner_text()
+    _shot(page, "runs-live")
+
+
 def test_registry_pages_show_the_model_and_its_alias(
     page: Any, server: str, populated: dict[str, Any]
 ) -> None:
