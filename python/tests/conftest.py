@@ -6,9 +6,11 @@ unset (restored afterwards)."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,3 +73,56 @@ def store(store_path: Path):  # -> tracklite.Store
     import tracklite
 
     return tracklite.Store(store_path)
+
+
+REPO = Path(__file__).resolve().parents[2]
+#: Debian's Chromium, which the browser tests drive through playwright
+#: (playwright's own browser download is never used).
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+#: Headless Chromium on a machine with no network: nothing in the
+#: background reaches out, and only the loopback server resolves, so a
+#: page's outside links fail at once.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+
+def _browser_tools_present() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return os.access(CHROMIUM, os.X_OK)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium, installed by scripts/ui-env.sh when missing. If it
+    cannot be installed, the test fails under CI and is skipped elsewhere."""
+    if not _browser_tools_present():
+        done = subprocess.run(
+            ["bash", str(REPO / "scripts" / "ui-env.sh")],
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            check=False,
+        )
+        if done.returncode != 0 or not _browser_tools_present():
+            message = f"scripts/ui-env.sh could not install the browser:\n{done.stderr[-2000:]}"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

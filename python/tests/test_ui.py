@@ -9,7 +9,7 @@ through the viewer's JSON API.
 The browser is Debian's Chromium driven by the ``playwright`` package
 (``scripts/ui-env.sh`` installs both when missing); without them the tests
 skip, except in CI (``CI`` set), where that is a failure. Screenshots of each
-page go to ``target/ui-screenshots/`` (``TRACKLITE_UI_SCREENSHOTS`` to
+page go to ``test-artifacts/viewer/`` (``TRACKLITE_UI_SCREENSHOTS`` to
 change it); the path is printed at the start."""
 
 from __future__ import annotations
@@ -36,16 +36,6 @@ import pytest
 import tracklite
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
 PAGE_DEADLINE_MS = 30_000
 START_DEADLINE_S = 30.0
 #: How long a newly logged point may take to reach the chart: the page polls every 2 s.
@@ -58,7 +48,7 @@ NOTES = "first line of the notes\nsecond line, with ünïcödé\n"
 
 
 def _screenshots() -> Path:
-    path = Path(os.environ.get("TRACKLITE_UI_SCREENSHOTS", REPO / "target" / "ui-screenshots"))
+    path = Path(os.environ.get("TRACKLITE_UI_SCREENSHOTS", REPO / "test-artifacts" / "viewer"))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -184,41 +174,6 @@ def _announced_url(proc: subprocess.Popen[str]) -> str:
             stderr = proc.stderr.read() if proc.stderr else ""
             pytest.fail(f"tracklite ui exited with {proc.returncode}: {stderr}")
     pytest.fail(f"tracklite ui printed no URL within {START_DEADLINE_S} s")
-
-
-def _ui_tools_present() -> bool:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return False
-    return os.access(CHROMIUM, os.X_OK)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Chromium, installed by scripts/ui-env.sh when missing."""
-    if not _ui_tools_present():
-        done = subprocess.run(
-            ["bash", str(REPO / "scripts" / "ui-env.sh")],
-            capture_output=True,
-            text=True,
-            timeout=1200,
-            check=False,
-        )
-        if done.returncode != 0 or not _ui_tools_present():
-            message = f"Chromium or playwright missing; scripts/ui-env.sh:\n{done.stderr[-2000:]}"
-            if os.environ.get("CI"):
-                pytest.fail(message)
-            pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    print(f"\nviewer screenshots: {_screenshots()}")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

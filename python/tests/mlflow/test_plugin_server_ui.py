@@ -37,53 +37,8 @@ mlflow = pytest.importorskip("mlflow")
 REPO = Path(__file__).resolve().parents[3]
 #: Where the screenshots are kept for a person to look at (gitignored).
 SCREENSHOTS = REPO / "test-artifacts" / "mlflow-ui"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SERVER_START_DEADLINE = 180.0  # s; first start imports MLflow's server
 PAGE_DEADLINE_MS = 60_000
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # Only the loopback server resolves: the UI's outside links fail at once.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
-
-
-def _ui_tools_present() -> bool:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return False
-    return os.access(CHROMIUM, os.X_OK)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Chromium, installed by scripts/ui-env.sh when missing."""
-    if not _ui_tools_present():
-        done = subprocess.run(
-            ["bash", str(REPO / "scripts" / "ui-env.sh")],
-            capture_output=True,
-            text=True,
-            timeout=1200,
-            check=False,
-        )
-        if done.returncode != 0 or not _ui_tools_present():
-            message = f"scripts/ui-env.sh could not install the browser:\n{done.stderr[-2000:]}"
-            if os.environ.get("CI"):
-                pytest.fail(message)
-            pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _free_port() -> int:
