@@ -172,17 +172,28 @@ impl Store {
 
     /// The contents of the artifact file at `path`.
     pub fn read_artifact(&self, run_id: &str, path: &str) -> Result<Vec<u8>> {
+        let real = self.artifact_file(
+            run_id,
+            path,
+            "read the files in it, or use download_artifacts",
+        )?;
+        fs::read(&real).map_err(|e| Error::io(&real, e))
+    }
+
+    /// Where the artifact file at `path` of a run is; a directory there is
+    /// an error whose rule ends with `instead`.
+    fn artifact_file(&self, run_id: &str, path: &str, instead: &str) -> Result<PathBuf> {
         let arts = self.readable(run_id)?;
         let real = arts.existing(path)?.ok_or_else(|| arts.not_found(path))?;
         if real.is_dir() {
             return Err(ValidationError::InvalidValue {
                 field: "artifact path",
                 value: path.to_string(),
-                rule: "is a directory; read the files in it, or use download_artifacts".into(),
+                rule: format!("is a directory; {instead}"),
             }
             .into());
         }
-        fs::read(&real).map_err(|e| Error::io(&real, e))
+        Ok(real)
     }
 
     /// At most the first `max_bytes` bytes of the artifact file at `path`,
@@ -206,16 +217,7 @@ impl Store {
         path: &str,
         max_bytes: u64,
     ) -> Result<(Vec<u8>, u64)> {
-        let arts = self.readable(run_id)?;
-        let real = arts.existing(path)?.ok_or_else(|| arts.not_found(path))?;
-        if real.is_dir() {
-            return Err(ValidationError::InvalidValue {
-                field: "artifact path",
-                value: path.to_string(),
-                rule: "is a directory; list it, or read the files in it".into(),
-            }
-            .into());
-        }
+        let real = self.artifact_file(run_id, path, "list it, or read the files in it")?;
         let file = File::open(&real).map_err(|e| Error::io(&real, e))?;
         let size = file.metadata().map_err(|e| Error::io(&real, e))?.len();
         let mut head = Vec::with_capacity(size.min(max_bytes) as usize);
