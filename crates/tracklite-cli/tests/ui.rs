@@ -53,14 +53,7 @@ fn serves_until_sigterm() {
     let runs: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(runs["runs"][0]["run_id"], run.run_id.as_str());
     assert_eq!(runs["runs"][0]["run_name"], "served");
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = stop(child, "-TERM");
     assert!(
         stderr.contains("terminated: stopping the viewer"),
         "{stderr}"
@@ -120,14 +113,7 @@ fn allowing_a_remote_host_warns() {
         line.starts_with("tracklite ui: http://127.0.0.1:"),
         "{line}"
     );
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = stop(child, "-INT");
     assert!(
         stderr.contains("warning: serving") && stderr.contains("on 0.0.0.0, beyond this machine"),
         "{stderr}"
@@ -136,4 +122,17 @@ fn allowing_a_remote_host_warns() {
         stderr.contains("interrupted: stopping the viewer"),
         "{stderr}"
     );
+}
+
+/// Sends `signal` to the viewer, which must exit cleanly (status 0);
+/// returns what it wrote to stderr.
+fn stop(child: std::process::Child, signal: &str) -> String {
+    let killed = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    String::from_utf8(out.stderr).unwrap()
 }
