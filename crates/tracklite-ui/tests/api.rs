@@ -736,7 +736,8 @@ fn many_kept_alive_connections_are_all_answered() {
     let mut conns: Vec<std::io::BufReader<TcpStream>> = (0..24)
         .map(|_| {
             let conn = TcpStream::connect(server.local_addr()).unwrap();
-            conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
             std::io::BufReader::new(conn)
         })
         .collect();
