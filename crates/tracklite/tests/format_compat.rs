@@ -118,6 +118,9 @@ const V10_RUNS_OBJECTS: &[(&str, &str)] = &[
     ("TRIGGER", "run_counts_on_move"),
 ];
 const V1_RUNS_INDEX: &str = "CREATE INDEX runs_by_experiment ON runs (experiment_id, start_time)";
+/// The metric index as schema 2 to 10 had it: every series, none apart.
+const V2_METRIC_INDEX: &str = "DROP INDEX metric_series_nan; DROP INDEX metric_series_by_key;
+    CREATE INDEX metric_series_by_key ON metric_series (key, last_value)";
 
 /// Every file under `root`, relative to it, leaving out the artifacts
 /// folder and SQLite's transient `-wal` and `-shm` files.
@@ -640,6 +643,7 @@ fn a_version_5_index_gains_the_dataset_links_of_imports() {
             conn.execute_batch(&format!("DROP {kind} {name}")).unwrap();
         }
         conn.execute_batch(V1_RUNS_INDEX).unwrap();
+        conn.execute_batch(V2_METRIC_INDEX).unwrap();
         conn.pragma_update(None, "user_version", 5).unwrap();
     }
     assert!(schema(&index).objects.len() < current.objects.len());

@@ -136,15 +136,21 @@ const V6_TABLES: &[&str] = &[
 ];
 
 /// What later versions add to version 6's tables (version 10: an index and
-/// triggers on `runs`), left out of the old copy; version 10 also dropped
-/// this version 1 index, which the old copy gets back.
+/// triggers on `runs`; version 11: the partial metric indexes), left out of
+/// the old copy; version 10 dropped this version 1 index and version 11
+/// replaced the version 2 metric index, which the old copy gets back.
 const LATER_OBJECTS: &[&str] = &[
     "runs_by_start",
     "run_counts_on_insert",
     "run_counts_on_delete",
     "run_counts_on_move",
+    "metric_series_by_key",
+    "metric_series_nan",
 ];
 const V1_RUNS_INDEX: &str = "CREATE INDEX runs_by_experiment ON runs (experiment_id, start_time)";
+/// The metric index as schema 2 to 10 had it.
+const V2_METRIC_INDEX: &str =
+    "CREATE INDEX metric_series_by_key ON metric_series (key, last_value)";
 
 fn make_old(index: &Path) {
     let old = index.with_extension("old");
@@ -182,6 +188,7 @@ fn make_old(index: &Path) {
             }
         }
         conn.execute_batch(V1_RUNS_INDEX).unwrap();
+        conn.execute_batch(V2_METRIC_INDEX).unwrap();
         conn.execute_batch(
             "DETACH cur; DELETE FROM meta WHERE key = 'page_checksums';
              PRAGMA user_version = 6;",

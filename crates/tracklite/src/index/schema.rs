@@ -413,11 +413,26 @@ BEGIN
 END;
 ";
 
+/// Version 11: the metric index holds only the series whose latest value
+/// is a number. A new series (no point yet) then enters it once, when its
+/// first value is folded, rather than entering it empty and moving at that
+/// fold: five fewer index pages written per run of five metrics, and five
+/// fewer moves at its end. Search reads it only for numbers (`<`, `>`,
+/// `=`, order by a metric); the NaN-valued series, which `!=` matches, have
+/// their own small index.
+const V11: &str = "
+DROP INDEX IF EXISTS metric_series_by_key;
+CREATE INDEX metric_series_by_key ON metric_series (key, last_value)
+    WHERE last_value IS NOT NULL;
+CREATE INDEX metric_series_nan ON metric_series (key)
+    WHERE last_value IS NULL AND last_bits IS NOT NULL;
+";
+
 /// The first schema version whose pages carry checksums.
 pub const PAGE_CHECKSUMS_VERSION: u32 = 7;
 
 /// The migrations, in order: entry `i` takes a store from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -31,18 +31,22 @@ pub(super) fn metric_test(sql: &mut Sql, alias: &str, test: &NumTest) {
     } else {
         Sql::plain(&last)
     };
+    // Each test names `last_value IS NOT NULL` or the NaN condition, which
+    // the two partial indexes on (key, ...) are made with: a clause that
+    // drives a query reads them rather than every series.
     if test.op == Comparator::Ne {
         // NaN (a NULL value of a series that has points) differs from everything.
-        sql.push("(")
+        sql.push(&format!("(({last} IS NOT NULL AND "))
             .append(&value)
             .push(" != ")
             .bind(bound)
             .push(&format!(
-                " OR ({last} IS NULL AND {alias}.last_bits IS NOT NULL))"
+                ") OR ({last} IS NULL AND {alias}.last_bits IS NOT NULL))"
             ));
     } else {
         // A NULL value (NaN, or no point yet) passes no comparison.
-        sql.append(&value)
+        sql.push(&format!("{last} IS NOT NULL AND "))
+            .append(&value)
             .push(" ")
             .push(op_sql(test.op))
             .push(" ")
