@@ -140,6 +140,22 @@ pub fn series_id_in(tx: &Connection, run_id: &str, key: &str) -> Result<u64> {
     Ok(id as u64)
 }
 
+/// The blocks of run `run_id` that a writer may still be adding to, read
+/// through `conn` (a caller's transaction, say).
+pub fn unsealed_blocks_in(conn: &Connection, run_id: &str) -> Result<Vec<BlockRow>> {
+    let cols = BLOCK_COLUMNS
+        .split(", ")
+        .map(|c| format!("b.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {cols} FROM metric_blocks b JOIN metric_series s ON s.series_id = b.series_id
+         WHERE b.sealed = 0 AND s.run_uuid = ?1 ORDER BY b.first_page"
+    ))?;
+    let rows = stmt.query_map([run_id], block_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// The first page past every block the index has (0 with none).
 pub fn end_of_blocks_in(conn: &Connection) -> Result<u64> {
     // Blocks are at most MAX_BLOCK_PAGES long: only those that start this
@@ -339,22 +355,10 @@ impl Index {
 
     /// Blocks that a writer may still be adding to, of one run or of all.
     pub fn unsealed_blocks(&self, run_id: Option<&str>) -> Result<Vec<BlockRow>> {
-        let cols = BLOCK_COLUMNS
-            .split(", ")
-            .map(|c| format!("b.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
         // Two statements, so that each can use the partial index of open
         // blocks (an `?1 IS NULL OR ...` test would scan every block).
         let rows = match run_id {
-            Some(run_id) => {
-                let mut stmt = self.conn.prepare_cached(&format!(
-                    "SELECT {cols} FROM metric_blocks b JOIN metric_series s ON s.series_id = b.series_id
-                     WHERE b.sealed = 0 AND s.run_uuid = ?1 ORDER BY b.first_page"
-                ))?;
-                let rows = stmt.query_map([run_id], block_row)?;
-                rows.collect::<rusqlite::Result<_>>()?
-            }
+            Some(run_id) => unsealed_blocks_in(&self.conn, run_id)?,
             None => {
                 // `+first_page`: ordered by the primary key itself, SQLite
                 // would read every block in order (at each store open)

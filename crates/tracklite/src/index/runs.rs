@@ -134,13 +134,35 @@ pub fn ensure_active(conn: &Connection, run_id: &str) -> Result<()> {
 }
 
 fn put_tag(conn: &Connection, run_id: &str, key: &str, value: &str) -> Result<()> {
-    conn.prepare_cached("INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?1, ?2, ?3)")?
-        .execute(params![run_id, key, value])?;
+    put_tag_row(conn, run_id, key, value)?;
     if key == RUN_NAME_TAG {
         conn.prepare_cached("UPDATE runs SET name = ?2 WHERE run_uuid = ?1")?
             .execute(params![run_id, value])?;
     }
     Ok(())
+}
+
+/// Writes a tag's row, leaving the run row as it is.
+fn put_tag_row(conn: &Connection, run_id: &str, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?1, ?2, ?3)")?
+        .execute(params![run_id, key, value])?;
+    Ok(())
+}
+
+/// A run's info, read through `conn`.
+fn run_info_in(conn: &Connection, run_id: &str, default_root: &str) -> Result<RunInfo> {
+    conn.prepare_cached(&format!("{INFO_SELECT} WHERE r.run_uuid = ?1"))?
+        .query_row([run_id], |r| info_row(r, default_root))
+        .optional()?
+        .ok_or_else(|| Error::not_found(EntityKind::Run, run_id))
+}
+
+/// The experiment of run `run_id`.
+pub(crate) fn run_experiment(conn: &Connection, run_id: &str) -> Result<i64> {
+    conn.prepare_cached("SELECT experiment_id FROM runs WHERE run_uuid = ?1")?
+        .query_row([run_id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::not_found(EntityKind::Run, run_id))
 }
 
 /// Updates an active run's status, end time or name, in the caller's
@@ -163,14 +185,20 @@ pub(crate) fn update_run_in(tx: &Connection, run_id: &str, update: &RunUpdate) -
 
 impl Index {
     /// Creates a RUNNING run in an active experiment, with its tags (the
-    /// name and parent tags added) and params.
-    pub fn create_run(
+    /// name and parent tags added) and params, and returns its info.
+    ///
+    /// `ahead`, when given, does more in the same commit (the run's series
+    /// made ahead, `store/forecast.rs`) inside a savepoint: when it fails,
+    /// what it did is rolled back and the run is created without it.
+    pub fn create_run<T>(
         &mut self,
         run: &StoredRun<'_>,
         tags: &[(String, String)],
         params: &[(String, String)],
-    ) -> Result<()> {
-        let tx = self.write()?;
+        default_root: &str,
+        ahead: Option<impl FnOnce(&Connection) -> Result<T>>,
+    ) -> Result<(RunInfo, Option<T>)> {
+        let mut tx = self.write()?;
         if Self::experiment_stage(&tx, run.experiment_id)? != LifecycleStage::Active {
             return Err(Error::Deleted {
                 kind: EntityKind::Experiment,
@@ -182,24 +210,37 @@ impl Index {
             run_stage(&tx, parent)?;
         }
         insert_run(&tx, run)?;
+        // The row already has the name: the tags go in as rows only.
         for (k, v) in tags {
-            put_tag(&tx, run.run_id, k, v)?;
+            put_tag_row(&tx, run.run_id, k, v)?;
         }
         put_new_params(&tx, run.run_id, params)?;
-        put_tag(&tx, run.run_id, RUN_NAME_TAG, run.name)?;
+        put_tag_row(&tx, run.run_id, RUN_NAME_TAG, run.name)?;
         if let Some(parent) = run.parent_run_id {
-            put_tag(&tx, run.run_id, PARENT_RUN_TAG, parent)?;
+            put_tag_row(&tx, run.run_id, PARENT_RUN_TAG, parent)?;
         }
+        let made = match ahead {
+            Some(ahead) => {
+                let sp = tx.savepoint()?;
+                match ahead(&sp) {
+                    Ok(made) => {
+                        sp.commit()?;
+                        Some(made)
+                    }
+                    // Dropping the savepoint rolls it back.
+                    Err(_) => None,
+                }
+            }
+            None => None,
+        };
+        // Read in the creating transaction: no second one to read it back.
+        let info = run_info_in(&tx, run.run_id, default_root)?;
         tx.commit()?;
-        Ok(())
+        Ok((info, made))
     }
 
     pub fn run_info(&self, run_id: &str, default_root: &str) -> Result<RunInfo> {
-        self.conn
-            .prepare_cached(&format!("{INFO_SELECT} WHERE r.run_uuid = ?1"))?
-            .query_row([run_id], |r| info_row(r, default_root))
-            .optional()?
-            .ok_or_else(|| Error::not_found(EntityKind::Run, run_id))
+        run_info_in(&self.conn, run_id, default_root)
     }
 
     pub fn params(&self, run_id: &str) -> Result<BTreeMap<String, String>> {

@@ -38,6 +38,20 @@ impl OpenBlock {
         first_page: u64,
         pages: u32,
     ) -> Result<Vec<OpenBlock>> {
+        let headers = Self::write_new(log, series_ids, first_page, pages)?;
+        Self::map_new(log, headers)
+    }
+
+    /// Writes one new block of `pages` pages for each of `series_ids`,
+    /// side by side from `first_page`, and returns their headers: the
+    /// first half of [`OpenBlock::create_many`], which a run's creation
+    /// does for the series it makes ahead (`store/forecast.rs`).
+    pub fn write_new(
+        log: &LogFile,
+        series_ids: &[u64],
+        first_page: u64,
+        pages: u32,
+    ) -> Result<Vec<BlockHeader>> {
         let block_len = pages as usize * PAGE as usize;
         let created_ms = crate::entities::now_ms();
         let headers: Vec<BlockHeader> = series_ids
@@ -62,7 +76,17 @@ impl OpenBlock {
             image[i * block_len..i * block_len + encoded.len()].copy_from_slice(&encoded);
         }
         log.write_block(&image, first_page)?;
-        let maps = log.map_blocks(first_page, pages, headers.len())?;
+        Ok(headers)
+    }
+
+    /// Maps blocks that [`OpenBlock::write_new`] wrote (side by side, of
+    /// one size, none written to since) with one mapping, for appending.
+    pub fn map_new(log: &LogFile, headers: Vec<BlockHeader>) -> Result<Vec<OpenBlock>> {
+        let Some(first) = headers.first() else {
+            return Ok(Vec::new());
+        };
+        let pages = first.pages;
+        let maps = log.map_blocks(first.first_page, pages, headers.len())?;
         Ok(maps
             .into_iter()
             .zip(headers)

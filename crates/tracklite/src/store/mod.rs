@@ -7,6 +7,7 @@ mod downsample;
 mod durability;
 mod experiments;
 mod export_journal;
+mod forecast;
 mod logged_models;
 mod metrics;
 mod registry;
@@ -81,6 +82,8 @@ pub(crate) struct Inner {
     writers: Mutex<HashMap<String, WriterState>>,
     /// A clock of uses of `writers`, to close the least recently used.
     writer_ticks: AtomicU64,
+    /// The metric keys new runs will likely log (`forecast.rs`).
+    forecast: Mutex<forecast::Forecast>,
     /// Opened with [`Store::open_read_only`].
     read_only: bool,
     /// Whether ending a run and closing a writer sync to disk.
@@ -214,6 +217,7 @@ impl Store {
                 log: Mutex::new(process::PerProcess::new(Arc::new(log))),
                 writers: Mutex::new(HashMap::new()),
                 writer_ticks: AtomicU64::new(0),
+                forecast: Mutex::new(forecast::Forecast::default()),
                 read_only,
                 durability: DurabilityCell::default(),
             }),

@@ -8,8 +8,8 @@ use super::writer::WriterState;
 use super::{lock, Store};
 use crate::entities::RunUpdate;
 use crate::error::Result;
-use crate::index::runs::update_run_in;
-use crate::index::{BlockRow, Index};
+use crate::index::runs::{run_experiment, update_run_in};
+use crate::index::{unsealed_blocks_in, BlockRow, Index};
 use crate::log::Stop;
 use crate::Durability;
 
@@ -30,8 +30,29 @@ impl Store {
         writer: Option<&mut WriterState>,
     ) -> Result<()> {
         let mut cached = lock(&self.inner.writers).remove(run_id);
-        let mut writers: Vec<&mut WriterState> = cached.iter_mut().chain(writer).collect();
-        let ended = self.end_in_one_commit(run_id, update, &mut writers);
+        // Series made ahead for the run that no writer took are sealed
+        // with the rest (best effort: left open, recovery seals them).
+        let mut unclaimed = self
+            .inner
+            .take_made(run_id)
+            .and_then(|made| WriterState::starting(&self.inner, run_id, Some(made)).ok());
+        let mut writers: Vec<&mut WriterState> = cached
+            .iter_mut()
+            .chain(unclaimed.iter_mut())
+            .chain(writer)
+            .collect();
+        let logged: Vec<String> = writers
+            .iter()
+            .flat_map(|w| w.logged_keys())
+            .map(str::to_owned)
+            .collect();
+        let ended = self.end_in_one_commit(run_id, update, &mut writers, !logged.is_empty());
+        // The next run this process creates in the experiment gets these
+        // keys' series made ahead (forecast.rs).
+        if let Ok(Some(experiment_id)) = ended {
+            self.inner.remember_keys(experiment_id, logged);
+        }
+        let ended = ended.map(|_| ());
         for w in writers {
             if ended.is_ok() {
                 w.release_blocks();
@@ -43,30 +64,46 @@ impl Store {
         ended
     }
 
+    /// Returns the run's experiment when `want_experiment` is set.
     fn end_in_one_commit(
         &self,
         run_id: &str,
         update: &RunUpdate,
         writers: &mut [&mut WriterState],
-    ) -> Result<()> {
+        want_experiment: bool,
+    ) -> Result<Option<i64>> {
         let own: HashSet<u64> = writers.iter().flat_map(|w| w.block_pages()).collect();
         let log = self.inner.log()?;
         let mut index = self.inner.index()?;
         // Blocks of other writers (other processes, dead ones) whose points
-        // the summaries lack: read outside the transaction, folded inside;
-        // folding is idempotent should another process fold them meanwhile.
-        let stale: Vec<BlockRow> = index
-            .unsealed_blocks(Some(run_id))?
-            .into_iter()
-            .filter(|b| !own.contains(&b.first_page) && has_unsummarized_point(&*log, b))
-            .collect();
+        // the summaries lack; folding is idempotent should another process
+        // fold them meanwhile.
+        let stale = |conn: &rusqlite::Connection| -> Result<Vec<BlockRow>> {
+            Ok(unsealed_blocks_in(conn, run_id)?
+                .into_iter()
+                .filter(|b| !own.contains(&b.first_page) && has_unsummarized_point(&*log, b))
+                .collect())
+        };
         let power_loss = self.durability() == Durability::PowerLoss;
+        // With power-loss durability they are read before the log is synced
+        // (outside the transaction, so that the write lock is not held
+        // through a sync), so that every point folded is on disk; otherwise
+        // inside it, with no read transaction of its own.
+        let stale_before = if power_loss {
+            Some(stale(index.conn())?)
+        } else {
+            None
+        };
         if power_loss {
             // The points reach the disk before the end that commits them.
             log.sync()?;
         }
-        let mut commit = |index: &mut Index| -> Result<()> {
+        let mut commit = |index: &mut Index| -> Result<Option<i64>> {
             let tx = index.write()?;
+            let stale = match &stale_before {
+                Some(before) => before.clone(),
+                None => stale(&tx)?,
+            };
             for w in writers.iter_mut() {
                 if w.has_news(true) {
                     w.fold_in(&tx, &*log, true)?;
@@ -76,8 +113,11 @@ impl Store {
                 fold_block(&tx, &*log, b.first_page, Stop::AtFirstGap, false)?;
             }
             update_run_in(&tx, run_id, update)?;
+            let experiment = want_experiment
+                .then(|| run_experiment(&tx, run_id))
+                .transpose()?;
             tx.commit()?;
-            Ok(())
+            Ok(experiment)
         };
         if power_loss {
             index.durably(commit)

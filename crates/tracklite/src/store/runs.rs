@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use super::{lock, Store, ARTIFACTS_DIR};
+use rusqlite::Connection;
+
+use super::{forecast, lock, Store, ARTIFACTS_DIR};
 use crate::artifacts::leftovers;
 use crate::entities::{
     now_ms, BackingRun, DatasetInput, LifecycleStage, NewRun, Run, RunInfo, RunStatus, RunUpdate,
@@ -87,7 +89,18 @@ impl Store {
                 .filter(|u| !u.is_empty())
                 .unwrap_or_else(|| "unknown".into())
         });
-        self.inner.index()?.create_run(
+        // The series this process expects the run to log, made in the
+        // creating commit (forecast.rs).
+        let ahead = self.inner.keys_ahead(experiment_id);
+        let log = match ahead {
+            Some(_) => Some(self.inner.log()?),
+            None => None,
+        };
+        let make = ahead
+            .as_deref()
+            .zip(log.as_deref())
+            .map(|(keys, log)| |conn: &Connection| forecast::make(log, conn, &run_id, keys));
+        let (info, made) = self.inner.index()?.create_run(
             &StoredRun {
                 run_id: &run_id,
                 experiment_id,
@@ -101,8 +114,13 @@ impl Store {
             },
             &new.tags,
             &new.params,
+            &self.inner.artifact_root,
+            make,
         )?;
-        self.get_run_info(&run_id)
+        if let (Some(keys), Some(made)) = (ahead, made) {
+            self.inner.keep_made(&run_id, keys, made);
+        }
+        Ok(info)
     }
 
     /// A run's info, without params, tags and metrics.

@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+use super::forecast::MadeAhead;
 use super::{Inner, Store};
 use crate::error::{Error, Result};
 use crate::index::runs::ensure_active;
 use crate::index::BlockRow;
 use crate::log::format::{self, block_pages, BlockHeader};
-use crate::log::{OpenBlock, ReadAt};
+use crate::log::{LogFile, OpenBlock, ReadAt};
 use crate::process;
 use crate::summary::SeriesSummary;
 use crate::validate;
@@ -50,8 +51,16 @@ pub(crate) struct WriterState {
 impl WriterState {
     pub fn new(inner: &Inner, run_id: &str) -> Result<WriterState> {
         validate::run_id(run_id)?;
-        ensure_active(inner.index()?.conn(), run_id)?;
-        Ok(WriterState {
+        Self::starting(inner, run_id, inner.take_made(run_id))
+    }
+
+    /// A writer of `run_id` that takes over the series `made` ahead, if
+    /// any; without them, the run must be active.
+    pub fn starting(inner: &Inner, run_id: &str, made: Option<MadeAhead>) -> Result<WriterState> {
+        if made.is_none() {
+            ensure_active(inner.index()?.conn(), run_id)?;
+        }
+        let mut state = WriterState {
             run_id: run_id.to_string(),
             generation: process::generation(),
             keys: HashMap::new(),
@@ -59,7 +68,42 @@ impl WriterState {
             appends: 0,
             last_summary: Instant::now(),
             last_used: 0,
-        })
+        };
+        if let Some(made) = made {
+            state.take_over(inner, made)?;
+        }
+        Ok(state)
+    }
+
+    /// Takes over the series made ahead with the run
+    /// (`store/forecast.rs`): their first blocks are mapped, one mapping
+    /// per chunk, and become this writer's open blocks.
+    fn take_over(&mut self, inner: &Inner, made: MadeAhead) -> Result<()> {
+        let log = inner.log()?;
+        let mut blocks = Vec::with_capacity(made.series.len());
+        for chunk in made.blocks {
+            blocks.extend(OpenBlock::map_new(&log, chunk)?);
+        }
+        for ((key, series_id), block) in made.series.into_iter().zip(blocks) {
+            self.series.push(SeriesSlot {
+                series_id,
+                block: Some(block),
+                blocks_claimed: 1,
+            });
+            self.keys.insert(key, self.series.len() - 1);
+        }
+        Ok(())
+    }
+
+    /// The keys this writer has put points in.
+    pub fn logged_keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.keys
+            .iter()
+            .filter(|(_, &slot)| {
+                let s = &self.series[slot];
+                s.blocks_claimed > 1 || s.block.as_ref().is_some_and(|b| b.written() > 0)
+            })
+            .map(|(key, _)| key.as_str())
     }
 
     /// The slot of `key`, creating its series on first use.
@@ -100,24 +144,19 @@ impl WriterState {
             self.forget_parent_blocks();
         }
         let log = inner.log()?;
-        let opened = {
+        let (series_ids, chunks) = {
             let mut index = inner.index()?;
             let tx = index.write()?;
             ensure_active(&tx, &self.run_id)?;
-            let series_ids = crate::index::series_ids_in(&tx, &self.run_id, &new)?;
-            // The first blocks of the new keys, side by side: one
-            // allocation, one write and one mapping per chunk of keys.
-            let pages = block_pages(0);
-            let mut blocks = Vec::with_capacity(new.len());
-            for chunk in series_ids.chunks(BLOCKS_PER_MAPPING) {
-                let first_page = super::allocate_in(&log, &tx, pages * chunk.len() as u32)?;
-                blocks.extend(OpenBlock::create_many(&log, chunk, first_page, pages)?);
-                crate::index::register_blocks(&tx, first_page, pages, std::process::id(), chunk)?;
-            }
+            let made = first_blocks(&log, &tx, &self.run_id, &new)?;
             tx.commit()?;
-            new.iter().zip(series_ids).zip(blocks)
+            made
         };
-        for ((key, series_id), block) in opened {
+        let mut blocks = Vec::with_capacity(new.len());
+        for chunk in chunks {
+            blocks.extend(OpenBlock::map_new(&log, chunk)?);
+        }
+        for ((key, series_id), block) in new.iter().zip(series_ids).zip(blocks) {
             self.series.push(SeriesSlot {
                 series_id,
                 block: Some(block),
@@ -393,6 +432,28 @@ impl WriterState {
     pub fn run_id(&self) -> &str {
         &self.run_id
     }
+}
+
+/// Makes the series of `keys` for run `run_id` (a key the run has already
+/// keeps its series) and a first block for each, registered through `conn`:
+/// one allocation and one positioned write per [`BLOCKS_PER_MAPPING`]
+/// keys. Returns the series ids, in the order of `keys`, and the blocks'
+/// headers per chunk, for [`OpenBlock::map_new`].
+pub(crate) fn first_blocks(
+    log: &LogFile,
+    conn: &Connection,
+    run_id: &str,
+    keys: &[&str],
+) -> Result<(Vec<u64>, Vec<Vec<BlockHeader>>)> {
+    let series_ids = crate::index::series_ids_in(conn, run_id, keys)?;
+    let pages = block_pages(0);
+    let mut chunks = Vec::new();
+    for chunk in series_ids.chunks(BLOCKS_PER_MAPPING) {
+        let first_page = super::allocate_in(log, conn, pages * chunk.len() as u32)?;
+        chunks.push(OpenBlock::write_new(log, chunk, first_page, pages)?);
+        crate::index::register_blocks(conn, first_page, pages, std::process::id(), chunk)?;
+    }
+    Ok((series_ids, chunks))
 }
 
 /// Columns of points for [`WriterState::append_columns`]: values, with
