@@ -71,7 +71,7 @@ stage "rust tests" cargo test --workspace --release
 stage "fault injection" cargo test --release --workspace \
     --test fork_safety --test read_only --test missing_log \
     --test allocator_damage --test batch_atomicity --test search_infinity \
-    --test index_damage --test artifact_races --test artifact_leftovers \
+    --test index_damage --test artifact_races --test artifact_leftovers --test forecast \
     --test corruption --test crash_consistency --test concurrency \
     -- --nocapture
 stage "fault injection (cli)" cargo test --release --workspace \

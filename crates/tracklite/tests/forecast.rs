@@ -7,6 +7,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
+use std::process::Command;
 
 use common::spawn_child;
 use rusqlite::{Connection, OpenFlags};
@@ -233,5 +234,75 @@ fn blocks_made_ahead_by_a_killed_process_are_sealed_by_recovery() {
     let run = store.get_run(&run_id).unwrap();
     assert_eq!(run.info.status, RunStatus::Running);
     assert!(run.metrics.is_empty());
+    assert!(store.check(false).unwrap().is_clean());
+}
+
+/// When the series cannot be made ahead (here the disk has no room for
+/// their blocks), the run is created without them, and its writer makes
+/// them once there is room. Runs on a small tmpfs of its own (root, for
+/// mount); skipped otherwise.
+#[test]
+fn a_run_is_created_when_its_series_cannot_be_made_ahead() {
+    let _serial = common::serial();
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("small-disk");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
+        .arg(&mnt)
+        .output();
+    if !mounted.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: mounting a small tmpfs needs root ({mounted:?})");
+        return;
+    }
+    let result = std::panic::catch_unwind(|| made_ahead_on_a_full_disk(&mnt));
+    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn made_ahead_on_a_full_disk(mnt: &Path) {
+    let root = mnt.join("store");
+    let store = Store::open(&root).unwrap();
+    let exp = store.create_experiment("sweep", None, &[]).unwrap();
+    // 64 keys: their first blocks take 256 KiB of the log.
+    let keys: Vec<String> = (0..64).map(|i| format!("m{i:02}")).collect();
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    logged_run(&store, &exp, &key_refs, 0.5);
+    // Checkpointed: the next commit reuses the WAL file's space.
+    store.flush().unwrap();
+
+    // Fill the disk, then free 64 KiB: room for the creating commit's
+    // frames, none for the blocks.
+    let filler = mnt.join("filler");
+    let mut file = std::fs::File::create(&filler).unwrap();
+    let chunk = vec![7u8; 64 << 10];
+    while file.write(&chunk).is_ok_and(|n| n > 0) {}
+    while file.write(&[7u8]).is_ok_and(|n| n == 1) {}
+    drop(file);
+    let len = std::fs::metadata(&filler).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler)
+        .unwrap()
+        .set_len(len - (64 << 10))
+        .unwrap();
+
+    let run_id = new_run(&store, &exp);
+    assert_eq!(made(&root, &run_id), (0, 0, 0));
+    assert_eq!(
+        store.get_run(&run_id).unwrap().info.status,
+        RunStatus::Running
+    );
+
+    // Room again: the writer makes its series as it logs.
+    std::fs::remove_file(&filler).unwrap();
+    let mut writer = store.metric_writer(&run_id).unwrap();
+    let m = writer.series("m00").unwrap();
+    writer.append(m, 1.5, 1_000, 0).unwrap();
+    writer.end_run(RunStatus::Finished).unwrap();
+    assert_eq!(made(&root, &run_id), (1, 1, 0));
+    assert_eq!(store.get_run(&run_id).unwrap().metrics["m00"].value, 1.5);
     assert!(store.check(false).unwrap().is_clean());
 }

@@ -198,7 +198,7 @@ impl Index {
         default_root: &str,
         ahead: Option<impl FnOnce(&Connection) -> Result<T>>,
     ) -> Result<(RunInfo, Option<T>)> {
-        let mut tx = self.write()?;
+        let tx = self.write()?;
         if Self::experiment_stage(&tx, run.experiment_id)? != LifecycleStage::Active {
             return Err(Error::Deleted {
                 kind: EntityKind::Experiment,
@@ -221,14 +221,23 @@ impl Index {
         }
         let made = match ahead {
             Some(ahead) => {
-                let sp = tx.savepoint()?;
-                match ahead(&sp) {
+                // Savepoint statements prepared once (a Savepoint of the
+                // transaction would parse them at every run).
+                let step = |sql: &str| -> Result<()> {
+                    tx.prepare_cached(sql)?.execute([])?;
+                    Ok(())
+                };
+                step("SAVEPOINT made_ahead")?;
+                match ahead(&tx) {
                     Ok(made) => {
-                        sp.commit()?;
+                        step("RELEASE made_ahead")?;
                         Some(made)
                     }
-                    // Dropping the savepoint rolls it back.
-                    Err(_) => None,
+                    Err(_) => {
+                        step("ROLLBACK TO made_ahead")?;
+                        step("RELEASE made_ahead")?;
+                        None
+                    }
                 }
             }
             None => None,
