@@ -1,6 +1,6 @@
 //! The metric side of the index: series, the block map and summaries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -185,34 +185,6 @@ pub fn blocks_overlap(conn: &Connection, first: u64, pages: u32) -> Result<bool>
         .query_row(params![end as i64], |r| r.get(0))
         .optional()?;
     Ok(last_end.is_some_and(|e| e > first as i64))
-}
-
-/// The ids of the series `keys` (distinct) of run `run_id`, in their
-/// order, made where new, inside the caller's write transaction (which has
-/// checked that the run is active). One statement makes every new series
-/// and returns its id; only keys the run had already are looked up.
-pub fn series_ids_in(tx: &Connection, run_id: &str, keys: &[&str]) -> Result<Vec<u64>> {
-    let json = serde_json::to_string(keys).expect("strings serialise");
-    let mut made: HashMap<String, i64> = HashMap::with_capacity(keys.len());
-    {
-        let mut stmt = tx.prepare_cached(
-            // `WHERE true` tells the parser the ON CONFLICT is the upsert's.
-            "INSERT INTO metric_series (run_uuid, key)
-             SELECT ?1, value FROM json_each(?2) WHERE true
-             ON CONFLICT (run_uuid, key) DO NOTHING RETURNING key, series_id",
-        )?;
-        let rows = stmt.query_map(params![run_id, json], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        for row in rows {
-            let (key, id) = row?;
-            made.insert(key, id);
-        }
-    }
-    keys.iter()
-        .map(|key| match made.get(*key) {
-            Some(&id) => Ok(id as u64),
-            None => series_id_in(tx, run_id, key),
-        })
-        .collect()
 }
 
 /// Records new blocks of `pages` pages side by side from `first_page`, one

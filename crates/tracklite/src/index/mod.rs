@@ -31,7 +31,7 @@ use crate::error::{Error, FormatError, IndexError, IndexErrorKind, Result};
 
 pub use metrics::{
     block_at, blocks_overlap, end_of_blocks_in, free_pages, load_summary as metrics_summary,
-    record_progress, register_block, register_blocks, register_compressed, series_ids_in,
+    record_progress, register_block, register_blocks, register_compressed, series_id_in,
     unsealed_blocks_in, BlockRow,
 };
 

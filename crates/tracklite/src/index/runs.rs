@@ -150,17 +150,9 @@ fn put_tag_row(conn: &Connection, run_id: &str, key: &str, value: &str) -> Resul
 }
 
 /// A run's info, read through `conn`.
-fn run_info_in(conn: &Connection, run_id: &str, default_root: &str) -> Result<RunInfo> {
+pub(crate) fn run_info_in(conn: &Connection, run_id: &str, default_root: &str) -> Result<RunInfo> {
     conn.prepare_cached(&format!("{INFO_SELECT} WHERE r.run_uuid = ?1"))?
         .query_row([run_id], |r| info_row(r, default_root))
-        .optional()?
-        .ok_or_else(|| Error::not_found(EntityKind::Run, run_id))
-}
-
-/// The experiment of run `run_id`.
-pub(crate) fn run_experiment(conn: &Connection, run_id: &str) -> Result<i64> {
-    conn.prepare_cached("SELECT experiment_id FROM runs WHERE run_uuid = ?1")?
-        .query_row([run_id], |r| r.get(0))
         .optional()?
         .ok_or_else(|| Error::not_found(EntityKind::Run, run_id))
 }
@@ -169,13 +161,17 @@ pub(crate) fn run_experiment(conn: &Connection, run_id: &str) -> Result<i64> {
 /// transaction.
 pub(crate) fn update_run_in(tx: &Connection, run_id: &str, update: &RunUpdate) -> Result<()> {
     ensure_active(tx, run_id)?;
-    if let Some(status) = update.status {
-        tx.prepare_cached("UPDATE runs SET status = ?2 WHERE run_uuid = ?1")?
-            .execute(params![run_id, status.as_str()])?;
-    }
-    if let Some(end) = update.end_time {
-        tx.prepare_cached("UPDATE runs SET end_time = ?2 WHERE run_uuid = ?1")?
-            .execute(params![run_id, end])?;
+    if update.status.is_some() || update.end_time.is_some() {
+        // One statement for both (a run's end sets both).
+        tx.prepare_cached(
+            "UPDATE runs SET status = coalesce(?2, status), end_time = coalesce(?3, end_time)
+             WHERE run_uuid = ?1",
+        )?
+        .execute(params![
+            run_id,
+            update.status.map(|s| s.as_str()),
+            update.end_time
+        ])?;
     }
     if let Some(name) = &update.run_name {
         put_tag(tx, run_id, RUN_NAME_TAG, name)?;

@@ -6,9 +6,9 @@ use std::collections::HashSet;
 use super::metrics::{fold_block, has_unsummarized_point};
 use super::writer::WriterState;
 use super::{lock, Store};
-use crate::entities::RunUpdate;
+use crate::entities::{RunInfo, RunUpdate};
 use crate::error::Result;
-use crate::index::runs::{run_experiment, update_run_in};
+use crate::index::runs::{run_info_in, update_run_in};
 use crate::index::{unsealed_blocks_in, BlockRow, Index};
 use crate::log::Stop;
 use crate::Durability;
@@ -20,15 +20,16 @@ impl Store {
     /// transaction. With [`Durability::PowerLoss`] the log is synced first
     /// and the commit is synced.
     ///
-    /// When the commit fails (the run was deleted meanwhile, say), the
-    /// writers are still closed, each in its own transaction, and the
-    /// commit's error is returned.
+    /// Returns the run's info as that transaction left it. When the commit
+    /// fails (the run was deleted meanwhile, say), the writers are still
+    /// closed, each in its own transaction, and the commit's error is
+    /// returned.
     pub(crate) fn end_run_sealing(
         &self,
         run_id: &str,
         update: &RunUpdate,
         writer: Option<&mut WriterState>,
-    ) -> Result<()> {
+    ) -> Result<RunInfo> {
         let mut cached = lock(&self.inner.writers).remove(run_id);
         // Series made ahead for the run that no writer took are sealed
         // with the rest (best effort: left open, recovery seals them).
@@ -46,13 +47,14 @@ impl Store {
             .flat_map(|w| w.logged_keys())
             .map(str::to_owned)
             .collect();
-        let ended = self.end_in_one_commit(run_id, update, &mut writers, !logged.is_empty());
+        let ended = self.end_in_one_commit(run_id, update, &mut writers);
         // The next run this process creates in the experiment gets these
         // keys' series made ahead (forecast.rs).
-        if let Ok(Some(experiment_id)) = ended {
-            self.inner.remember_keys(experiment_id, logged);
+        if let Ok(info) = &ended {
+            if let Ok(experiment_id) = info.experiment_id.parse() {
+                self.inner.remember_keys(experiment_id, logged);
+            }
         }
-        let ended = ended.map(|_| ());
         for w in writers {
             if ended.is_ok() {
                 w.release_blocks();
@@ -64,14 +66,13 @@ impl Store {
         ended
     }
 
-    /// Returns the run's experiment when `want_experiment` is set.
+    /// Returns the run's info as the commit left it.
     fn end_in_one_commit(
         &self,
         run_id: &str,
         update: &RunUpdate,
         writers: &mut [&mut WriterState],
-        want_experiment: bool,
-    ) -> Result<Option<i64>> {
+    ) -> Result<RunInfo> {
         let own: HashSet<u64> = writers.iter().flat_map(|w| w.block_pages()).collect();
         let log = self.inner.log()?;
         let mut index = self.inner.index()?;
@@ -98,7 +99,8 @@ impl Store {
             // The points reach the disk before the end that commits them.
             log.sync()?;
         }
-        let mut commit = |index: &mut Index| -> Result<Option<i64>> {
+        let root = &self.inner.artifact_root;
+        let mut commit = |index: &mut Index| -> Result<RunInfo> {
             let tx = index.write()?;
             let stale = match &stale_before {
                 Some(before) => before.clone(),
@@ -113,11 +115,10 @@ impl Store {
                 fold_block(&tx, &*log, b.first_page, Stop::AtFirstGap, false)?;
             }
             update_run_in(&tx, run_id, update)?;
-            let experiment = want_experiment
-                .then(|| run_experiment(&tx, run_id))
-                .transpose()?;
+            // Read in the ending transaction: no second one to read it back.
+            let info = run_info_in(&tx, run_id, root)?;
             tx.commit()?;
-            Ok(experiment)
+            Ok(info)
         };
         if power_loss {
             index.durably(commit)

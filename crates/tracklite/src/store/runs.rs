@@ -193,10 +193,9 @@ impl Store {
             validate::run_name(name)?;
         }
         if update.status.is_some_and(RunStatus::is_terminal) {
-            self.end_run_sealing(run_id, &update, None)?;
-        } else {
-            self.inner.index()?.update_run(run_id, &update)?;
+            return self.end_run_sealing(run_id, &update, None);
         }
+        self.inner.index()?.update_run(run_id, &update)?;
         self.get_run_info(run_id)
     }
 

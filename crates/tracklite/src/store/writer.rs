@@ -445,7 +445,10 @@ pub(crate) fn first_blocks(
     run_id: &str,
     keys: &[&str],
 ) -> Result<(Vec<u64>, Vec<Vec<BlockHeader>>)> {
-    let series_ids = crate::index::series_ids_in(conn, run_id, keys)?;
+    let series_ids = keys
+        .iter()
+        .map(|k| crate::index::series_id_in(conn, run_id, k))
+        .collect::<Result<Vec<u64>>>()?;
     let pages = block_pages(0);
     let mut chunks = Vec::new();
     for chunk in series_ids.chunks(BLOCKS_PER_MAPPING) {
@@ -692,8 +695,7 @@ impl MetricWriter {
             end_time: Some(crate::now_ms()),
             run_name: None,
         };
-        store.end_run_sealing(&run_id, &update, Some(&mut self.state))?;
-        store.get_run_info(&run_id)
+        store.end_run_sealing(&run_id, &update, Some(&mut self.state))
     }
 
     /// The id of the run this writer logs to.
