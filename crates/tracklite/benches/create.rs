@@ -1,6 +1,8 @@
 //! Run creation as a sweep does it, against the size of the store: each run
 //! is created with 5 params, gets 5 metrics through a metric writer, and is
-//! ended (FINISHED) by that writer: three commits. Measured on an empty
+//! ended (FINISHED) by that writer: two commits, the run's series being
+//! made ahead in its creating commit (the process ended a run of the same
+//! experiment with these keys just before). Measured on an empty
 //! store and on stores already holding many runs, with the default
 //! durability (every acknowledged write survives a killed process) and with
 //! power-loss durability.
