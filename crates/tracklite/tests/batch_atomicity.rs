@@ -6,9 +6,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Command;
 
 use tracklite::{Metric, NewRun, Store};
 
@@ -26,22 +25,7 @@ fn batch(round: i64) -> Vec<Metric> {
 #[test]
 fn a_batch_that_meets_a_full_disk_writes_nothing_and_a_retry_writes_once() {
     let _serial = common::serial();
-    let dir = tempfile::tempdir().unwrap();
-    let mnt = dir.path().join("small-disk");
-    std::fs::create_dir(&mnt).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
-        .arg(&mnt)
-        .output();
-    if !mounted.as_ref().is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: mounting a small tmpfs needs root ({mounted:?})");
-        return;
-    }
-    let result = std::panic::catch_unwind(|| full_disk_batches(&mnt));
-    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    common::on_small_disk("8m", full_disk_batches);
 }
 
 fn full_disk_batches(mnt: &Path) {
@@ -60,12 +44,7 @@ fn full_disk_batches(mnt: &Path) {
         .collect();
     store.log_batch(&run, &first, &[], &[]).unwrap();
     // Fill the disk to the last byte.
-    let filler = mnt.join("filler");
-    let mut file = std::fs::File::create(&filler).unwrap();
-    let chunk = vec![7u8; 64 << 10];
-    while file.write(&chunk).is_ok_and(|n| n > 0) {}
-    while file.write(&[7u8]).is_ok_and(|n| n == 1) {}
-    drop(file);
+    let filler = common::fill_disk(mnt);
 
     // Batches until one fails for want of room (the open blocks may take
     // a few first).

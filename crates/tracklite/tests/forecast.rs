@@ -7,7 +7,6 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::Command;
 
 use common::spawn_child;
 use rusqlite::{Connection, OpenFlags};
@@ -244,22 +243,7 @@ fn blocks_made_ahead_by_a_killed_process_are_sealed_by_recovery() {
 #[test]
 fn a_run_is_created_when_its_series_cannot_be_made_ahead() {
     let _serial = common::serial();
-    let dir = tempfile::tempdir().unwrap();
-    let mnt = dir.path().join("small-disk");
-    std::fs::create_dir(&mnt).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
-        .arg(&mnt)
-        .output();
-    if !mounted.as_ref().is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: mounting a small tmpfs needs root ({mounted:?})");
-        return;
-    }
-    let result = std::panic::catch_unwind(|| made_ahead_on_a_full_disk(&mnt));
-    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    common::on_small_disk("8m", made_ahead_on_a_full_disk);
 }
 
 fn made_ahead_on_a_full_disk(mnt: &Path) {
@@ -275,12 +259,7 @@ fn made_ahead_on_a_full_disk(mnt: &Path) {
 
     // Fill the disk, then free 64 KiB: room for the creating commit's
     // frames, none for the blocks.
-    let filler = mnt.join("filler");
-    let mut file = std::fs::File::create(&filler).unwrap();
-    let chunk = vec![7u8; 64 << 10];
-    while file.write(&chunk).is_ok_and(|n| n > 0) {}
-    while file.write(&[7u8]).is_ok_and(|n| n == 1) {}
-    drop(file);
+    let filler = common::fill_disk(mnt);
     let len = std::fs::metadata(&filler).unwrap().len();
     std::fs::OpenOptions::new()
         .write(true)

@@ -2,9 +2,10 @@
 //! written, every change is refused with a ReadOnly error; and they work
 //! where a writable open cannot, on a full disk with a live writer.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use tracklite::{Error, NewRun, RunStatus, Store, ViewType};
 
@@ -118,23 +119,7 @@ fn a_read_only_open_of_a_missing_store_creates_nothing() {
 /// serves every point. Needs root (mount); skipped with a message otherwise.
 #[test]
 fn a_full_disk_with_a_live_writer_still_opens_read_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let mnt = dir.path().join("small-disk");
-    std::fs::create_dir(&mnt).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
-        .arg(&mnt)
-        .output();
-    if !mounted.as_ref().is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: mounting a small tmpfs needs root ({mounted:?})");
-        return;
-    }
-    let result = std::panic::catch_unwind(|| full_disk_case(&mnt));
-    let unmounted = Command::new("umount").arg(&mnt).status().unwrap();
-    assert!(unmounted.success());
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    common::on_small_disk("4m", full_disk_case);
 }
 
 fn full_disk_case(mnt: &Path) {
@@ -147,18 +132,7 @@ fn full_disk_case(mnt: &Path) {
     }
     writer.flush().unwrap();
     // Fill the disk to the last byte.
-    let filler = mnt.join("filler");
-    let mut file = std::fs::File::create(&filler).unwrap();
-    let chunk = vec![7u8; 64 << 10];
-    loop {
-        use std::io::Write;
-        match file.write(&chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-    }
-    let one = [7u8; 1];
-    while std::io::Write::write(&mut file, &one).is_ok_and(|n| n == 1) {}
+    common::fill_disk(mnt);
 
     let store = Store::open_read_only(&path).unwrap();
     assert_eq!(store.metric_history(&run, "loss").unwrap().len(), 10_000);

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use tracklite::Error;
@@ -78,4 +80,37 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `case` with the mount point of a small tmpfs of its own (`size`,
+/// as `mount -o size=` takes it), unmounted afterwards. Mounting needs
+/// root: without it, says so and returns without running `case`.
+pub fn on_small_disk(size: &str, case: impl FnOnce(&Path) + std::panic::UnwindSafe) {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("small-disk");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(&mnt)
+        .output();
+    if !mounted.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: mounting a small tmpfs needs root ({mounted:?})");
+        return;
+    }
+    let result = std::panic::catch_unwind(|| case(&mnt));
+    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Fills the file system of `dir` to its last byte with the file
+/// `dir/filler`, whose path it returns.
+pub fn fill_disk(dir: &Path) -> PathBuf {
+    let filler = dir.join("filler");
+    let mut file = std::fs::File::create(&filler).unwrap();
+    let chunk = vec![7u8; 64 << 10];
+    while file.write(&chunk).is_ok_and(|n| n > 0) {}
+    while file.write(&[7u8]).is_ok_and(|n| n == 1) {}
+    filler
 }
