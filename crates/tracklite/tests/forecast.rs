@@ -144,8 +144,21 @@ fn a_key_made_ahead_and_never_logged_stays_invisible() {
     assert_eq!(made(&root, &second), (2, 2, 0));
     assert_eq!(
         search_ids(&store, &exp, "metrics.loss != 7", &[]),
+        vec![first.clone()]
+    );
+
+    // Compaction rewrites the ended runs' blocks, the empty one too.
+    store.compact(&mut |_| {}).unwrap();
+    let run = store.get_run(&second).unwrap();
+    assert_eq!(run.metrics.keys().collect::<Vec<_>>(), vec!["acc"]);
+    assert_eq!(run.metrics["acc"].value, 0.9);
+    assert!(store.metric_history(&second, "loss").unwrap().is_empty());
+    assert_eq!(store.metric_history(&first, "loss").unwrap().len(), 1);
+    assert_eq!(
+        search_ids(&store, &exp, "metrics.loss != 7", &[]),
         vec![first]
     );
+    assert!(store.check(false).unwrap().is_clean());
 
     // The run after that gets only what the last one logged.
     let third = new_run(&store, &exp);
