@@ -6,7 +6,8 @@ kept between suite runs (``_scale_stores``), it measures:
 
 - ``search_runs`` with the search group's filter and metric order, top
   100, through the native API (every result checked against the expected
-  top 100), and in the default order (newest first), top 100;
+  top 100), in the default order (newest first), top 100, and ordered by
+  a param (``params.seed DESC``, checked), top 100;
 - opening the store (``tracklite.Store(path)``) in this process;
 - ``tracklite experiments`` (every experiment with its run count) and
   ``tracklite runs`` (default order, default page of 1,000 runs), the
@@ -57,6 +58,10 @@ def scale_recent(runs: int) -> str:
     return f"{runs:,} runs: search_runs, default order, top 100"
 
 
+def scale_param_order(runs: int) -> str:
+    return f"{runs:,} runs: search_runs, order by a param, top 100"
+
+
 def scale_open(runs: int) -> str:
     return f"{runs:,} runs: open the store"
 
@@ -78,7 +83,15 @@ def scale_rss(runs: int) -> str:
 
 
 #: The timed workloads of the chart, by how they are named at a size.
-TIMED = (scale_search, scale_recent, scale_open, scale_experiments, scale_runs, scale_create)
+TIMED = (
+    scale_search,
+    scale_recent,
+    scale_param_order,
+    scale_open,
+    scale_experiments,
+    scale_runs,
+    scale_create,
+)
 
 
 def _median_ms(f: Callable[[], object], reps: int) -> tuple[float, float, int]:
@@ -116,10 +129,21 @@ def _search_rows(path: Path, runs: int, reps: int) -> list[Row]:
         if names != [f"run-{i}" for i in range(runs - 1, max(-1, runs - 1 - pop.TOP), -1)]:
             wrong.append("not the newest runs")
 
+    # Param values order as text: "999" before "9989" before "9988"...
+    top_seeds = sorted((str(i) for i in range(runs)), reverse=True)[: pop.TOP]
+
+    def by_param() -> None:
+        found = store.search_runs(
+            [experiment_id], order_by=["params.seed DESC"], max_results=pop.TOP
+        )
+        if [r.data.params["seed"] for r in found] != top_seeds:
+            wrong.append("not the runs of the greatest seeds")
+
     rows = []
     for name, f, how in (
         (scale_search, search, f"Store.search_runs({pop.SEARCH_FILTER!r}, {pop.SEARCH_ORDER})"),
         (scale_recent, recent, "Store.search_runs(no filter, default order)"),
+        (scale_param_order, by_param, "Store.search_runs(no filter, ['params.seed DESC'])"),
     ):
         row = _row(name(runs), NATIVE, runs, _median_ms(f, reps), how)
         if wrong:

@@ -117,6 +117,7 @@ def test_scale_rows_and_chart(smoke_run) -> None:
         for name, store, unit in (
             (scale.scale_search, "tracklite native", "ms"),
             (scale.scale_recent, "tracklite native", "ms"),
+            (scale.scale_param_order, "tracklite native", "ms"),
             (scale.scale_open, "tracklite native", "ms"),
             (scale.scale_experiments, "tracklite CLI", "ms"),
             (scale.scale_runs, "tracklite CLI", "ms"),

@@ -202,3 +202,79 @@ fn filtered_pages_in_the_default_order_match_a_full_sort() {
         }
     }
 }
+
+/// Runs with a param `q` and a tag `t` of few values (many ties, across the
+/// windows' edges), some runs without them, and the values of the
+/// metric-order runs otherwise.
+fn build_values(store: &Store) -> Vec<(Made, Option<String>, Option<String>)> {
+    let made = build(store);
+    made.into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let q = (i % 31 != 4).then(|| format!("q{:02}", (i * 7_919) % 43));
+            let t = (i % 17 != 2).then(|| format!("t{}", (i * 104_729) % 11));
+            let params: Vec<(String, String)> =
+                q.iter().map(|v| ("q".to_string(), v.clone())).collect();
+            let tags: Vec<(String, String)> =
+                t.iter().map(|v| ("t".to_string(), v.clone())).collect();
+            store.log_params_and_tags(&m.id, &params, &tags).unwrap();
+            (m, q, t)
+        })
+        .collect()
+}
+
+/// Searches ordered first by a param or a tag are read in windows of that
+/// table's (key, value) index: every page must be the one a plain sort of
+/// all the runs gives (values as text in the direction asked, runs without
+/// the key last, ties by start time, newest first, then run id).
+#[test]
+fn pages_ordered_by_a_param_or_tag_match_a_full_sort() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let made = build_values(&store);
+    type Keep = fn(&Made) -> bool;
+    let filters: [(&str, Keep); 4] = [
+        ("", |_| true),
+        ("params.p = 'a'", |r| r.p == "a"),
+        ("params.rare = 'x'", |r| r.rare),
+        ("params.p != 'd' AND metrics.m >= 2", |r| {
+            r.p != "d" && r.m.is_some_and(|v| v >= 2.0)
+        }),
+    ];
+    for (name, which) in [("params.q", 0), ("tags.t", 1)] {
+        for (filter, keep) in filters {
+            for ascending in [false, true] {
+                let value = |r: &(Made, Option<String>, Option<String>)| {
+                    if which == 0 {
+                        r.1.clone()
+                    } else {
+                        r.2.clone()
+                    }
+                };
+                let mut expected: Vec<&(Made, Option<String>, Option<String>)> =
+                    made.iter().filter(|r| keep(&r.0)).collect();
+                expected.sort_by(|a, b| {
+                    let by_value = match (value(a), value(b)) {
+                        (Some(x), Some(y)) if ascending => x.cmp(&y),
+                        (Some(x), Some(y)) => y.cmp(&x),
+                        (Some(_), None) => Ordering::Less,
+                        (None, Some(_)) => Ordering::Greater,
+                        (None, None) => Ordering::Equal,
+                    };
+                    by_value
+                        .then_with(|| b.0.start.cmp(&a.0.start))
+                        .then_with(|| a.0.id.cmp(&b.0.id))
+                });
+                let expected: Vec<&str> = expected.iter().map(|r| r.0.id.as_str()).collect();
+                let order_by = format!("{name} {}", if ascending { "ASC" } else { "DESC" });
+                for page in [100, 7] {
+                    let got = all_pages(&store, filter, &order_by, page);
+                    assert_eq!(
+                        got, expected,
+                        "filter {filter:?}, {order_by}, pages of {page}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -58,7 +58,8 @@ fn next_token(more: bool, offset: usize, max_results: usize, snapshot: i64) -> O
 
 /// One page of a search read from ever wider windows of an index in the
 /// search's order (see [`sql::Window`]: the metric index for a metric
-/// order, `runs_by_start` for the default order); None when the full query
+/// order, the param or tag index for a param or tag order, `runs_by_start`
+/// for the default order); None when the full query
 /// is to answer: the window would be no cheaper, or even every run the
 /// index orders does not fill the page.
 fn page_in_windows<W: sql::Window>(
@@ -84,7 +85,7 @@ fn page_in_windows<W: sql::Window>(
             .prepare_cached(&bound.text)?
             .query_row(params_from_iter(bound.params.iter()), |r| r.get(0))
             .optional()?;
-        let (ids, more) = page_ids::<String>(conn, &window.page(bound), max_results)?;
+        let (ids, more) = page_ids::<String>(conn, &window.page(bound.clone()), max_results)?;
         // A full page (its extra row included) is the full query's page.
         if more {
             return Ok(Some((ids, more)));
@@ -184,6 +185,8 @@ impl Store {
             offset,
         };
         let quick = if let Some(window) = sql::MetricWindow::new(&query) {
+            page_in_windows(&tx, &window, max_results)?
+        } else if let Some(window) = sql::ValueWindow::new(&query) {
             page_in_windows(&tx, &window, max_results)?
         } else if let Some(window) = sql::StartWindow::new(&query) {
             page_in_windows(&tx, &window, max_results)?

@@ -34,7 +34,7 @@ use super::ast::{Comparator, KeyTest, NumTest, Number, TextTest};
 pub use experiments::{experiments, ExperimentQuery};
 pub use logged_models::{logged_models, ModelQuery};
 pub use registry::{model_versions, registered_models, RegistryQuery, VERSION_COLUMNS};
-pub use runs::{runs, MetricWindow, RunQuery, StartWindow, Window};
+pub use runs::{runs, MetricWindow, RunQuery, StartWindow, ValueWindow, Window};
 
 /// Lists longer than this are bound as one JSON array: SQLite limits the
 /// number of parameters of a statement.

@@ -11,6 +11,7 @@
 mod clauses;
 mod metric_window;
 mod start_window;
+mod value_window;
 mod window;
 
 use super::{direction, Sql};
@@ -19,6 +20,7 @@ use clauses::{metric_test, num_column, run_clause, text_column, Compiled};
 
 pub use metric_window::MetricWindow;
 pub use start_window::StartWindow;
+pub use value_window::ValueWindow;
 pub use window::Window;
 
 /// True for `run_id = ...` and `run_id IN (...)`: the runs' own primary
@@ -63,7 +65,7 @@ pub struct RunQuery<'a> {
 
 /// Where the rows of a run query come from.
 #[derive(Clone, Copy)]
-enum Start {
+enum Start<'b> {
     /// The runs of the experiments, by the experiment index (which also
     /// gives the default start-time order).
     Runs,
@@ -77,11 +79,15 @@ enum Start {
     /// read from `runs_by_start`; with a bound, only those that started at
     /// or after it.
     NewestFirst(Option<i64>),
+    /// The runs with a value for the first order key, a param or a tag
+    /// (the table named), read in order from that table's (key, value)
+    /// index; with a bound, only those whose value is at or before it.
+    ValueOrder(&'static str, Option<&'b str>),
 }
 
 /// The join and ORDER BY terms of the order keys; in `MetricOrder` the
 /// first key is the starting table `o0` itself.
-fn order_terms(q: &RunQuery<'_>, start: Start) -> (Sql, Sql) {
+fn order_terms(q: &RunQuery<'_>, start: Start<'_>) -> (Sql, Sql) {
     let mut joins = Sql::default();
     let mut order = Sql::default();
     for (n, o) in q.order.iter().enumerate() {
@@ -90,6 +96,11 @@ fn order_terms(q: &RunQuery<'_>, start: Start) -> (Sql, Sql) {
         match &o.key {
             RunSortKey::Metric(_) if n == 0 && matches!(start, Start::MetricOrder(_)) => {
                 order.push(&format!("o0.last_value{dir}, "));
+            }
+            RunSortKey::Param(_) | RunSortKey::Tag(_)
+                if n == 0 && matches!(start, Start::ValueOrder(..)) =>
+            {
+                order.push(&format!("o0.value{dir}, "));
             }
             RunSortKey::Metric(key) => {
                 joins
@@ -137,7 +148,7 @@ fn order_terms(q: &RunQuery<'_>, start: Start) -> (Sql, Sql) {
     (joins, order)
 }
 
-fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start) -> Sql {
+fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start<'_>) -> Sql {
     let (joins, order) = order_terms(q, start);
     // The start time too: a merge of per-experiment pages orders by it.
     let mut sql = Sql::plain("SELECT r.run_uuid, r.start_time FROM ");
@@ -161,6 +172,11 @@ fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start) -> Sql {
             sql.push("metric_series o0 CROSS JOIN runs r ON r.run_uuid = o0.run_uuid");
             "o0.run_uuid"
         }
+        Start::ValueOrder(table, _) => {
+            sql.push(table)
+                .push(" o0 CROSS JOIN runs r ON r.run_uuid = o0.run_uuid");
+            "o0.run_uuid"
+        }
     };
     if uses_artifact_uri(q.clauses, q.order) {
         sql.push(" JOIN experiments e ON e.experiment_id = r.experiment_id");
@@ -177,6 +193,18 @@ fn assemble(q: &RunQuery<'_>, compiled: &[Compiled], start: Start) -> Sql {
             let op = if q.order[0].ascending { "<=" } else { ">=" };
             sql.push(&format!("o0.last_value {op} "))
                 .bind(bound)
+                .push(" AND ");
+        }
+    }
+    if let Start::ValueOrder(_, bound) = start {
+        let (RunSortKey::Param(key) | RunSortKey::Tag(key)) = &q.order[0].key else {
+            unreachable!("ValueOrder starts from a param or tag order key")
+        };
+        sql.push("o0.key = ").bind(key.clone()).push(" AND ");
+        if let Some(bound) = bound {
+            let op = if q.order[0].ascending { "<=" } else { ">=" };
+            sql.push(&format!("o0.value {op} "))
+                .bind(bound.to_string())
                 .push(" AND ");
         }
     }

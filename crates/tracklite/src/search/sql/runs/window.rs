@@ -1,5 +1,5 @@
 //! What the windowed plans of run searches share ([`super::MetricWindow`],
-//! [`super::StartWindow`]): a page in some order read from the first runs
+//! [`super::ValueWindow`], [`super::StartWindow`]): a page in some order read from the first runs
 //! of that order (a window), widened until it holds the page, or given up
 //! for the full query once that is no dearer than the next window.
 
@@ -14,7 +14,7 @@ use super::{candidate_clause, Compiled, RunQuery};
 /// query's page.
 pub trait Window {
     /// The value of the order's first key at a window's edge.
-    type Bound: rusqlite::types::FromSql + Copy;
+    type Bound: rusqlite::types::FromSql + Clone;
 
     fn query(&self) -> &RunQuery<'_>;
 
