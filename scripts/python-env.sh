@@ -44,16 +44,40 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 
-# Tools, as "package:module" (the module tells whether it is installed).
+# The MLflow release the plugin, the direct export (which writes MLflow's
+# PostgreSQL schema of this release, and refuses another) and the tests of
+# MLflow's own UI are checked against; a newer release is taken on
+# deliberately, by changing this line and what it checks.
+mlflow_pin="mlflow==3.17.2"
+
+# Tools, as "package:module" (the module tells whether it is installed; a
+# package pinned with == must also be at that version).
 # moto_server (the S3 emulator) needs moto's "server" extra; flask_cors, which
 # moto_server imports and moto alone does not bring, tells that it is there.
+installed() {
+    "$venv/bin/python" -c '
+import importlib.metadata
+import importlib.util
+import sys
+
+package, module = sys.argv[1], sys.argv[2]
+if importlib.util.find_spec(module) is None:
+    sys.exit(1)
+if "==" in package:
+    name, version = package.split("==")
+    try:
+        sys.exit(importlib.metadata.version(name) != version)
+    except importlib.metadata.PackageNotFoundError:
+        sys.exit(1)
+' "$1" "$2"
+}
 missing=()
-for tool in maturin numpy pytest pandas ruff mypy mlflow scikit-learn:sklearn matplotlib \
-    psycopg2-binary:psycopg2 boto3 "moto[server]:moto" "moto[server]:flask_cors" \
+for tool in maturin numpy pytest pandas ruff mypy "$mlflow_pin:mlflow" scikit-learn:sklearn \
+    matplotlib psycopg2-binary:psycopg2 boto3 "moto[server]:moto" "moto[server]:flask_cors" \
     flask-wtf:flask_wtf psutil nbclient nbformat ipykernel; do
     package="${tool%%:*}"
     module="${tool##*:}"
-    if ! "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$module') is None)"; then
+    if ! installed "$package" "$module"; then
         case " ${missing[*]-} " in
         *" $package "*) ;;
         *) missing+=("$package") ;;
