@@ -13,8 +13,8 @@
 //! the rows the full query starts from are fewer than the window's.
 
 use super::super::Sql;
-use super::window::{full_query_rows, Window};
-use super::{assemble, looks_up_run_ids, run_clause, Compiled, RunQuery, Start};
+use super::window::{compiled_for_window, full_query_rows, Window};
+use super::{assemble, Compiled, RunQuery, Start};
 use crate::search::ast::{OrderBy, RunSortKey};
 
 /// A run search that the metric index can answer in order.
@@ -35,14 +35,7 @@ impl<'a> MetricWindow<'a> {
         else {
             return None;
         };
-        if query.clauses.iter().any(looks_up_run_ids) {
-            return None;
-        }
-        let compiled = query
-            .clauses
-            .iter()
-            .map(|c| run_clause(c, query.artifact_root))
-            .collect();
+        let compiled = compiled_for_window(query)?;
         Some(MetricWindow {
             query,
             compiled,

@@ -6,11 +6,8 @@
 //! is the runs that started at or after its bound (see [`Window`]).
 
 use super::super::Sql;
-use super::window::{full_query_rows, Window};
-use super::{
-    assemble, candidate_clause, looks_up_run_ids, run_clause, Compiled, RunQuery, Start,
-    MERGED_EXPERIMENTS,
-};
+use super::window::{compiled_for_window, full_query_rows, Window};
+use super::{assemble, candidate_clause, Compiled, RunQuery, Start, MERGED_EXPERIMENTS};
 
 /// A filtered run search in the default order.
 pub struct StartWindow<'a> {
@@ -26,14 +23,10 @@ impl<'a> StartWindow<'a> {
     /// run ids, and at most [`MERGED_EXPERIMENTS`] experiments are
     /// searched.
     pub fn new(query: &'a RunQuery<'a>) -> Option<StartWindow<'a>> {
-        if !query.order.is_empty() || query.clauses.iter().any(looks_up_run_ids) {
+        if !query.order.is_empty() {
             return None;
         }
-        let compiled: Vec<Compiled> = query
-            .clauses
-            .iter()
-            .map(|c| run_clause(c, query.artifact_root))
-            .collect();
+        let compiled = compiled_for_window(query)?;
         candidate_clause(query, &compiled)?;
         let mut experiments = query.experiment_ids.to_vec();
         experiments.sort_unstable();

@@ -10,8 +10,8 @@
 //! every run with the key does not fill the page, the full query answers.
 
 use super::super::Sql;
-use super::window::{full_query_rows, Window};
-use super::{assemble, looks_up_run_ids, run_clause, Compiled, RunQuery, Start};
+use super::window::{compiled_for_window, full_query_rows, Window};
+use super::{assemble, Compiled, RunQuery, Start};
 use crate::search::ast::{OrderBy, RunSortKey};
 
 /// A run search that a param or tag index can answer in order.
@@ -38,14 +38,7 @@ impl<'a> ValueWindow<'a> {
             }) => ("tags", key),
             _ => return None,
         };
-        if query.clauses.iter().any(looks_up_run_ids) {
-            return None;
-        }
-        let compiled = query
-            .clauses
-            .iter()
-            .map(|c| run_clause(c, query.artifact_root))
-            .collect();
+        let compiled = compiled_for_window(query)?;
         Some(ValueWindow {
             query,
             compiled,

@@ -4,7 +4,7 @@
 //! for the full query once that is no dearer than the next window.
 
 use super::super::Sql;
-use super::{candidate_clause, Compiled, RunQuery};
+use super::{candidate_clause, looks_up_run_ids, run_clause, Compiled, RunQuery};
 
 /// A run search that an index can answer in its order, one window at a
 /// time. A window holds the runs at or before its bound in the order, the
@@ -71,4 +71,19 @@ pub(super) fn full_query_rows(q: &RunQuery<'_>, compiled: &[Compiled], n: usize)
     }
     sql.push(" LIMIT ").bind(n as i64).push(")");
     sql
+}
+
+/// The compiled clauses of `q`'s filter, for a windowed plan; None when the
+/// filter names run ids (the runs' own key then finds the few candidates,
+/// and no window is cheaper).
+pub(super) fn compiled_for_window(q: &RunQuery<'_>) -> Option<Vec<Compiled>> {
+    if q.clauses.iter().any(looks_up_run_ids) {
+        return None;
+    }
+    Some(
+        q.clauses
+            .iter()
+            .map(|c| run_clause(c, q.artifact_root))
+            .collect(),
+    )
 }
